@@ -1,0 +1,39 @@
+# Two commands do all the set-up on a fresh machine with Python 3.11+ and make:
+#   make demo   offline nightly run over the demo archive in demo/ (into ./data)
+#   make test   the test suite
+# `make nightly` runs the live nightly job against the real portals.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo nightly test lint bench install clean-data
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tenderwatch needs Python 3.11 or newer: set PYTHON=python3.11")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python flows.py nightly --replay demo
+
+nightly: $(STAMP)
+	$(BIN)/python flows.py nightly
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean-data:
+	rm -rf data

@@ -1,0 +1,246 @@
+"""Nightly publishing: the digest of newly matched notices, exactly once per notice.
+
+Order of work, so a crash at any point neither loses nor duplicates a notice:
+1. the notices to publish are entered in the ``publications`` ledger as ``pending`` for tonight's date;
+2. tonight's outputs are (re)written from the ledger (every notice of that date), each file atomically;
+3. the ledger rows are marked ``published``.
+A run that finds ``pending`` rows left by a crash writes them into their own date's outputs and marks them, and
+never enters them again.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+
+from pipelines.matching import PUBLISHED_TIERS
+
+CSV_COLUMNS = (
+    "published_at",
+    "tier",
+    "categories",
+    "title",
+    "notice_type",
+    "buyer",
+    "suppliers",
+    "amount_cny",
+    "models",
+    "quantities",
+    "providers",
+    "tokens",
+    "evidence",
+    "url",
+    "source",
+    "notice_id",
+)
+
+
+@dataclass
+class Digest:
+    publish_date: date
+    new: int
+    total: int
+    rows: list[dict] = field(default_factory=list)
+    markdown: str = ""
+    paths: list[Path] = field(default_factory=list)
+
+
+def enter_new_publications(con: duckdb.DuckDBPyConnection, run_id: str, publish_date: date, now: datetime) -> int:
+    """Enter every matched notice not yet in the ledger as pending for ``publish_date``; returns how many."""
+    before = _count(con, "SELECT count(*) FROM publications")
+    con.execute(
+        """
+        INSERT INTO publications (source, notice_id, run_id, publish_date, published_at, tier, categories, status)
+        SELECT r.source, r.notice_id, ?, ?, ?, r.tier, r.categories, 'pending'
+        FROM match_results r
+        WHERE r.tier IN (SELECT unnest(?::VARCHAR[]))
+          AND NOT EXISTS (SELECT 1 FROM publications p WHERE p.source = r.source AND p.notice_id = r.notice_id)
+        """,
+        [run_id, publish_date, now, list(PUBLISHED_TIERS)],
+    )
+    return _count(con, "SELECT count(*) FROM publications") - before
+
+
+def pending_dates(con: duckdb.DuckDBPyConnection) -> list[date]:
+    rows = con.execute(
+        "SELECT DISTINCT publish_date FROM publications WHERE status = 'pending' ORDER BY 1"
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def mark_published(con: duckdb.DuckDBPyConnection, publish_date: date) -> None:
+    con.execute(
+        "UPDATE publications SET status = 'published' WHERE status = 'pending' AND publish_date = ?",
+        [publish_date],
+    )
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    return con.execute(sql).fetchall()[0][0]
+
+
+def digest_rows(con: duckdb.DuckDBPyConnection, publish_date: date) -> list[dict]:
+    """Every notice in the ledger for ``publish_date``, with what the analysts need to judge it."""
+    cursor = con.execute(
+        """
+        SELECT p.source, p.notice_id, p.tier, p.categories, p.run_id,
+               n.title, n.url, n.notice_type_en, n.published_at, n.buyer,
+               [s.name FOR s IN coalesce(n.suppliers, [])] AS suppliers,
+               coalesce(n.award_cny, n.budget_cny) AS amount_cny,
+               (SELECT list(DISTINCT m.model) FILTER (WHERE m.model IS NOT NULL)
+                  FROM matches m WHERE m.source = p.source AND m.notice_id = p.notice_id) AS models,
+               (SELECT list(DISTINCT m.quantity::BIGINT || ' ' || coalesce(m.unit, ''))
+                         FILTER (WHERE m.quantity IS NOT NULL)
+                  FROM matches m WHERE m.source = p.source AND m.notice_id = p.notice_id) AS quantities,
+               (SELECT list(DISTINCT m.provider) FILTER (WHERE m.provider IS NOT NULL)
+                  FROM matches m WHERE m.source = p.source AND m.notice_id = p.notice_id) AS providers,
+               (SELECT max(m.tokens) FROM matches m
+                  WHERE m.source = p.source AND m.notice_id = p.notice_id) AS tokens,
+               (SELECT list(m.evidence ORDER BY m.score DESC, m.hit_no)
+                  FROM matches m WHERE m.source = p.source AND m.notice_id = p.notice_id
+                   AND m.tier IN ('strong', 'review')) AS evidence
+        FROM publications p LEFT JOIN notices n USING (source, notice_id)
+        WHERE p.publish_date = ?
+        ORDER BY CASE p.tier WHEN 'strong' THEN 0 ELSE 1 END, n.published_at DESC, p.source, p.notice_id
+        """,
+        [publish_date],
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+# --- rendering ---------------------------------------------------------------------------------------------------
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
+
+
+def md(text: object) -> str:
+    """Scraped text made inert in Markdown (and in the HTML a Markdown renderer makes of it)."""
+    if text is None:
+        return ""
+    flat = " ".join(str(text).split())
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat).replace("&", "&amp;")
+
+
+def _money(value) -> str:
+    return f"{value:,.2f} CNY" if value is not None else "amount not stated"
+
+
+def _join(values) -> str:
+    return ", ".join(str(v) for v in values or [] if v)
+
+
+def render_markdown(publish_date: date, rows: list[dict], new: int) -> str:
+    lines = [f"# tenderwatch digest, {publish_date.isoformat()}", ""]
+    if not rows:
+        lines.append("No matched notices were published for this date.")
+        return "\n".join(lines) + "\n"
+    by_category: dict[str, int] = {}
+    for row in rows:
+        for category in row["categories"] or []:
+            by_category[category] = by_category.get(category, 0) + 1
+    summary = ", ".join(f"{name}: {count}" for name, count in sorted(by_category.items()))
+    lines += [f"{len(rows)} matched notice(s) for this date ({new} new in the latest run). {summary}", ""]
+    for row in rows:
+        lines.append(f"## [{row['tier']}] {md(row['title'])}")
+        lines.append("")
+        facts = [
+            ("Categories", _join(row["categories"])),
+            ("Notice type", row["notice_type_en"] or ""),
+            ("Published", row["published_at"].isoformat() if row["published_at"] else ""),
+            ("Buyer", row["buyer"] or ""),
+            ("Supplier(s)", _join(row["suppliers"])),
+            ("Amount", _money(row["amount_cny"])),
+            ("Model(s)", _join(row["models"])),
+            ("Quantity", _join(row["quantities"])),
+            ("Provider(s)", _join(row["providers"])),
+            ("Tokens", f"{row['tokens']:,}" if row["tokens"] else ""),
+        ]
+        for label, value in facts:
+            if value:
+                lines.append(f"- **{label}:** {md(value)}")
+        for snippet in (row["evidence"] or [])[:3]:
+            lines.append(f"- **Evidence:** {md(snippet)}")
+        if row["url"]:
+            lines.append(f"- **Link:** <{_safe_url(row['url'])}>")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _safe_url(url: str) -> str:
+    """Only http(s) links, with characters that could end the autolink escaped."""
+    if not re.match(r"https?://", url):
+        return "about:blank"
+    return url.replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        value = "; ".join(str(v) for v in value if v is not None)
+    text = str(value)
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def render_csv(rows: list[dict]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        record = dict(row)
+        record["notice_type"] = row["notice_type_en"]
+        record["published_at"] = row["published_at"].isoformat() if row["published_at"] else ""
+        record["evidence"] = (row["evidence"] or [""])[0]
+        writer.writerow([csv_cell(record.get(column)) for column in CSV_COLUMNS])
+    # The BOM makes Excel read the file as UTF-8, so Chinese text does not turn into mojibake.
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path
+
+
+def write_outputs(con: duckdb.DuckDBPyConnection, out_root: Path, publish_date: date, new: int) -> Digest:
+    """(Re)write the outputs of ``publish_date`` from the ledger."""
+    rows = digest_rows(con, publish_date)
+    markdown = render_markdown(publish_date, rows, new)
+    folder = out_root / publish_date.isoformat()
+    paths = [
+        write_atomic(folder / "matches.csv", render_csv(rows)),
+        write_atomic(folder / "digest.md", markdown.encode("utf-8")),
+    ]
+    return Digest(publish_date=publish_date, new=new, total=len(rows), rows=rows, markdown=markdown, paths=paths)
+
+
+def publish(con: duckdb.DuckDBPyConnection, out_root: Path, run_id: str, publish_date: date, now: datetime) -> Digest:
+    """Publish every matched notice that has not gone out before (see the module docstring for the order)."""
+    new = enter_new_publications(con, run_id, publish_date, now)
+    digest = None
+    for pending in pending_dates(con):
+        written = write_outputs(con, out_root, pending, new if pending == publish_date else 0)
+        mark_published(con, pending)
+        if pending == publish_date:
+            digest = written
+    if digest is None:
+        # Nothing new tonight: tonight's digest still says so (and keeps what an earlier run put there).
+        digest = write_outputs(con, out_root, publish_date, 0)
+    return digest

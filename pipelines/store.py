@@ -1,0 +1,483 @@
+"""The DuckDB working database: one writer, batch loads through Arrow, deduplicated upserts.
+
+The pipeline owns ``data/work/warehouse.duckdb``. Analysts never open it (DuckDB allows one writer or many readers,
+never both): they get ``data/tenders.duckdb``, a snapshot built next to it and swapped in with ``os.replace``.
+Table and column names are the analysts' interface; every one is documented with ``COMMENT ON``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+WORK_DB = Path("work") / "warehouse.duckdb"
+SNAPSHOT_DB = Path("tenders.duckdb")
+
+MONEY = pa.decimal128(18, 2)
+SUPPLIER = pa.struct(
+    [
+        ("name", pa.string()),
+        ("address", pa.string()),
+        ("credit_code", pa.string()),
+        ("amount_cny", MONEY),
+        ("amount_raw", pa.string()),
+        ("lot", pa.string()),
+    ]
+)
+LOT = pa.struct(
+    [
+        ("number", pa.string()),
+        ("name", pa.string()),
+        ("budget_cny", MONEY),
+        ("award_cny", MONEY),
+        ("suppliers", pa.list_(pa.string())),
+        ("status", pa.string()),
+    ]
+)
+ITEM = pa.struct(
+    [
+        ("lot", pa.string()),
+        ("name", pa.string()),
+        ("brand", pa.string()),
+        ("model", pa.string()),
+        ("quantity", pa.float64()),
+        ("unit", pa.string()),
+        ("unit_price_cny", MONEY),
+        ("unit_price_raw", pa.string()),
+    ]
+)
+ATTACHMENT = pa.struct([("name", pa.string()), ("url", pa.string())])
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    sql: str
+    arrow: pa.DataType
+    comment: str
+
+
+NOTICE_COLUMNS: tuple[Column, ...] = (
+    Column("source", "VARCHAR NOT NULL", pa.string(), "Portal the notice came from (spider name, e.g. ccgp)."),
+    Column("notice_id", "VARCHAR NOT NULL", pa.string(), "The portal's own id of the notice (from its URL)."),
+    Column("url", "VARCHAR", pa.string(), "Address of the notice page on the portal."),
+    Column("title", "VARCHAR", pa.string(), "Notice title in Chinese, as published."),
+    Column("notice_type", "VARCHAR", pa.string(), "Notice type code (award, open_tender, correction, …)."),
+    Column("notice_type_zh", "VARCHAR", pa.string(), "Notice type, Chinese label."),
+    Column("notice_type_en", "VARCHAR", pa.string(), "Notice type, English label."),
+    Column("procurement_method", "VARCHAR", pa.string(), "OCDS procurement method: open, selective, limited, direct."),
+    Column("procurement_method_zh", "VARCHAR", pa.string(), "Procurement method as written (公开招标, 竞争性磋商…)."),
+    Column("category", "VARCHAR", pa.string(), "What is bought: goods, services or works."),
+    Column("category_path", "VARCHAR", pa.string(), "品目: the portal's procurement catalogue path."),
+    Column("project_name", "VARCHAR", pa.string(), "Procurement project name."),
+    Column("project_code", "VARCHAR", pa.string(), "Project number (项目编号); links the notices of one process."),
+    Column("buyer", "VARCHAR", pa.string(), "Purchasing entity (采购人/采购单位)."),
+    Column("buyer_address", "VARCHAR", pa.string(), "Buyer's address."),
+    Column("buyer_contact", "VARCHAR", pa.string(), "Buyer's contact as published."),
+    Column("agency", "VARCHAR", pa.string(), "Procurement agency running the process (代理机构)."),
+    Column("agency_address", "VARCHAR", pa.string(), "Agency's address."),
+    Column("agency_contact", "VARCHAR", pa.string(), "Agency's contact as published."),
+    Column(
+        "suppliers",
+        "STRUCT(name VARCHAR, address VARCHAR, credit_code VARCHAR, amount_cny DECIMAL(18,2), amount_raw VARCHAR,"
+        " lot VARCHAR)[]",
+        pa.list_(SUPPLIER),
+        "Winning or proposed suppliers with address, credit code, amount (CNY) and lot; unnest() to query.",
+    ),
+    Column("budget_cny", "DECIMAL(18,2)", MONEY, "Budget in CNY (预算金额); NULL when not given or a placeholder."),
+    Column("budget_raw", "VARCHAR", pa.string(), "Budget as written on the page."),
+    Column("ceiling_cny", "DECIMAL(18,2)", MONEY, "Ceiling price in CNY (最高限价)."),
+    Column("ceiling_raw", "VARCHAR", pa.string(), "Ceiling price as written."),
+    Column("award_cny", "DECIMAL(18,2)", MONEY, "Total award (中标/成交) amount in CNY."),
+    Column("award_raw", "VARCHAR", pa.string(), "Award amount as written."),
+    Column("tax_included", "BOOLEAN", pa.bool_(), "Whether amounts include tax (含税) when the page says."),
+    Column("region", "VARCHAR", pa.string(), "Administrative area as the page gives it (行政区域)."),
+    Column("province", "VARCHAR", pa.string(), "Province (Chinese)."),
+    Column("city", "VARCHAR", pa.string(), "City (Chinese)."),
+    Column("region_code", "VARCHAR", pa.string(), "Administrative division code (6 digits) where derivable."),
+    Column("region_en", "VARCHAR", pa.string(), "Region in English (pinyin)."),
+    Column("published_at", "TIMESTAMPTZ", TIMESTAMP, "Publication time (portal time is Asia/Shanghai)."),
+    Column("deadline_at", "TIMESTAMPTZ", TIMESTAMP, "Bid or response deadline."),
+    Column("opening_at", "TIMESTAMPTZ", TIMESTAMP, "Bid opening time."),
+    Column("first_published_at", "TIMESTAMPTZ", TIMESTAMP, "Corrections: date of the first notice."),
+    Column("corrected_at", "TIMESTAMPTZ", TIMESTAMP, "Corrections: date of the correction."),
+    Column(
+        "lots",
+        "STRUCT(number VARCHAR, name VARCHAR, budget_cny DECIMAL(18,2), award_cny DECIMAL(18,2), suppliers VARCHAR[],"
+        " status VARCHAR)[]",
+        pa.list_(LOT),
+        "Lots (包/标段) with their own budget, award, suppliers and status.",
+    ),
+    Column(
+        "items",
+        "STRUCT(lot VARCHAR, name VARCHAR, brand VARCHAR, model VARCHAR, quantity DOUBLE, unit VARCHAR,"
+        " unit_price_cny DECIMAL(18,2), unit_price_raw VARCHAR)[]",
+        pa.list_(ITEM),
+        "Main items (主要标的): name, brand, model, quantity, unit, unit price (CNY).",
+    ),
+    Column("attachments", "STRUCT(name VARCHAR, url VARCHAR)[]", pa.list_(ATTACHMENT), "Attached files."),
+    Column("text", "VARCHAR", pa.string(), "Clean body text, normalized and translation-ready."),
+    Column("content_hash", "VARCHAR", pa.string(), "SHA-256 of the clean text: a changed notice gets a new hash."),
+    Column("parser_version", "VARCHAR", pa.string(), "Version of the parser that produced this row."),
+    Column("parse_error", "VARCHAR", pa.string(), "Why the page could not be fully parsed; NULL when it was."),
+    Column("fetched_at", "TIMESTAMPTZ", TIMESTAMP, "When the page was fetched."),
+    Column("first_seen_at", "TIMESTAMPTZ", TIMESTAMP, "When tenderwatch first stored this notice."),
+    Column("last_seen_at", "TIMESTAMPTZ", TIMESTAMP, "When tenderwatch last stored this notice."),
+    Column("run_id", "VARCHAR", pa.string(), "Nightly run that last stored this notice."),
+)
+NOTICE_SCHEMA = pa.schema([pa.field(c.name, c.arrow) for c in NOTICE_COLUMNS])
+_STRUCTS = {c.name: c.arrow for c in NOTICE_COLUMNS if pa.types.is_list(c.arrow)}
+
+MATCH_COLUMNS: tuple[Column, ...] = (
+    Column("source", "VARCHAR NOT NULL", pa.string(), "Portal of the matched notice."),
+    Column("notice_id", "VARCHAR NOT NULL", pa.string(), "Portal id of the matched notice."),
+    Column("hit_no", "INTEGER NOT NULL", pa.int32(), "Position of this hit among the notice's hits."),
+    Column("rule_id", "VARCHAR", pa.string(), "Rule that fired (see pipelines/rules.toml)."),
+    Column("category", "VARCHAR", pa.string(), "ai_chip, cloud_compute or llm_tokens."),
+    Column("tier", "VARCHAR", pa.string(), "Strength of this hit: strong, review or weak."),
+    Column("score", "DOUBLE", pa.float64(), "Score of this hit."),
+    Column("matched_text", "VARCHAR", pa.string(), "The text the rule matched, as on the page."),
+    Column("evidence", "VARCHAR", pa.string(), "About 40 characters either side of the hit, as on the page."),
+    Column("field", "VARCHAR", pa.string(), "Where the hit is: title, body, items or attachment."),
+    Column("model", "VARCHAR", pa.string(), "Chip model named (A100, H800, RTX 4090…)."),
+    Column("quantity", "DOUBLE", pa.float64(), "Number of cards or servers extracted."),
+    Column("unit", "VARCHAR", pa.string(), "Unit of the quantity (card, server, …)."),
+    Column("memory", "VARCHAR", pa.string(), "Accelerator memory named (80GB…)."),
+    Column("provider", "VARCHAR", pa.string(), "Cloud or model provider named (AWS, Azure, OpenAI…)."),
+    Column("tokens", "BIGINT", pa.int64(), "LLM tokens bought (4000万tokens → 40000000)."),
+    Column("restricted_since", "DATE", pa.date32(), "Date US export restrictions on this model began."),
+    Column("after_restriction", "BOOLEAN", pa.bool_(), "Whether the notice is dated after that restriction."),
+    Column("reason", "VARCHAR", pa.string(), "Why the rule exists, in English."),
+    Column("rules_version", "VARCHAR", pa.string(), "Version of the rules file that produced the hit."),
+)
+MATCH_SCHEMA = pa.schema([pa.field(c.name, c.arrow) for c in MATCH_COLUMNS])
+
+RESULT_COLUMNS: tuple[Column, ...] = (
+    Column("source", "VARCHAR NOT NULL", pa.string(), "Portal of the notice."),
+    Column("notice_id", "VARCHAR NOT NULL", pa.string(), "Portal id of the notice."),
+    Column("tier", "VARCHAR", pa.string(), "Overall verdict: strong (publish), review, weak or none."),
+    Column("score", "DOUBLE", pa.float64(), "Overall score of the notice."),
+    Column("categories", "VARCHAR[]", pa.list_(pa.string()), "Categories with hits at tier review or above."),
+    Column("rules_version", "VARCHAR", pa.string(), "Rules version the notice was last matched with."),
+    Column("content_hash", "VARCHAR", pa.string(), "Content hash of the notice text that was matched."),
+    Column("first_matched_at", "TIMESTAMPTZ", TIMESTAMP, "When the notice first reached tier review or above."),
+    Column("matched_at", "TIMESTAMPTZ", TIMESTAMP, "When the notice was last matched."),
+)
+RESULT_SCHEMA = pa.schema([pa.field(c.name, c.arrow) for c in RESULT_COLUMNS])
+
+DDL = f"""
+CREATE TABLE IF NOT EXISTS notices (
+    {", ".join(f"{c.name} {c.sql}" for c in NOTICE_COLUMNS)},
+    PRIMARY KEY (source, notice_id)
+);
+CREATE TABLE IF NOT EXISTS matches (
+    {", ".join(f"{c.name} {c.sql}" for c in MATCH_COLUMNS)},
+    PRIMARY KEY (source, notice_id, hit_no)
+);
+CREATE TABLE IF NOT EXISTS match_results (
+    {", ".join(f"{c.name} {c.sql}" for c in RESULT_COLUMNS)},
+    PRIMARY KEY (source, notice_id)
+);
+CREATE TABLE IF NOT EXISTS crawl_runs (
+    run_id VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    started_at TIMESTAMPTZ,
+    finished_at TIMESTAMPTZ,
+    from_date DATE,
+    until_date DATE,
+    replay VARCHAR,
+    finish_reason VARCHAR,
+    requests BIGINT,
+    responses BIGINT,
+    items BIGINT,
+    errors BIGINT,
+    blocked BOOLEAN,
+    verdict VARCHAR,
+    reason VARCHAR,
+    archive_path VARCHAR,
+    stats JSON,
+    PRIMARY KEY (run_id, source)
+);
+CREATE TABLE IF NOT EXISTS publications (
+    source VARCHAR NOT NULL,
+    notice_id VARCHAR NOT NULL,
+    run_id VARCHAR NOT NULL,
+    publish_date DATE NOT NULL,
+    published_at TIMESTAMPTZ NOT NULL,
+    tier VARCHAR,
+    categories VARCHAR[],
+    status VARCHAR NOT NULL,
+    PRIMARY KEY (source, notice_id)
+);
+"""
+
+TABLE_COMMENTS = {
+    "notices": "One row per procurement notice (source + notice_id), normalized from the archived page.",
+    "matches": "One row per rule hit on a notice: what matched, the evidence and what was extracted.",
+    "match_results": "One row per notice: its overall tier, score and categories under the current rules.",
+    "crawl_runs": "One row per source and nightly run: what was fetched and the health verdict.",
+    "publications": "Ledger of notices published in a nightly digest: each goes out exactly once.",
+}
+CRAWL_RUN_COMMENTS = {
+    "run_id": "Nightly run id (UTC start time).",
+    "source": "Portal crawled.",
+    "started_at": "When the crawl started.",
+    "finished_at": "When the crawl ended.",
+    "from_date": "Oldest publish date asked for.",
+    "until_date": "Newest publish date asked for (NULL: up to now).",
+    "replay": "WARC archive replayed instead of the network (NULL for live crawls).",
+    "finish_reason": "Scrapy's close reason.",
+    "requests": "Requests sent.",
+    "responses": "Responses received.",
+    "items": "Notices collected.",
+    "errors": "Errors logged.",
+    "blocked": "Whether the portal refused us (block page, 403/429/521).",
+    "verdict": "ok, degraded, blocked, broken or unreachable.",
+    "reason": "One line explaining the verdict.",
+    "archive_path": "WARC file holding every response of this crawl.",
+    "stats": "All crawler stats as JSON.",
+}
+PUBLICATION_COMMENTS = {
+    "source": "Portal of the published notice.",
+    "notice_id": "Portal id of the published notice.",
+    "run_id": "Nightly run that published it.",
+    "publish_date": "Date of the digest it appeared in (Asia/Shanghai).",
+    "published_at": "When it was published.",
+    "tier": "Tier at publication.",
+    "categories": "Categories at publication.",
+    "status": "pending while the night's outputs are being written, then published.",
+}
+
+VIEWS = {
+    "matched_notices": (
+        "Notices at tier review or above, newest first, with their evidence: the analysts' starting point.",
+        """
+        SELECT r.tier, r.score, r.categories, n.published_at, n.title, n.notice_type_en, n.buyer,
+               n.suppliers, n.budget_cny, n.award_cny, n.region, n.url, n.source, n.notice_id,
+               (SELECT list(m.evidence ORDER BY m.score DESC) FROM matches m
+                 WHERE m.source = n.source AND m.notice_id = n.notice_id) AS evidence,
+               (SELECT list(DISTINCT m.model) FILTER (WHERE m.model IS NOT NULL) FROM matches m
+                 WHERE m.source = n.source AND m.notice_id = n.notice_id) AS models,
+               (SELECT list(DISTINCT m.provider) FILTER (WHERE m.provider IS NOT NULL) FROM matches m
+                 WHERE m.source = n.source AND m.notice_id = n.notice_id) AS providers
+        FROM match_results r JOIN notices n USING (source, notice_id)
+        WHERE r.tier IN ('strong', 'review')
+        """,
+    ),
+    "source_health": (
+        "Latest crawl verdict per source.",
+        """
+        SELECT source, run_id, started_at, verdict, reason, requests, responses, items, errors
+        FROM crawl_runs
+        QUALIFY row_number() OVER (PARTITION BY source ORDER BY started_at DESC) = 1
+        """,
+    ),
+}
+
+
+def connect(db_path: str | Path) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the working database with its schema."""
+    db_path = Path(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(db_path))
+    con.execute("SET TimeZone = 'Asia/Shanghai'")
+    con.execute(DDL)
+    for name, (comment, sql) in VIEWS.items():
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+        con.execute(f"COMMENT ON VIEW {name} IS {_quote(comment)}")
+    _comment_schema(con)
+    return con
+
+
+@contextmanager
+def session(db_path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(db_path)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _comment_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for table, comment in TABLE_COMMENTS.items():
+        con.execute(f"COMMENT ON TABLE {table} IS {_quote(comment)}")
+    for table, columns in (("notices", NOTICE_COLUMNS), ("matches", MATCH_COLUMNS), ("match_results", RESULT_COLUMNS)):
+        for column in columns:
+            con.execute(f"COMMENT ON COLUMN {table}.{column.name} IS {_quote(column.comment)}")
+    for table, comments in (("crawl_runs", CRAWL_RUN_COMMENTS), ("publications", PUBLICATION_COMMENTS)):
+        for name, comment in comments.items():
+            con.execute(f"COMMENT ON COLUMN {table}.{name} IS {_quote(comment)}")
+
+
+# --- converting normalized notices to Arrow ---------------------------------------------------------------------
+
+
+def _money(value) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _number(value) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(str(value).replace(",", ""))
+    except ValueError:
+        return None
+
+
+def _timestamp(value) -> datetime | None:
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _conform(value, arrow_type: pa.DataType):
+    """Coerce one JSON value to the Arrow type (money to Decimal, quantities to float, nested lists)."""
+    if value is None:
+        return None
+    if pa.types.is_list(arrow_type):
+        if not isinstance(value, list):
+            return None
+        return [_conform(v, arrow_type.value_type) for v in value]
+    if pa.types.is_struct(arrow_type):
+        if not isinstance(value, dict):
+            return None
+        return {field.name: _conform(value.get(field.name), field.type) for field in arrow_type}
+    if pa.types.is_decimal(arrow_type):
+        return _money(value)
+    if pa.types.is_floating(arrow_type):
+        return _number(value)
+    if pa.types.is_timestamp(arrow_type):
+        return _timestamp(value)
+    if pa.types.is_boolean(arrow_type):
+        return bool(value) if isinstance(value, bool) else None
+    if pa.types.is_string(arrow_type):
+        return value if isinstance(value, str) else str(value)
+    return value
+
+
+def notices_to_arrow(notices: Iterable[dict], run_id: str, seen_at: datetime) -> pa.Table:
+    rows = []
+    for notice in notices:
+        row = {c.name: _conform(notice.get(c.name), c.arrow) for c in NOTICE_COLUMNS}
+        row["first_seen_at"] = row["last_seen_at"] = seen_at
+        row["run_id"] = run_id
+        rows.append(row)
+    return pa.Table.from_pylist(rows, schema=NOTICE_SCHEMA)
+
+
+def upsert_notices(con: duckdb.DuckDBPyConnection, table: pa.Table) -> tuple[int, int]:
+    """Insert new notices and refresh known ones in one statement; returns (inserted, updated).
+
+    The batch is deduplicated first: DuckDB keeps only the first of two rows with the same key in one
+    ``INSERT … ON CONFLICT`` statement, so the newest fetch must be the only one left.
+    """
+    if table.num_rows == 0:
+        return 0, 0
+    name = f"batch_{uuid.uuid4().hex}"
+    con.register(name, table)
+    try:
+        before = scalar(con, "SELECT count(*) FROM notices")
+        keep_first_seen = {"source", "notice_id", "first_seen_at"}
+        updates = ", ".join(f"{c.name} = excluded.{c.name}" for c in NOTICE_COLUMNS if c.name not in keep_first_seen)
+        columns = ", ".join(c.name for c in NOTICE_COLUMNS)
+        con.execute(
+            f"""
+            INSERT INTO notices ({columns})
+            SELECT {columns} FROM (
+                SELECT DISTINCT ON (source, notice_id) * FROM {name}
+                ORDER BY source, notice_id, fetched_at DESC NULLS LAST
+            )
+            ON CONFLICT (source, notice_id) DO UPDATE SET {updates}
+            """
+        )
+        after = scalar(con, "SELECT count(*) FROM notices")
+        distinct = scalar(con, f"SELECT count(*) FROM (SELECT DISTINCT source, notice_id FROM {name})")
+    finally:
+        con.unregister(name)
+    inserted = after - before
+    return inserted, distinct - inserted
+
+
+def insert_arrow(con: duckdb.DuckDBPyConnection, target: str, table: pa.Table) -> None:
+    """Append an Arrow table to ``target`` in one set-based statement."""
+    if table.num_rows == 0:
+        return
+    name = f"batch_{uuid.uuid4().hex}"
+    con.register(name, table)
+    try:
+        columns = ", ".join(table.column_names)
+        con.execute(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {name}")
+    finally:
+        con.unregister(name)
+
+
+def read_jsonl(path: str | Path) -> Iterator[dict]:
+    with Path(path).open(encoding="utf-8") as stream:
+        for line in stream:
+            if line.strip():
+                yield json.loads(line)
+
+
+def publish_snapshot(db_path: str | Path, snapshot_path: str | Path) -> Path:
+    """Copy the working database into a new file and swap it in atomically for analysts.
+
+    Sessions already open on the old snapshot keep reading it; new connections see the new one.
+    """
+    snapshot_path = Path(snapshot_path)
+    snapshot_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = snapshot_path.with_name(f".{snapshot_path.name}.{uuid.uuid4().hex}.tmp")
+    con = connect(db_path)
+    try:
+        con.execute(f"ATTACH {_quote(str(tmp))} AS snapshot")
+        con.execute(f"COPY FROM DATABASE {_db_name(con)} TO snapshot")
+        con.execute("DETACH snapshot")
+    finally:
+        con.close()
+    # Views and comments are re-declared in the snapshot itself so they resolve against its own tables.
+    snap = duckdb.connect(str(tmp))
+    try:
+        for name, (comment, sql) in VIEWS.items():
+            snap.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+            snap.execute(f"COMMENT ON VIEW {name} IS {_quote(comment)}")
+        _comment_schema(snap)
+        snap.execute("CHECKPOINT")
+    finally:
+        snap.close()
+    os.replace(tmp, snapshot_path)
+    return snapshot_path
+
+
+def _db_name(con: duckdb.DuckDBPyConnection) -> str:
+    return scalar(con, "SELECT current_database()")
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """The first value of a query's only row; fetches the whole result so the connection is free afterwards."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None

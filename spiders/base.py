@@ -1,0 +1,137 @@
+"""What every portal spider shares: the date window, sampling, base URL override and block detection.
+
+A portal spider sets class attributes (``name``, ``base_url``, ``block_markers`` …) and writes ``start`` and its
+``parse_*`` callbacks; every callback begins with ``if self.is_blocked(response): return``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import scrapy
+from scrapy.exceptions import CloseSpider
+from scrapy.http import Response
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# Block answers shared by many portals: HTTP statuses and page markers of anti-bot products.
+BLOCK_STATUSES: dict[int, str] = {
+    403: "HTTP 403 Forbidden",
+    429: "HTTP 429 Too Many Requests",
+    521: "HTTP 521 JS cookie challenge",
+}
+GENERIC_BLOCK_MARKERS: tuple[tuple[str, str], ...] = (
+    ("__jsl_clearance", "JSL (加速乐) JS cookie challenge"),
+    ("验证码", "captcha page"),
+)
+
+
+def parse_date_argument(value: str | date | None, name: str) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a date as YYYY-MM-DD, got {value!r}") from None
+
+
+class BaseSpider(scrapy.Spider):
+    """Base of every portal spider.
+
+    Arguments (``-a name=value``):
+      from_date  oldest publish date to collect (YYYY-MM-DD); default: yesterday in Asia/Shanghai
+      until_date newest publish date to collect (YYYY-MM-DD); default: no upper bound
+      sample     collect at most this many notices (a quick look at a portal)
+      base_url   fetch from another host with the same paths (a mirror, or the test server)
+    """
+
+    base_url: ClassVar[str]
+    # (marker, what it means): text that, found in a small page, means the portal refused us.
+    block_markers: ClassVar[tuple[tuple[str, str], ...]] = ()
+    # A real block page is short; a notice that merely mentions 验证码 is long.
+    block_page_max_bytes: ClassVar[int] = 8000
+    handle_httpstatus_list: ClassVar[list[int]] = sorted(BLOCK_STATUSES)
+
+    def __init__(
+        self,
+        from_date: str | date | None = None,
+        until_date: str | date | None = None,
+        sample: str | int | None = None,
+        base_url: str | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ):
+        super().__init__(*args, **kwargs)
+        self.from_date = parse_date_argument(from_date, "from_date")
+        self.until_date = parse_date_argument(until_date, "until_date")
+        if self.from_date is None:
+            self.from_date = datetime.now(SHANGHAI).date() - timedelta(days=1)
+        if self.until_date and self.from_date > self.until_date:
+            raise ValueError(f"from_date {self.from_date} is after until_date {self.until_date}")
+        try:
+            self.sample = int(sample) if sample not in (None, "") else None
+        except ValueError:
+            raise ValueError(f"sample must be a whole number, got {sample!r}") from None
+        if self.sample is not None and self.sample < 1:
+            raise ValueError(f"sample must be at least 1, got {self.sample}")
+        if base_url:
+            self.base_url = base_url.rstrip("/")
+            host = urlsplit(self.base_url).hostname
+            self.allowed_domains = [*getattr(self, "allowed_domains", []), host]
+        self.scheduled_notices = 0
+
+    # --- the date window -------------------------------------------------------------------------------------
+
+    def is_too_new(self, published: date) -> bool:
+        return self.until_date is not None and published > self.until_date
+
+    def is_too_old(self, published: date) -> bool:
+        return published < self.from_date
+
+    def take_notice(self) -> bool:
+        """Whether one more notice may be scheduled under ``sample``."""
+        if self.sample is not None and self.scheduled_notices >= self.sample:
+            return False
+        self.scheduled_notices += 1
+        return True
+
+    # --- blocks ----------------------------------------------------------------------------------------------
+
+    def block_reason(self, response: Response) -> str | None:
+        """Why this response is a refusal rather than content, or None."""
+        if response.status in BLOCK_STATUSES:
+            return BLOCK_STATUSES[response.status]
+        if len(response.body) > self.block_page_max_bytes:
+            return None
+        text = response.text if hasattr(response, "text") else response.body.decode("utf-8", "replace")
+        for marker, meaning in (*self.block_markers, *GENERIC_BLOCK_MARKERS):
+            if marker in text:
+                return meaning
+        return None
+
+    def is_blocked(self, response: Response) -> bool:
+        """Record a block (stats carry the evidence) and stop the crawl: more requests only prolong it."""
+        reason = self.block_reason(response)
+        if reason is None:
+            return False
+        stats = self.crawler.stats
+        stats.inc_value("tenderwatch/blocked")
+        stats.set_value("tenderwatch/block_reason", reason)
+        stats.set_value("tenderwatch/block_url", response.url)
+        stats.set_value("tenderwatch/block_status", response.status)
+        retry_after = response.headers.get(b"Retry-After")
+        if retry_after:
+            stats.set_value("tenderwatch/retry_after", retry_after.decode("latin-1"))
+        self.logger.error("Blocked by the portal (%s) at %s", reason, response.url)
+        raise CloseSpider("blocked")
+
+    def note_empty_list(self, response: Response) -> None:
+        """A list page that parses to nothing while the site answers 200: the layout may have changed."""
+        self.crawler.stats.inc_value("tenderwatch/empty_list_pages")
+        self.crawler.stats.set_value("tenderwatch/empty_list_url", response.url)
+        self.logger.warning("List page parsed to zero notices: %s", response.url)

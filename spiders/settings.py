@@ -1,0 +1,52 @@
+"""Scrapy settings for every tenderwatch spider. Each non-default value says why it differs."""
+
+BOT_NAME = "tenderwatch"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+# Say who we are: portal operators can tell a research crawler from an attack and reach us.
+USER_AGENT = "tenderwatch/0.1 (research crawler of public procurement notices; polite, incremental)"
+
+# Government portals rate-limit hard (ccgp serves a 200-status 频繁访问 page): one request at a time per site,
+# a few seconds apart (jittered by the default RANDOMIZE_DOWNLOAD_DELAY), slowed further by AutoThrottle.
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 3
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 3
+AUTOTHROTTLE_MAX_DELAY = 60
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+# Public-interest crawling still honours what a portal asks of robots.
+ROBOTSTXT_OBEY = True
+
+# An unreachable portal should be reported within a minute, not after Scrapy's 180 s default per attempt.
+DOWNLOAD_TIMEOUT = 30
+RETRY_TIMES = 2
+
+# Chinese text must stay readable in the item feeds the flow reads back.
+FEED_EXPORT_ENCODING = "utf-8"
+
+# No interactive console on a server that runs unattended.
+TELNETCONSOLE_ENABLED = False
+
+DOWNLOADER_MIDDLEWARES = {
+    # Below RedirectMiddleware (600) and above HttpCompressionMiddleware (590): archives responses as sent.
+    "spiders.archive.ArchiveMiddleware": 595,
+    # Last before the downloader, so every other middleware still sees the request and the replayed response.
+    "spiders.archive.ReplayMiddleware": 960,
+}
+
+EXTENSIONS = {
+    # Dumps the crawl's stats to a JSON file at close: the flow judges a crawl by its stats, not its exit code.
+    "spiders.health.StatsDump": 500,
+}
+
+ADDONS = {
+    "spiders.archive.ReplayAddon": 100,
+}
+
+# Where the flow wants the archive and the stats; unset when a developer runs `scrapy crawl` by hand.
+TENDERWATCH_ARCHIVE_DIR = None
+TENDERWATCH_REPLAY = None
+TENDERWATCH_STATS_FILE = None
+TENDERWATCH_RUN_ID = None

@@ -1,0 +1,99 @@
+"""Shared test fixtures.
+
+Third-party real pages and corpora live in ``../shared`` beside the repository and are read in place; tests that
+need them skip with the reason when that folder is absent (a fresh clone without it).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+REAL = SHARED / "fixtures" / "real"
+CORPUS = SHARED / "corpus"
+
+
+def shared_path(relative: str) -> Path:
+    """A path under ``../shared``, or skip the calling test when it is not there."""
+    path = SHARED / relative
+    if not path.exists():
+        pytest.skip(f"third-party data not available: {path} (../shared is absent)")
+    return path
+
+
+def real_page(relative: str) -> bytes:
+    """Raw bytes of a real page under ``../shared/fixtures/real`` (skips when absent)."""
+    return shared_path(f"fixtures/real/{relative}").read_bytes()
+
+
+# --- a local web server for real crawls over HTTP ----------------------------------------------------------------
+
+# A route answers (status, headers, body) for a path, or None to fall through to the served folder.
+Route = Callable[[str], tuple[int, dict[str, str], bytes] | None]
+
+
+class LocalSite:
+    """A folder served on 127.0.0.1, with optional routes that override answers (block pages, 429s…)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.routes: list[Route] = []
+        self.requests: list[str] = []
+        site = self
+
+        class Handler(SimpleHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's naming)
+                site.requests.append(self.path)
+                for route in site.routes:
+                    answer = route(self.path)
+                    if answer is not None:
+                        status, headers, body = answer
+                        self.send_response(status)
+                        for name, value in headers.items():
+                            self.send_header(name, value)
+                        self.send_header("Content-Length", str(len(body)))
+                        self.end_headers()
+                        self.wfile.write(body)
+                        return
+                super().do_GET()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(folder)))
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> LocalSite:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def local_site() -> Iterator[Callable[[Path], LocalSite]]:
+    """Factory: ``local_site(folder)`` serves ``folder`` on 127.0.0.1 until the test ends."""
+    started: list[LocalSite] = []
+
+    def serve(folder: Path) -> LocalSite:
+        site = LocalSite(folder).__enter__()
+        started.append(site)
+        return site
+
+    yield serve
+    for site in started:
+        site.__exit__(None, None, None)
