@@ -170,12 +170,12 @@ def render_markdown(publish_date: date, rows: list[dict], new: int) -> str:
         for snippet in (row["evidence"] or [])[:3]:
             lines.append(f"- **Evidence:** {md(snippet)}")
         if row["url"]:
-            lines.append(f"- **Link:** <{_safe_url(row['url'])}>")
+            lines.append(f"- **Link:** <{safe_url(row['url'])}>")
         lines.append("")
     return "\n".join(lines)
 
 
-def _safe_url(url: str) -> str:
+def safe_url(url: str) -> str:
     """Only http(s) links, with characters that could end the autolink escaped."""
     if not re.match(r"https?://", url):
         return "about:blank"

@@ -313,7 +313,23 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# View columns that are not simply a documented table column under the same name.
+VIEW_COLUMN_COMMENTS = {
+    "evidence": "Evidence snippets of the notice's hits, strongest first.",
+    "models": "Chip models named in the notice's hits.",
+    "providers": "Cloud or model providers named in the notice's hits.",
+}
+
+
 def _comment_schema(con: duckdb.DuckDBPyConnection) -> None:
+    known = {c.name: c.comment for c in (*NOTICE_COLUMNS, *MATCH_COLUMNS, *RESULT_COLUMNS)}
+    known.update({**CRAWL_RUN_COMMENTS, **VIEW_COLUMN_COMMENTS})
+    for view in VIEWS:
+        for (column,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND schema_name = current_schema()",
+            [view],
+        ).fetchall():
+            con.execute(f"COMMENT ON COLUMN {view}.{column} IS {_quote(known[column])}")
     for table, comment in TABLE_COMMENTS.items():
         con.execute(f"COMMENT ON TABLE {table} IS {_quote(comment)}")
     for table, columns in (("notices", NOTICE_COLUMNS), ("matches", MATCH_COLUMNS), ("match_results", RESULT_COLUMNS)):

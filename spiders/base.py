@@ -25,6 +25,8 @@ BLOCK_STATUSES: dict[int, str] = {
 }
 GENERIC_BLOCK_MARKERS: tuple[tuple[str, str], ...] = (
     ("__jsl_clearance", "JSL (加速乐) JS cookie challenge"),
+    # The obfuscated JSL stage-1 page spells the cookie name out character by character; its reload survives.
+    ("location.href=location.pathname+location.search", "JSL (加速乐) JS cookie challenge"),
     ("验证码", "captcha page"),
 )
 
