@@ -85,6 +85,8 @@ def crawl_source(
     from_date: str,
     until_date: str | None,
     sample: int | None,
+    base_url: str | None = None,
+    settings: dict[str, str] | None = None,
 ) -> dict:
     """Run one spider in its own process and judge the crawl from its stats."""
     from pipelines import health, store
@@ -111,6 +113,10 @@ def crawl_source(
         command += ["-a", f"until_date={until_date}"]
     if sample:
         command += ["-a", f"sample={sample}"]
+    if base_url:
+        command += ["-a", f"base_url={base_url}"]
+    for name, value in (settings or {}).items():
+        command += ["-s", f"{name}={value}"]
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "spiders.settings", "PYTHONPATH": str(ROOT)}
     started = datetime.now(UTC)
     try:
@@ -270,7 +276,10 @@ def nightly(
     from_date: str | None = None,
     until_date: str | None = None,
     sample: int | None = None,
+    base_urls: dict[str, str] | None = None,
+    crawl_settings: dict[str, str] | None = None,
 ):
+    """Crawl → normalize → store → match → publish; returns a Failed state when any source is unhealthy."""
     logger = get_run_logger()
     paths = Paths(Path(data_dir))
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -285,7 +294,19 @@ def nightly(
                 last = last_good_crawl_date(paths.work_db, source)
                 today = datetime.now(SHANGHAI).date()
                 start = ((last or today) - timedelta(days=OVERLAP_DAYS)).isoformat()
-        futures.append(crawl_source.submit(source, run_id, data_dir, replay, start, until_date, sample))
+        futures.append(
+            crawl_source.submit(
+                source,
+                run_id,
+                data_dir,
+                replay,
+                start,
+                until_date,
+                sample,
+                (base_urls or {}).get(source),
+                crawl_settings,
+            )
+        )
     crawls = [future.result() for future in futures]
     record_crawl_runs(crawls, str(paths.work_db))
     batches = [
@@ -319,7 +340,6 @@ def nightly(
     return Completed(message="all sources healthy", data=summary)
 
 
-
 # --- command line ------------------------------------------------------------------------------------------------
 
 
@@ -328,6 +348,20 @@ def _date_arg(value: str) -> str:
         return date.fromisoformat(value).isoformat()
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def _base_url_arg(value: str) -> str:
+    source, _, url = value.partition("=")
+    if not source or not url.startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(f"expected SOURCE=http(s)://host, got {value!r}")
+    return value
+
+
+def _setting_arg(value: str) -> str:
+    name, _, setting = value.partition("=")
+    if not name.isidentifier() or not name.isupper() or not setting:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE with an upper-case Scrapy setting name, got {value!r}")
+    return value
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
@@ -341,6 +375,8 @@ def cmd_nightly(args: argparse.Namespace) -> int:
         from_date=args.from_date,
         until_date=args.until_date,
         sample=args.sample,
+        base_urls=dict(pair.split("=", 1) for pair in args.base_url),
+        crawl_settings=dict(pair.split("=", 1) for pair in args.setting),
         return_state=True,
     )
     summary = state.result(raise_on_failure=False)
@@ -451,6 +487,22 @@ def build_parser() -> argparse.ArgumentParser:
     nightly.add_argument("--from", dest="from_date", type=_date_arg, help="oldest publish date to collect")
     nightly.add_argument("--until", dest="until_date", type=_date_arg, help="newest publish date to collect")
     nightly.add_argument("--sample", type=int, help="collect at most this many notices per source")
+    nightly.add_argument(
+        "--base-url",
+        action="append",
+        default=[],
+        type=_base_url_arg,
+        metavar="SOURCE=URL",
+        help="fetch SOURCE from another host with the same paths (a mirror, a test server); repeatable",
+    )
+    nightly.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        type=_setting_arg,
+        metavar="NAME=VALUE",
+        help="Scrapy setting for every crawl, e.g. DOWNLOAD_DELAY=10; repeatable",
+    )
     nightly.set_defaults(handler=cmd_nightly)
 
     parse = with_data_dir(commands.add_parser("parse", help="print the normalized notice of a saved detail page"))

@@ -226,6 +226,7 @@ class ArchiveMiddleware:
             return response
         if self.writer is None:
             self.writer = WarcWriter(self.archive_path)
+            self.crawler.stats.set_value("archive/path", str(self.archive_path))
         self.writer.write_response(
             response.url,
             status=response.status,
@@ -241,7 +242,6 @@ class ArchiveMiddleware:
     def spider_closed(self) -> None:
         if self.writer is not None:
             self.writer.close()
-            self.crawler.stats.set_value("archive/path", str(self.archive_path))
 
 
 def _decoded_headers(headers) -> list[tuple[str, str]]:
@@ -292,10 +292,11 @@ class ReplayAddon:
     """With ``TENDERWATCH_REPLAY`` set, drop the politeness delays: nothing goes to a real server."""
 
     def update_settings(self, settings) -> None:
+        # At project priority, so these beat spiders/settings.py; `-s` on the command line still wins.
         if not settings.get("TENDERWATCH_REPLAY"):
             return
-        settings.set("AUTOTHROTTLE_ENABLED", False, priority="addon")
-        settings.set("DOWNLOAD_DELAY", 0, priority="addon")
-        settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", 16, priority="addon")
+        settings.set("AUTOTHROTTLE_ENABLED", False, priority="project")
+        settings.set("DOWNLOAD_DELAY", 0, priority="project")
+        settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", 16, priority="project")
         # robots.txt is a promise to live servers; the archive holds none.
-        settings.set("ROBOTSTXT_OBEY", False, priority="addon")
+        settings.set("ROBOTSTXT_OBEY", False, priority="project")
