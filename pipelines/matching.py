@@ -55,7 +55,7 @@ def match_pending(con: duckdb.DuckDBPyConnection, matcher, batch_size: int = BAT
         ORDER BY n.source, n.notice_id
         """,
         [version],
-    ).fetch_arrow_table()
+    ).to_arrow_table()
     now = datetime.now(UTC)
     for batch in pending.to_batches(batch_size):
         rows = batch.to_pylist()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 METHOD_FIELD = "WARC-Tenderwatch-Method"
 BODY_DIGEST_FIELD = "WARC-Tenderwatch-Request-Body-Digest"
 REPLAYED_FLAG = "replayed"
+_RECORD_IDS = uuid.UUID("6f1c7a4e-3b0e-4c52-9a55-2f7d2c1e9b10")
 
 
 def request_key(method: str, url: str, body: bytes = b"") -> str:
@@ -73,9 +75,19 @@ class WarcWriter:
         request_headers: Iterable[tuple[str, str]] = (),
         request_body: bytes = b"",
         fetched_at: datetime | None = None,
+        record_id: str | None = None,
     ) -> None:
+        """Append one request/response pair.
+
+        ``record_id`` makes the WARC record ids a function of that name instead of random, so an archive built
+        twice from the same pages (the demo) is byte-identical.
+        """
         moment = fetched_at or datetime.now(UTC)
         date = _warc_date(moment)
+        response_ids, request_ids = {}, {}
+        if record_id is not None:
+            response_ids = {"WARC-Record-ID": f"<urn:uuid:{uuid.uuid5(_RECORD_IDS, record_id + '#response')}>"}
+            request_ids = {"WARC-Record-ID": f"<urn:uuid:{uuid.uuid5(_RECORD_IDS, record_id + '#request')}>"}
         http_headers = StatusAndHeaders(f"{status} {_reason(status)}", list(headers), protocol="HTTP/1.1")
         response = self._writer.create_warc_record(
             url,
@@ -83,6 +95,7 @@ class WarcWriter:
             payload=BytesIO(body),
             http_headers=http_headers,
             warc_headers_dict={
+                **response_ids,
                 "WARC-Date": date,
                 METHOD_FIELD: method.upper(),
                 BODY_DIGEST_FIELD: hashlib.sha1(request_body).hexdigest() if request_body else "",
@@ -94,7 +107,7 @@ class WarcWriter:
             "request",
             payload=BytesIO(request_body),
             http_headers=request_line,
-            warc_headers_dict={"WARC-Date": date},
+            warc_headers_dict={**request_ids, "WARC-Date": date},
         )
         self._writer.write_request_response_pair(request, response)
         self._file.flush()
