@@ -26,6 +26,10 @@ class Verdict:
 # Exception class names in Scrapy's stats, in words an operator reads at a glance.
 PLAIN_FAILURES = {
     "CannotResolveHostError": "DNS lookup failed",
+    "DownloadConnectionRefusedError": "connection refused",
+    "DownloadTimeoutError": "timed out",
+    "DownloadFailedError": "download failed",
+    "ResponseDataLossError": "response cut short",
     "DNSLookupError": "DNS lookup failed",
     "ConnectionRefusedError": "connection refused",
     "ConnectError": "connection failed",

@@ -198,3 +198,95 @@ def _list_date(value: str) -> date | None:
         return datetime.strptime(value[:10], "%Y-%m-%d").date()
     except ValueError:
         return None
+
+
+# --- detail pages ---
+# The ccgp chrome around a notice body: title, publish time, breadcrumb, the 公告概要 summary table and its
+# attachments. The body inside ``div.vF_detail_content`` is in the national formats and read by ``pipelines``.
+
+_DETAIL_SPACES = re.compile(r"[\s\u00a0\u3000]+")
+_DETAIL_LABEL_END = re.compile(r"[：:]+$")
+_ATTACHMENT_LABEL = re.compile(r"^附件\s*\d*$")
+_TITLE_SITE_SUFFIX = re.compile(r"[_\-|]\s*中国政府采购网\s*$")
+_LEVEL_CRUMBS = {"中央公告": "central", "地方公告": "local"}
+
+
+def parse_detail_page(response: Response) -> dict[str, Any]:
+    """The ccgp chrome of a notice detail page; absent parts are None/empty (trimmed pages lack most of it).
+
+    Returns ``title`` (meta ArticleTitle or the h2 heading), ``page_title`` (the ``<title>``: a fallback for pages
+    trimmed of their chrome), ``published`` (as written), ``crumbs``, ``level`` (central/local), ``type_label`` (last
+    crumb), ``summary`` (label → value text, first non-empty value of a repeated label), ``attachments``
+    (``{name, id, url}`` from the summary's 附件 rows; ccgp leaves ``href`` empty and resolves ``id`` by script)
+    and ``body_html`` (the ``div.vF_detail_content`` element as HTML).
+    """
+    crumbs = [
+        _detail_text(" ".join(link.xpath(".//text()").getall())) or (link.attrib.get("title") or "").strip()
+        for link in response.css("div.vF_deail_currentloc a.CurrChnlCls, div.vF_detail_currentloc a.CurrChnlCls")
+    ]
+    crumbs = [crumb for crumb in crumbs if crumb]
+    level = next((_LEVEL_CRUMBS[c] for c in crumbs if c in _LEVEL_CRUMBS), None) or _level_of(response.url)
+    summary, attachments = _detail_summary(response)
+    body = response.css("div.vF_detail_content")
+    return {
+        "title": _detail_title(response),
+        "page_title": _page_title(response),
+        "published": _detail_text(
+            response.xpath("//meta[@name='PubDate']/@content").get() or response.css("span#pubTime::text").get()
+        )
+        or summary.get("公告时间"),
+        "crumbs": crumbs,
+        "level": level,
+        "type_label": crumbs[-1] if len(crumbs) >= 3 else None,
+        "summary": summary,
+        "attachments": attachments,
+        "body_html": body[0].get() if body else None,
+    }
+
+
+def _detail_title(response: Response) -> str | None:
+    for candidate in (
+        response.xpath("//meta[@name='ArticleTitle']/@content").get(),
+        " ".join(response.css("div.vF_detail_header h2.tc ::text").getall()),
+    ):
+        title = _detail_text(candidate)
+        if title:
+            return title
+    return None
+
+
+def _page_title(response: Response) -> str | None:
+    return _detail_text(_TITLE_SITE_SUFFIX.sub("", response.xpath("/html/head/title/text()").get() or ""))
+
+
+def _detail_summary(response: Response) -> tuple[dict[str, str], list[dict[str, str | None]]]:
+    """``div.table`` rows of ``td.title`` label cells, each followed by its value cell."""
+    summary: dict[str, str] = {}
+    attachments: list[dict[str, str | None]] = []
+    for label_cell in response.css("div.table td.title"):
+        label = _DETAIL_LABEL_END.sub("", _detail_text(" ".join(label_cell.xpath(".//text()").getall())) or "")
+        value_cell = label_cell.xpath("following-sibling::td[1]")
+        if not label or not value_cell:
+            continue
+        if _ATTACHMENT_LABEL.match(label):
+            for link in value_cell.css("a"):
+                name = _detail_text(" ".join(link.xpath(".//text()").getall()))
+                if name:
+                    href = (link.attrib.get("href") or "").strip()
+                    attachments.append(
+                        {
+                            "name": name,
+                            "id": link.attrib.get("id") or None,
+                            "url": response.urljoin(href) if href else None,
+                        }
+                    )
+            continue
+        value = _detail_text(" ".join(value_cell.xpath(".//text()").getall()))
+        if value and not summary.get(label):
+            summary[label] = value
+    return summary, attachments
+
+
+def _detail_text(value: str | None) -> str | None:
+    cleaned = _DETAIL_SPACES.sub(" ", value or "").strip()
+    return cleaned or None

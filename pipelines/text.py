@@ -1,0 +1,221 @@
+"""Clean, translation-ready text from a notice body.
+
+Decisions (the text feeds translation, the matcher and analysts' SQL, so it must be stable and readable):
+
+* **Width.** Full-width ASCII variants (``ＡＢＣ１２３``, ``／``, ``＊``), the ideographic space, no-break spaces and
+  the full-width currency signs are folded to their half-width forms (NFKC restricted to these width variants).
+  Full NFKC is *not* applied to everything: it would turn ``Ⅱ`` into ``II`` in model names, ``①`` into ``1``
+  (gluing list numbers onto part numbers) and ``m²`` into ``m2``.
+* **Chinese punctuation stays full-width**: ``，：；（）！？`` are what a Chinese sentence is written with, they mark
+  clause boundaries for segmenters and translation engines, and keeping ``，`` apart from the ASCII ``,`` leaves
+  digit grouping (``1,395``) unambiguous. ``。、《》“”【】`` are not width variants and are kept as they are.
+* **Layout.** Each block element (paragraph, div, heading, list item, a ``display:block`` span, a ``<br>``) is a
+  line; whitespace inside a line collapses to one space; empty lines are dropped. A data-table row becomes one
+  line of its cells joined by `` | `` (empty cells kept so columns stay aligned with the header row); a layout
+  table (a row with a single cell, or cells holding other tables) is read as ordinary blocks.
+* **Dropped.** Scripts, styles, ``<head>``/``<title>``, forms, embedded objects, images and comments.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+import lxml.etree
+import lxml.html
+
+# Chinese clause punctuation kept in its full-width form (see module docstring).
+KEPT_FULL_WIDTH = "，：；（）！？"
+
+
+def _width_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for code in range(0xFF01, 0xFF5F):
+        char = chr(code)
+        if char not in KEPT_FULL_WIDTH:
+            table[code] = unicodedata.normalize("NFKC", char)
+    for code in range(0xFFE0, 0xFFE7):  # ￠￡￢￣￤￥￦
+        table[code] = unicodedata.normalize("NFKC", chr(code))
+    for space in "\u00a0\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000":
+        table[ord(space)] = " "
+    for invisible in "\u200b\u200c\u200d\u2060\ufeff\u00ad":
+        table[ord(invisible)] = ""
+    return table
+
+
+_WIDTH = _width_table()
+_SPACES = re.compile(r"[ \t\r\n\f\v]+")
+# Characters lxml refuses (NUL, other C0 controls) and lone surrogates (undecodable input).
+_UNPARSEABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+_BLOCK_STYLE = re.compile(r"display\s*:\s*block", re.IGNORECASE)
+
+_SKIPPED_TAGS = frozenset(
+    {
+        "script", "style", "head", "title", "meta", "link", "noscript", "template", "iframe", "object",
+        "embed", "svg", "canvas", "img", "input", "button", "select", "textarea", "option", "map", "area",
+        "audio", "video", "base",
+    }
+)  # fmt: skip
+_BLOCK_TAGS = frozenset(
+    {
+        "p", "div", "section", "article", "header", "footer", "main", "aside", "nav", "address", "blockquote",
+        "center", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "dl", "dt", "dd", "form",
+        "fieldset", "legend", "figure", "figcaption", "caption", "hr", "html", "body", "details", "summary",
+    }
+)  # fmt: skip
+_CELL_TAGS = frozenset({"td", "th"})
+
+
+def normalize_width(text: str) -> str:
+    """Fold full-width variants to half-width, keeping the Chinese clause punctuation (module docstring)."""
+    return text.translate(_WIDTH)
+
+
+def collapse_spaces(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
+
+
+def clean_line(text: str | None) -> str:
+    """One line of text: width-normalized, whitespace collapsed, stripped."""
+    return collapse_spaces(normalize_width(text or ""))
+
+
+def parse_fragment(html: str | bytes) -> lxml.html.HtmlElement | None:
+    """An lxml tree for an HTML fragment or document; None when there is nothing to parse."""
+    if isinstance(html, bytes):
+        html = _decode(html)
+    html = _UNPARSEABLE.sub("", html)
+    if not html.strip():
+        return None
+    try:
+        return lxml.html.fromstring(html, parser=_PARSER)
+    except (lxml.etree.ParserError, ValueError):
+        return None
+
+
+_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True)
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("gb18030", errors="replace")
+
+
+def as_element(source: Any) -> Any:
+    """An lxml element for HTML text, bytes, a parsel Selector/SelectorList or an lxml element."""
+    if source is None:
+        return None
+    if isinstance(source, str | bytes):
+        return parse_fragment(source)
+    if hasattr(source, "root"):  # parsel Selector: an element, or a text node selected with ::text
+        return parse_fragment(source.root) if isinstance(source.root, str) else source.root
+    if isinstance(source, list | tuple) or hasattr(source, "getall"):
+        items = list(source)
+        return as_element(items[0]) if items else None
+    if isinstance(source, lxml.etree._Element):
+        return source
+    return None
+
+
+def clean_text(html_or_element: Any) -> str:
+    """The readable text of an HTML body (string, bytes, Selector or lxml element); see the module docstring."""
+    element = as_element(html_or_element)
+    if element is None:
+        return ""
+    writer = _TextWriter()
+    writer.walk(element, include_tail=False)
+    return "\n".join(writer.finish())
+
+
+def cell_text(element: Any) -> str:
+    """All text of one element on one line (a table cell, a summary value)."""
+    element = as_element(element)
+    if element is None:
+        return ""
+    writer = _TextWriter()
+    writer.walk(element, include_tail=False)
+    return collapse_spaces(" ".join(writer.finish()))
+
+
+class _TextWriter:
+    """Walks an lxml tree, collecting inline text into lines and breaking lines at block boundaries."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._pieces: list[str] = []
+
+    def finish(self) -> list[str]:
+        self.line_break()
+        return self.lines
+
+    def line_break(self) -> None:
+        if self._pieces:
+            line = collapse_spaces(normalize_width("".join(self._pieces)))
+            self._pieces = []
+            if line:
+                self.lines.append(line)
+
+    def add(self, text: str | None) -> None:
+        if text:
+            self._pieces.append(text)
+
+    def walk(self, element: Any, include_tail: bool = True) -> None:
+        tag = element.tag if isinstance(element.tag, str) else None
+        if tag is None:  # comment or processing instruction: only its tail is text
+            self.add(element.tail if include_tail else None)
+            return
+        tag = tag.lower()
+        if tag in _SKIPPED_TAGS:
+            pass
+        elif tag == "br":
+            self.line_break()
+        elif tag == "table":
+            self.line_break()
+            self._table(element)
+            self.line_break()
+        else:
+            block = tag in _BLOCK_TAGS or tag in _CELL_TAGS or tag == "tr" or _is_styled_block(element)
+            if block:
+                self.line_break()
+            self.add(element.text)
+            for child in element:
+                self.walk(child)
+            if block:
+                self.line_break()
+        if include_tail:
+            self.add(element.tail)
+
+    def _table(self, table: Any) -> None:
+        for row in table_rows(table):
+            cells = row_cells(row)
+            if not cells:
+                continue
+            if len(cells) == 1 or any(cell.find(".//table") is not None for cell in cells):
+                for cell in cells:  # layout table: its cells are ordinary blocks
+                    self.walk(cell, include_tail=False)
+                    self.line_break()
+                continue
+            texts = [cell_text(cell) for cell in cells]
+            if any(texts):
+                self.line_break()
+                self.lines.append(" | ".join(texts))
+
+
+_OWN_ROWS = lxml.etree.XPath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")
+
+
+def table_rows(table: Any) -> list[Any]:
+    """The rows of this table, not of tables nested inside it."""
+    return _OWN_ROWS(table)
+
+
+def row_cells(row: Any) -> list[Any]:
+    return [cell for cell in row if isinstance(cell.tag, str) and cell.tag.lower() in _CELL_TAGS]
+
+
+def _is_styled_block(element: Any) -> bool:
+    style = element.get("style")
+    return bool(style) and _BLOCK_STYLE.search(style) is not None
