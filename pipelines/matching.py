@@ -46,7 +46,7 @@ def match_pending(con: duckdb.DuckDBPyConnection, matcher, batch_size: int = BAT
     """Match every notice whose rules version or content changed since it was last matched."""
     version = matcher.rules_version
     summary = MatchSummary()
-    pending = con.execute(
+    pending = con.sql(
         """
         SELECT n.source, n.notice_id, n.title, n.text, n.items, n.attachments, n.published_at, n.notice_type,
                n.content_hash, r.tier AS old_tier
@@ -54,7 +54,7 @@ def match_pending(con: duckdb.DuckDBPyConnection, matcher, batch_size: int = BAT
         WHERE r.rules_version IS DISTINCT FROM ? OR r.content_hash IS DISTINCT FROM n.content_hash
         ORDER BY n.source, n.notice_id
         """,
-        [version],
+        params=[version],
     ).to_arrow_table()
     now = datetime.now(UTC)
     for batch in pending.to_batches(batch_size):

@@ -95,12 +95,12 @@ def digest_rows(con: duckdb.DuckDBPyConnection, publish_date: date) -> list[dict
                n.title, n.url, n.notice_type_en, n.published_at, n.buyer,
                [s.name FOR s IN coalesce(n.suppliers, [])] AS suppliers,
                coalesce(n.award_cny, n.budget_cny) AS amount_cny,
-               (SELECT list(DISTINCT m.model) FILTER (WHERE m.model IS NOT NULL)
+               (SELECT list_sort(list(DISTINCT m.model) FILTER (WHERE m.model IS NOT NULL))
                   FROM matches m WHERE m.source = p.source AND m.notice_id = p.notice_id) AS models,
-               (SELECT list(DISTINCT m.quantity::BIGINT || ' ' || coalesce(m.unit, ''))
-                         FILTER (WHERE m.quantity IS NOT NULL)
+               (SELECT list_sort(list(DISTINCT m.quantity::BIGINT || ' ' || coalesce(m.unit, ''))
+                         FILTER (WHERE m.quantity IS NOT NULL))
                   FROM matches m WHERE m.source = p.source AND m.notice_id = p.notice_id) AS quantities,
-               (SELECT list(DISTINCT m.provider) FILTER (WHERE m.provider IS NOT NULL)
+               (SELECT list_sort(list(DISTINCT m.provider) FILTER (WHERE m.provider IS NOT NULL))
                   FROM matches m WHERE m.source = p.source AND m.notice_id = p.notice_id) AS providers,
                (SELECT max(m.tokens) FROM matches m
                   WHERE m.source = p.source AND m.notice_id = p.notice_id) AS tokens,
@@ -191,7 +191,8 @@ def csv_cell(value: object) -> str:
         return ""
     if isinstance(value, (list, tuple)):
         value = "; ".join(str(v) for v in value if v is not None)
-    text = str(value)
+    # One line per cell: evidence snippets quote table rows and paragraphs.
+    text = " ".join(str(value).split()) if isinstance(value, str) else str(value)
     if text.startswith(_FORMULA_START):
         return "'" + text
     return text

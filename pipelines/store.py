@@ -267,9 +267,9 @@ VIEWS = {
                n.suppliers, n.budget_cny, n.award_cny, n.region, n.url, n.source, n.notice_id,
                (SELECT list(m.evidence ORDER BY m.score DESC) FROM matches m
                  WHERE m.source = n.source AND m.notice_id = n.notice_id) AS evidence,
-               (SELECT list(DISTINCT m.model) FILTER (WHERE m.model IS NOT NULL) FROM matches m
+               (SELECT list_sort(list(DISTINCT m.model) FILTER (WHERE m.model IS NOT NULL)) FROM matches m
                  WHERE m.source = n.source AND m.notice_id = n.notice_id) AS models,
-               (SELECT list(DISTINCT m.provider) FILTER (WHERE m.provider IS NOT NULL) FROM matches m
+               (SELECT list_sort(list(DISTINCT m.provider) FILTER (WHERE m.provider IS NOT NULL)) FROM matches m
                  WHERE m.source = n.source AND m.notice_id = n.notice_id) AS providers
         FROM match_results r JOIN notices n USING (source, notice_id)
         WHERE r.tier IN ('strong', 'review')

@@ -97,3 +97,12 @@ def local_site() -> Iterator[Callable[[Path], LocalSite]]:
     yield serve
     for site in started:
         site.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect server and database for every test that runs a flow."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

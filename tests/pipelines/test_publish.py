@@ -101,7 +101,9 @@ def test_hostile_scraped_text_is_inert_in_markdown_and_csv(con, tmp_path):
         ("+86 10 1234", "'+86 10 1234"),
         ("-5", "'-5"),
         ("@SUM(A1)", "'@SUM(A1)"),
-        ("\tx", "'\tx"),
+        ("\t=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),  # whitespace first does not hide a formula
+        (" =1+2", "'=1+2"),
+        ("第一行\n第二行", "第一行 第二行"),
         ("北京大学", "北京大学"),
         (None, ""),
         (["A800", "H100"], "A800; H100"),
