@@ -167,7 +167,7 @@ def normalize_items(items_path: str | None, out_path: str) -> dict:
     """Normalize one crawl's raw notices into a JSONL batch of notices; a bad page is a parse error, not a loss."""
     from pipelines.normalize import normalize, to_json
 
-    count = errors = 0
+    count = errors = unreadable = 0
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as sink:
@@ -176,12 +176,18 @@ def normalize_items(items_path: str | None, out_path: str) -> dict:
                 for line in items:
                     if not line.strip():
                         continue
-                    notice = normalize(json.loads(line))
-                    notice["fetched_at"] = notice.get("fetched_at") or json.loads(line).get("fetched_at")
-                    sink.write(to_json(notice) + "\n")
+                    try:
+                        raw = json.loads(line)
+                    except json.JSONDecodeError:
+                        # A crawl killed mid-write leaves a torn last line: count it, keep the rest.
+                        unreadable += 1
+                        continue
+                    notice = normalize(raw)
+                    notice["fetched_at"] = raw.get("fetched_at")
+                    sink.write(to_json(notice, exact_amounts=True) + "\n")
                     count += 1
                     errors += bool(notice.get("parse_error"))
-    return {"notices": count, "parse_errors": errors, "path": str(out)}
+    return {"notices": count, "parse_errors": errors, "unreadable_items": unreadable, "path": str(out)}
 
 
 @task(name="store", cache_policy=NO_CACHE)
@@ -221,9 +227,8 @@ def record_crawl_runs(crawls: list[dict], db_path: str) -> None:
 
 @task(name="match", cache_policy=NO_CACHE)
 def match_notices(db_path: str) -> dict:
-    from pipelines.matcher import Matcher
-
     from pipelines import store
+    from pipelines.matcher import Matcher
     from pipelines.matching import match_pending
 
     matcher = Matcher.load()

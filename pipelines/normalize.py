@@ -180,9 +180,16 @@ def notice_id_for_url(url: str | None, source: str | None) -> str | None:
     return stem or None
 
 
-def to_json(notice: dict[str, Any]) -> str:
-    """One notice as JSON: Chinese kept readable, Decimal amounts as numbers, dates as ISO strings."""
-    return json.dumps(notice, ensure_ascii=False, default=_json_value)
+def to_json(notice: dict[str, Any], *, exact_amounts: bool = False) -> str:
+    """One notice as JSON: Chinese kept readable, Decimal amounts as numbers, dates as ISO strings.
+
+    ``exact_amounts`` writes amounts as decimal strings instead, for batches read back into DECIMAL columns.
+    """
+    return json.dumps(notice, ensure_ascii=False, default=_exact_value if exact_amounts else _json_value)
+
+
+def _exact_value(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else _json_value(value)
 
 
 def _json_value(value: Any) -> Any:
