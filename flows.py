@@ -231,7 +231,8 @@ def match_notices(db_path: str) -> dict:
     from pipelines.matcher import Matcher
     from pipelines.matching import match_pending
 
-    matcher = Matcher.load()
+    # TENDERWATCH_RULES points at another rules file (a candidate under review, a test's variant).
+    matcher = Matcher.load(os.environ.get("TENDERWATCH_RULES") or None)
     with store.session(db_path) as con:
         summary = match_pending(con, matcher)
     return {**asdict(summary), "rules_version": matcher.rules_version}
@@ -345,6 +346,21 @@ def nightly(
     return Completed(message="all sources healthy", data=summary)
 
 
+@flow(name="rematch", log_prints=True)
+def rematch(data_dir: str = "data") -> dict:
+    """After a rules change: re-match the whole history in batches, publish what newly matches, refresh the snapshot."""
+    paths = Paths(Path(data_dir))
+    run_id = "rematch-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    matched = match_notices(str(paths.work_db))
+    publish_date = datetime.now(SHANGHAI).date().isoformat()
+    digest = publish_digest(str(paths.work_db), data_dir, run_id, publish_date)
+    create_markdown_artifact(
+        key="rematch-digest", markdown=digest["markdown"], description=f"tenderwatch re-match {publish_date}"
+    )
+    publish_snapshot(str(paths.work_db), str(paths.snapshot))
+    return {"matched": matched, "published": {"new": digest["new"], "paths": digest["paths"]}}
+
+
 # --- command line ------------------------------------------------------------------------------------------------
 
 
@@ -416,7 +432,7 @@ def _load_matcher():
     from pipelines.matcher import Matcher, RulesError
 
     try:
-        return Matcher.load(args_rules) if (args_rules := os.environ.get("TENDERWATCH_RULES")) else Matcher.load()
+        return Matcher.load(os.environ.get("TENDERWATCH_RULES") or None)
     except RulesError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -439,13 +455,64 @@ def cmd_match_text(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from pipelines.evaluate import evaluate, format_report
+    from pipelines.evaluate import evaluate, format_report, load_cases
 
+    if not args.labels and not args.reviews:
+        print("error: give a labelled set (LABELS.jsonl), --reviews, or both", file=sys.stderr)
+        return 2
     matcher = _load_matcher()
-    with Path(args.labels).open(encoding="utf-8") as lines:
-        cases = [json.loads(line) for line in lines if line.strip()]
-    report = evaluate(cases, matcher)
-    print(format_report(report))
+    cases = []
+    if args.labels:
+        try:
+            cases += load_cases(args.labels)
+        except (OSError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    if args.reviews:
+        from pipelines import reviews, store
+
+        paths = Paths(args.data_dir)
+        if not paths.work_db.exists():
+            print(f"error: no working database at {paths.work_db}", file=sys.stderr)
+            return 2
+        with store.session(paths.work_db) as con:
+            reviewed = list(reviews.labelled_cases(con))
+        print(f"{len(reviewed)} case(s) from analysts' reviews")
+        cases += reviewed
+    print(format_report(evaluate(cases, matcher)))
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from pipelines import reviews, store
+
+    paths = Paths(args.data_dir)
+    if not paths.work_db.exists():
+        print(f"error: no working database at {paths.work_db}", file=sys.stderr)
+        return 2
+    with store.session(paths.work_db) as con:
+        if not args.notice:
+            for source, notice_id, tier, categories, title in reviews.pending(con, args.limit):
+                print(f"{source}:{notice_id}\t{tier}\t{','.join(categories or [])}\t{title}")
+            return 0
+        source, _, notice_id = args.notice.partition(":")
+        if not notice_id or not args.verdict:
+            print("error: give SOURCE:NOTICE_ID and --verdict", file=sys.stderr)
+            return 2
+        try:
+            reviews.record(
+                con,
+                source,
+                notice_id,
+                args.verdict,
+                categories=args.categories.split(",") if args.categories else None,
+                note=args.note,
+                reviewer=args.reviewer,
+            )
+        except reviews.ReviewError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    print(f"recorded {args.verdict} for {args.notice}")
     return 0
 
 
@@ -454,8 +521,14 @@ def cmd_rematch(args: argparse.Namespace) -> int:
     if not paths.work_db.exists():
         print(f"error: no working database at {paths.work_db}", file=sys.stderr)
         return 2
-    result = match_notices.fn(str(paths.work_db))
-    print(json.dumps(result, ensure_ascii=False))
+    result = rematch(data_dir=str(args.data_dir))
+    matched = result["matched"]
+    print(
+        f"re-matched {matched['matched']} notice(s) with rules {matched['rules_version']}: "
+        f"{matched['newly_matching']} newly match, {result['published']['new']} newly published"
+    )
+    for path in result["published"]["paths"]:
+        print(f"wrote {path}")
     return 0
 
 
@@ -523,11 +596,23 @@ def build_parser() -> argparse.ArgumentParser:
     match.set_defaults(handler=cmd_match_text)
 
     evaluate = with_data_dir(commands.add_parser("evaluate", help="precision and recall on a labelled set"))
-    evaluate.add_argument("labels", help="JSONL of {id, title, text, expected: {match, categories}}")
+    evaluate.add_argument("labels", nargs="?", help="JSONL of {id, title, text, expected: {match, categories}}")
+    evaluate.add_argument("--reviews", action="store_true", help="add the analysts' verdicts in match_reviews")
     evaluate.set_defaults(handler=cmd_evaluate)
 
     rematch = with_data_dir(commands.add_parser("rematch", help="re-match every notice the rules have not seen"))
     rematch.set_defaults(handler=cmd_rematch)
+
+    review = with_data_dir(
+        commands.add_parser("review", help="record an analyst's verdict on a match, or list unreviewed matches")
+    )
+    review.add_argument("notice", nargs="?", help="SOURCE:NOTICE_ID (omit to list matches awaiting review)")
+    review.add_argument("--verdict", choices=("confirmed", "false_positive", "unsure"), help="the verdict")
+    review.add_argument("--categories", help="for confirmed: comma-separated right categories (default: matched)")
+    review.add_argument("--note", help="a note for the team")
+    review.add_argument("--reviewer", default=os.environ.get("USER"), help="who reviews (default: $USER)")
+    review.add_argument("--limit", type=int, default=50, help="how many unreviewed matches to list")
+    review.set_defaults(handler=cmd_review)
 
     health = with_data_dir(commands.add_parser("health", help="latest crawl verdict per source"))
     health.set_defaults(handler=cmd_health)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import duckdb
 import pyarrow as pa
@@ -94,6 +95,10 @@ def match_pending(con: duckdb.DuckDBPyConnection, matcher, batch_size: int = BAT
     return summary
 
 
+def _money(value) -> Decimal | None:
+    return Decimal(str(value)).quantize(Decimal("0.01")) if value is not None else None
+
+
 def _hit_row(notice: dict, number: int, hit: dict, version: str) -> dict:
     restricted = hit.get("restricted_since")
     return {
@@ -116,6 +121,7 @@ def _hit_row(notice: dict, number: int, hit: dict, version: str) -> dict:
         "restricted_since": date.fromisoformat(restricted) if isinstance(restricted, str) else restricted,
         "after_restriction": hit.get("after_restriction"),
         "reason": hit.get("reason"),
+        "amount_cny": _money(hit.get("amount")),
         "rules_version": version,
     }
 
