@@ -28,7 +28,7 @@ from pipelines.national import METHODS, category_code, merge_lots, method_code, 
 from pipelines.notice_types import BY_CODE, CCGP_COLUMNS, classify
 from pipelines.regions import locate
 from pipelines.text import clean_line, normalize_width
-from spiders import ccgp
+from spiders.registry import ALL_SOURCES
 
 # Bump whenever the output for the same page changes: stored notices record the version that made them.
 PARSER_VERSION = "1.0.0"
@@ -82,13 +82,17 @@ NOTICE_KEYS: tuple[str, ...] = (
 _LIST_KEYS = frozenset({"suppliers", "lots", "items", "attachments"})
 
 # source → the portal's detail-page parser: response → {title, published, summary, attachments, body_html …}.
-PORTAL_PARSERS: dict[str, Callable[[HtmlResponse], dict[str, Any]]] = {"ccgp": ccgp.parse_detail_page}
+PORTAL_PARSERS: dict[str, Callable[[HtmlResponse], dict[str, Any]]] = {
+    name: source.detail_parser for name, source in ALL_SOURCES.items()
+}
 # source → the portal's notice id from a page URL.
-NOTICE_IDS: dict[str, Callable[[str], str | None]] = {"ccgp": ccgp.notice_id_from_url}
+NOTICE_IDS: dict[str, Callable[[str], str | None]] = {
+    name: source.notice_id for name, source in ALL_SOURCES.items() if source.notice_id
+}
 # source → its column codes (a URL path segment) → notice type.
 COLUMN_TYPES: dict[str, dict[str, str]] = {"ccgp": CCGP_COLUMNS}
 # host suffix → source, for pages given by URL alone (``flows.py parse FILE --url URL``).
-SOURCE_HOSTS: dict[str, str] = {"ccgp.gov.cn": "ccgp"}
+SOURCE_HOSTS: dict[str, str] = {host: name for name, source in ALL_SOURCES.items() for host in source.hosts}
 
 # Notice types that imply the procurement method when the body does not state it.
 _METHOD_OF_TYPE = {

@@ -37,6 +37,8 @@ def real_page(relative: str) -> bytes:
 
 # A route answers (status, headers, body) for a path, or None to fall through to the served folder.
 Route = Callable[[str], tuple[int, dict[str, str], bytes] | None]
+# A POST route answers for a path and the request body; a POST no route answers gets 404.
+PostRoute = Callable[[str, bytes], tuple[int, dict[str, str], bytes] | None]
 
 
 class LocalSite:
@@ -45,6 +47,7 @@ class LocalSite:
     def __init__(self, folder: Path):
         self.folder = folder
         self.routes: list[Route] = []
+        self.post_routes: list[PostRoute] = []
         self.requests: list[str] = []
         site = self
 
@@ -63,6 +66,22 @@ class LocalSite:
                         self.wfile.write(body)
                         return
                 super().do_GET()
+
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                site.requests.append(self.path)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                for route in site.post_routes:
+                    answer = route(self.path, body)
+                    if answer is not None:
+                        status, headers, content = answer
+                        self.send_response(status)
+                        for name, value in headers.items():
+                            self.send_header(name, value)
+                        self.send_header("Content-Length", str(len(content)))
+                        self.end_headers()
+                        self.wfile.write(content)
+                        return
+                self.send_error(404)
 
             def log_message(self, *args):
                 pass

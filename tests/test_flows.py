@@ -34,8 +34,14 @@ def demo_night(prefect_harness, tmp_path_factory):
     return data, code
 
 
+def night_folder(data: Path) -> Path:
+    """The one dated output folder of these runs (published/ also holds the cumulative feed)."""
+    (folder,) = sorted(p for p in (data / "published").iterdir() if p.is_dir())
+    return folder
+
+
 def published_csv(data: Path) -> list[dict]:
-    (folder,) = sorted((data / "published").iterdir())
+    folder = night_folder(data)
     return list(csv.DictReader(io.StringIO((folder / "matches.csv").read_text(encoding="utf-8-sig"))))
 
 
@@ -55,8 +61,7 @@ def test_demo_digest_lists_the_purchases_and_none_of_the_traps(demo_night):
     published = {row["notice_id"]: row for row in published_csv(data)}
     assert set(PURCHASES) <= set(published)
     assert not set(TRAPS) & set(published)
-    (folder,) = sorted((data / "published").iterdir())
-    digest = (folder / "digest.md").read_text(encoding="utf-8")
+    digest = (night_folder(data) / "digest.md").read_text(encoding="utf-8")
     for notice in PURCHASES.values():
         assert notice["url"] in digest
     for notice in TRAPS.values():

@@ -1,0 +1,225 @@
+"""University bidding sites (高校招标采购网): simple CMS list pages and notice pages, one configurable spider.
+
+Small cloud, GPU-server and LLM-token purchases show up on universities' own bidding sites before (or instead of)
+the provincial portals. Each site is a subclass that only sets class attributes: list page paths, the selectors of
+a list item, its link and its date, the next-page link, the notice id in a detail URL, and the detail page's title,
+date and body selectors. Lists are newest first: paging stops at the first page reaching past ``from_date``.
+
+Configured: ``szu`` 深圳大学 (www1.szu.edu.cn/bids, old ASP pages in GB2312, notices at ``view.asp?id=N``), ``scu``
+四川大学 (a VSB/博达-style CMS, notices at ``/info/<column>/<id>.htm``) and ``shu`` 上海大学 (bidding.shu.edu.cn,
+``/sy/xtgg_list.jsp`` lists with ``ul.listPageList``, notices at ``xtgg_detail.jsp?…&wid=N``). **The selectors and
+the scu host are unverified against the live sites**: no real page of any of them was available; the URL patterns
+of szu and shu come from public scrapers, the rest is modelled on common Chinese university CMS layouts, and the
+recorded pages in ``tests/fixtures/university/`` were written by us to match. Check them on the first live crawl.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+import scrapy
+from scrapy.http import Response
+
+from pipelines.notice_types import classify
+from spiders.base import BaseSpider
+from spiders.common import clean, first_datetime_text, list_date, node_text, raw_item
+
+
+def listing_from_item(item: Any, response: Response, site: type[UniversitySpider]) -> dict[str, Any] | None:
+    """List metadata of one list item, or None when it holds no notice link."""
+    link = item.css(site.link_selector)
+    href = link.attrib.get("href") if link else None
+    if not href or href.startswith(("javascript", "#")):
+        return None
+    url = response.urljoin(href)
+    title = clean(link.attrib.get("title")) or node_text(link) or ""
+    dated = item.css(site.date_selector) if site.date_selector else item
+    published = first_datetime_text(node_text(dated)) or ""
+    return {
+        "url": url,
+        "notice_id": notice_id_from_url(url, site) or "",
+        "title": title,
+        "type_label": "",
+        "notice_type": classify(title).code,
+        "published": published,
+        "region": site.region,
+        "buyer": site.university,
+    }
+
+
+def parse_list_page(response: Response, site: type[UniversitySpider]) -> list[dict[str, Any]]:
+    listings = (listing_from_item(item, response, site) for item in response.css(site.list_item_selector))
+    return [listing for listing in listings if listing]
+
+
+def next_page_url(response: Response, site: type[UniversitySpider]) -> str | None:
+    href = response.xpath(site.next_page_xpath).get() if site.next_page_xpath else None
+    if not href or href.strip().startswith(("javascript", "#")):
+        return None
+    url = response.urljoin(href.strip())
+    return url if url != response.url else None
+
+
+def notice_id_from_url(url: str, site: type[UniversitySpider]) -> str | None:
+    found = re.search(site.notice_id_pattern, url)
+    return found["id"] if found else None
+
+
+class UniversitySpider(BaseSpider):
+    """Base of the university spiders: a subclass sets the site's class attributes and nothing else."""
+
+    source: ClassVar[str]
+    university: ClassVar[str]  # the buyer every notice of the site names
+    region: ClassVar[str]
+    list_paths: ClassVar[tuple[str, ...]]
+    list_item_selector: ClassVar[str]
+    link_selector: ClassVar[str] = "a"
+    # None: the first date written anywhere in the item.
+    date_selector: ClassVar[str | None] = None
+    next_page_xpath: ClassVar[str | None] = "//a[contains(normalize-space(.), '下一页') or contains(., '下页')]/@href"
+    max_list_pages: ClassVar[int] = 30
+    notice_id_pattern: ClassVar[str]  # a regex with a group named ``id``, searched in the detail URL
+    detail_title_selector: ClassVar[str]
+    # Every node it matches is tried in turn: the first holding a date gives the publish time.
+    detail_date_selector: ClassVar[str]
+    detail_body_selector: ClassVar[str]
+
+    async def start(self):
+        for path in self.list_paths:
+            yield scrapy.Request(f"{self.base_url}{path}", callback=self.parse, cb_kwargs={"page": 1})
+
+    def parse(self, response: Response, page: int = 1):
+        if self.is_blocked(response):
+            return
+        listings = parse_list_page(response, type(self))
+        if not listings:
+            self.note_empty_list(response)
+            return
+        stats = self.crawler.stats
+        reached_older = False
+        for listing in listings:
+            published = list_date(listing["published"])
+            if published is None:
+                stats.inc_value("tenderwatch/list_items_without_date")
+            elif self.is_too_new(published):
+                continue
+            elif self.is_too_old(published):
+                reached_older = True
+                continue
+            if not listing["notice_id"]:
+                stats.inc_value("tenderwatch/list_items_without_id")
+                continue
+            if not self.take_notice():
+                return
+            yield scrapy.Request(listing["url"], callback=self.parse_detail, cb_kwargs={"listing": listing})
+        if reached_older or page >= self.max_list_pages:
+            return
+        following = next_page_url(response, type(self))
+        if following:
+            yield scrapy.Request(following, callback=self.parse, cb_kwargs={"page": page + 1})
+
+    def parse_detail(self, response: Response, listing: dict[str, Any]):
+        if self.is_blocked(response):
+            return
+        if response.status != 200:
+            self.crawler.stats.inc_value("tenderwatch/detail_errors")
+            return
+        notice_id = notice_id_from_url(response.url, type(self)) or listing["notice_id"]
+        yield raw_item(self.source, notice_id, response.url, listing, response)
+
+
+class SzuSpider(UniversitySpider):
+    """深圳大学招投标 www1.szu.edu.cn/bids: Shenzhen University's bidding notices (selectors unverified)."""
+
+    name = "szu"
+    source = "szu"
+    university = "深圳大学"
+    region = "广东省深圳市"
+    base_url = "https://www1.szu.edu.cn"
+    allowed_domains: ClassVar[list[str]] = ["www1.szu.edu.cn"]
+    list_paths = ("/bids/list.asp",)
+    list_item_selector = "table.bids-list tr"
+    link_selector = "a[href*='view.asp']"
+    date_selector = "td.bid-date"
+    notice_id_pattern = r"view\.asp\?(?:.*&)?id=(?P<id>\d+)"
+    detail_title_selector = "td.bid-title, div.bid-title"
+    detail_date_selector = "div.bid-update, td.bid-update"
+    detail_body_selector = "td.bid-content, div.bid-content"
+
+
+class ScuSpider(UniversitySpider):
+    """四川大学招标采购 zbb.scu.edu.cn: Sichuan University's bidding notices (host and selectors unverified)."""
+
+    name = "scu"
+    source = "scu"
+    university = "四川大学"
+    region = "四川省成都市"
+    base_url = "https://zbb.scu.edu.cn"
+    allowed_domains: ClassVar[list[str]] = ["zbb.scu.edu.cn"]
+    list_paths = ("/zbgg.htm",)
+    list_item_selector = "div.list ul li"
+    date_selector = "span"
+    notice_id_pattern = r"/info/\d+/(?P<id>\d+)\.htm"
+    detail_title_selector = "div.article h1, form[name='_newscontent_fromname'] h1"
+    detail_date_selector = "div.article div.info span, div.info span"
+    detail_body_selector = "div.v_news_content"
+
+
+class ShuSpider(UniversitySpider):
+    """上海大学招投标 bidding.shu.edu.cn: Shanghai University's bidding notices (selectors unverified)."""
+
+    name = "shu"
+    source = "shu"
+    university = "上海大学"
+    region = "上海市"
+    base_url = "https://bidding.shu.edu.cn"
+    allowed_domains: ClassVar[list[str]] = ["bidding.shu.edu.cn"]
+    list_paths = ("/sy/xtgg_list.jsp?gglx2bh=KCGG_A&page=1&searchText=",)
+    list_item_selector = "ul.listPageList li"
+    date_selector = "span"
+    notice_id_pattern = r"[?&]wid=(?P<id>\d+)"
+    detail_title_selector = "div.artical_tit"
+    detail_date_selector = "div.text_right"
+    detail_body_selector = "div.artical_text"
+
+
+SPIDERS: tuple[type[UniversitySpider], ...] = (SzuSpider, ScuSpider, ShuSpider)
+
+
+# --- detail pages ---
+# A university notice page: title, a line with the publish (or update) time, and the notice body, at the selectors
+# the site's class names. ``detail_parser(site)`` gives the ``response → fields`` function normalize() dispatches to.
+
+
+def parse_detail_page(response: Response, site: type[UniversitySpider]) -> dict[str, Any]:
+    """``title``, ``published`` (as written), ``attachments``, ``body_html`` of a university notice page."""
+    published = next(
+        (found for node in response.css(site.detail_date_selector) if (found := first_datetime_text(node_text(node)))),
+        None,
+    )
+    body = response.css(site.detail_body_selector)
+    attachments = []
+    for link in body.css("a[href]") if body else []:
+        href = link.attrib["href"].strip()
+        name = node_text(link)
+        if name and re.search(r"\.(pdf|docx?|xlsx?|zip|rar)$|download|attach", href, flags=re.I):
+            attachments.append({"name": name, "url": response.urljoin(href)})
+    return {
+        "title": node_text(response.css(site.detail_title_selector))
+        or clean(response.xpath("/html/head/title/text()").get()),
+        "published": published,
+        "summary": {},
+        "attachments": attachments,
+        "body_html": body[0].get() if body else None,
+    }
+
+
+def detail_parser(site: type[UniversitySpider]):
+    """The detail-page parser of one configured site."""
+
+    def parse(response: Response) -> dict[str, Any]:
+        return parse_detail_page(response, site)
+
+    parse.__name__ = f"parse_{site.name}_detail_page"
+    return parse

@@ -1,0 +1,210 @@
+"""Epoint spiders: jsggzy on its real list and detail (read in place), scggzy on our recorded pages, over HTTP."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from scrapy.exceptions import CloseSpider
+from scrapy.http import HtmlResponse, TextResponse
+from scrapy.utils.test import get_crawler
+
+from pipelines.normalize import normalize
+from spiders.epoint import (
+    SEARCH_PATH,
+    JsggzySpider,
+    ScggzySpider,
+    notice_id_from_url,
+    parse_jsggzy_detail_page,
+    parse_list,
+    parse_scggzy_detail_page,
+)
+from tests.conftest import ROOT, real_page
+from tests.spiders.crawling import crawl, json_answer
+
+SC_FIXTURES = ROOT / "tests" / "fixtures" / "scggzy"
+JS = "https://jsggzy.jszwfw.gov.cn"
+JS_DETAIL = f"{JS}/jyxx/003001/003001001/20260706/5951fba5-d1e5-4203-80dc-06cfbcea2d39.html"
+
+
+def test_real_jsggzy_list_values():
+    listings, total = parse_list(json.loads(real_page("jsggzy/compass_jsggzy_list.json")), JS, ("infodate",))
+    assert total == 117650
+    assert [x["notice_id"] for x in listings] == [
+        "3924dea6-84f4-4e82-b8cc-8beed9a46af8",
+        "5951fba5-d1e5-4203-80dc-06cfbcea2d39",
+        "7c96d36d-0d49-4e9f-9998-ec6ccbf696c6",
+    ]
+    second = listings[1]
+    assert second["url"] == JS_DETAIL
+    assert second["title"] == "江苏省苏州实验中学金山路校区改造工程"
+    assert second["published"] == "2026-07-06 22:58:01"
+    assert second["type_label"] == "招标公告/资审公告"
+    assert second["region"] == "苏州市"
+    assert second["platform"] == "苏州交易集团工程"
+    assert second["category"] == "003001001"
+
+
+def test_real_jsggzy_detail_page_value_by_value():
+    response = HtmlResponse(url=JS_DETAIL, body=real_page("jsggzy/compass_jsggzy_detail.html"))
+    page = parse_jsggzy_detail_page(response)
+    assert page["title"] == "江苏省苏州实验中学金山路校区改造工程"
+    # The visible line, not the PubDate meta (2026-07-06 10:41:54, a 12-hour clock).
+    assert page["published"] == "2026-07-06 22:41:54"
+    assert page["platform"] == "苏州交易集团工程"
+    assert page["type_label"] == "招标公告/资审公告"
+    assert page["attachments"] == []
+    body = HtmlResponse(url=JS_DETAIL, body=page["body_html"].encode("utf-8"), encoding="utf-8")
+    text = " ".join(body.xpath("//text()").getall())
+    assert "1.招标条件" in text and "S3205010304000797001001" in text
+    notice = normalize({"source": "jsggzy", "notice_id": "5951fba5-d1e5-4203-80dc-06cfbcea2d39", "url": JS_DETAIL,
+                        "listing": {}, "html": response.text})  # fmt: skip
+    assert notice["parse_error"] is None
+    assert notice["title"] == page["title"]
+    assert notice["published_at"] == "2026-07-06T22:41:54+08:00"
+    assert (notice["province"], notice["city"]) == ("江苏省", "苏州市")
+    assert notice["text"].startswith("江苏省苏州实验中学金山路校区改造工程（项目名称）")
+
+
+def test_sichuan_detail_page_value_by_value():
+    url = "https://ggzyjy.sc.gov.cn/jyxx/002002/002002001/20240128/5a000001-7c1e-4b2a-9f30-1d2e3f4a0001.html"
+    response = HtmlResponse(url=url, body=(SC_FIXTURES / "detail.html").read_bytes())
+    page = parse_scggzy_detail_page(response)
+    assert page["title"] == "成都某研究院智算中心GPU算力租赁服务采购公告"
+    assert page["published"] == "2024-01-28 10:01:00"
+    assert page["origin_url"] == "http://www.ccgp-sichuan.gov.cn/maincms-web/article?id=7b1f"
+    assert page["attachments"] == [{
+        "name": "采购文件.pdf",
+        "url": "https://ggzyjy.sc.gov.cn/EpointWebBuilder/pages/webbuildermis/attach/downloadztbattach.jspx?attachGuid=ab12",
+    }]  # fmt: skip
+    notice = normalize({"source": "scggzy", "notice_id": "x", "url": url, "listing": {}, "html": response.text})
+    assert notice["parse_error"] is None
+    assert (notice["project_code"], notice["buyer"], str(notice["budget_cny"])) == (
+        "N5101012024000017", "成都某研究院", "1200000.00",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("/jyxx/003004/003004002/20240115/3924dea6-84f4-4e82-b8cc-8beed9a46af8.html", "3924dea6-84f4-4e82-b8cc-8beed9a46af8"),  # noqa: E501
+        ("https://ggzyjy.sc.gov.cn/jyxx/002002/002002001/20240110/abcdef0123456789abcd.html", "abcdef0123456789abcd"),
+        ("/jyxx/tradeInfonew.html", None),
+    ],
+)  # fmt: skip
+def test_notice_ids_are_the_portal_guids(url, expected):
+    assert notice_id_from_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("spider_class", "content_type", "date_field", "rows"),
+    [
+        (JsggzySpider, "application/json;charset=UTF-8", "infodatepx", 20),
+        (ScggzySpider, "application/x-www-form-urlencoded; charset=UTF-8", "webdate", 12),
+    ],
+)
+def test_search_request_body(spider_class, content_type, date_field, rows):
+    spider = spider_class.from_crawler(get_crawler(spider_class), from_date="2024-01-01", until_date="2024-01-31")
+    request = spider.list_request(40)
+    body = json.loads(request.body)
+    assert request.headers["Content-Type"].decode() == content_type
+    assert (body["pn"], body["rn"]) == (40, rows)
+    assert body["condition"][0]["equal"] == spider_class.category
+    assert body["time"] == [
+        {"fieldName": date_field, "startTime": "2024-01-01 00:00:00", "endTime": "2024-01-31 23:59:59"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "reason"),
+    [
+        (200, None, "JSL (加速乐) JS cookie challenge"),  # the real JSL page (Jiangsu) instead of JSON
+        (412, b"<html><script>var a=1;</script></html>", "HTTP 412 Ruishu (瑞数) JS challenge"),
+        (200, b"<html><head><script src='/x.js'></script></head><body></body></html>" + b" " * 9000,
+         "JS challenge page instead of the search API's JSON"),
+    ],
+)  # fmt: skip
+def test_challenge_instead_of_json_is_a_block(status, body, reason):
+    body = body if body is not None else real_page("jiangsu/metalnino_js521_jsl_clearance_challenge.html")
+    spider = JsggzySpider.from_crawler(get_crawler(JsggzySpider))
+    response = TextResponse(url=f"{JS}{SEARCH_PATH}", status=status, body=body, headers={"Content-Type": "text/html"})
+    with pytest.raises(CloseSpider):
+        list(spider.parse(response, offset=0))
+    assert spider.crawler.stats.get_value("tenderwatch/block_reason") == reason
+
+
+def test_real_answers_are_not_blocks():
+    spider = JsggzySpider.from_crawler(get_crawler(JsggzySpider))
+    answer = TextResponse(url=f"{JS}{SEARCH_PATH}", body=real_page("jsggzy/compass_jsggzy_list.json"))
+    assert spider.block_reason(answer) is None
+    assert spider.block_reason(HtmlResponse(url=JS_DETAIL, body=real_page("jsggzy/compass_jsggzy_detail.html"))) is None
+
+
+# --- real crawls over HTTP ------------------------------------------------------------------------------------------
+
+
+def test_jsggzy_crawl_of_the_real_list_and_detail(tmp_path, local_site):
+    site = local_site(SC_FIXTURES)
+    real_list = real_page("jsggzy/compass_jsggzy_list.json")
+    detail = real_page("jsggzy/compass_jsggzy_detail.html")
+    offsets = []
+
+    def search(path, body):
+        if path != SEARCH_PATH:
+            return None
+        offsets.append(json.loads(body)["pn"])
+        return json_answer(real_list if offsets[-1] == 0 else b'{"result":{"totalcount":117650,"records":[]}}')
+
+    site.post_routes.append(search)
+    site.routes.append(lambda path: (200, {"Content-Type": "text/html"}, detail) if path.startswith("/jyxx/") else None)
+    items, stats = crawl(tmp_path, "jsggzy", "js", "-a", f"base_url={site.url}",
+                         "-a", "from_date=2026-07-06", "-a", "until_date=2026-07-07")  # fmt: skip
+    assert sorted(i["notice_id"] for i in items) == [
+        "3924dea6-84f4-4e82-b8cc-8beed9a46af8",
+        "5951fba5-d1e5-4203-80dc-06cfbcea2d39",
+        "7c96d36d-0d49-4e9f-9998-ec6ccbf696c6",
+    ]
+    assert offsets == [0, 20]  # the second page came back empty: the listing ends there
+    assert stats["finish_reason"] == "finished"
+    for item in items:
+        assert item["source"] == "jsggzy"
+        assert item["url"] == item["listing"]["url"] and item["url"].startswith(f"{site.url}/jyxx/003001/")
+        assert item["url"].endswith(f"/{item['notice_id']}.html")
+        assert "ewb-trade-con" in item["html"]
+
+
+def serve_sichuan(site) -> list[tuple[str, int]]:
+    seen: list[tuple[str, int]] = []
+
+    def search(path, body):
+        if path != SEARCH_PATH:
+            return None
+        seen.append((path, json.loads(body.decode("utf-8"))["pn"]))
+        return json_answer((SC_FIXTURES / f"list_pn{seen[-1][1]}.json").read_bytes())
+
+    detail = (SC_FIXTURES / "detail.html").read_bytes()
+    site.post_routes.append(search)
+    site.routes.append(lambda path: (200, {"Content-Type": "text/html"}, detail) if path.startswith("/jyxx/") else None)
+    return seen
+
+
+def test_scggzy_crawl_pages_by_offset_filters_the_window_and_replays(tmp_path, local_site):
+    site = local_site(SC_FIXTURES)
+    seen = serve_sichuan(site)
+    archive = tmp_path / "archive"
+    window = ["-a", f"base_url={site.url}", "-a", "from_date=2024-01-01", "-a", "until_date=2024-01-31"]
+    live, stats = crawl(tmp_path, "scggzy", "sc", *window, "-s", f"TENDERWATCH_ARCHIVE_DIR={archive}")
+    records = [*json.loads((SC_FIXTURES / "list_pn0.json").read_bytes())["result"]["records"],
+               *json.loads((SC_FIXTURES / "list_pn12.json").read_bytes())["result"]["records"]]  # fmt: skip
+    in_window = {r["infoid"] for r in records if "2024-01-01" <= r["webdate"][:10] <= "2024-01-31"}
+    assert len(in_window) == 12
+    assert {i["notice_id"] for i in live} == in_window
+    assert [pn for _, pn in seen] == [0, 12]
+    assert stats["tenderwatch/list_items_out_of_window"] == 2
+    gpu = next(i for i in live if "GPU" in i["listing"]["title"])
+    assert gpu["listing"]["published"] == "2024-01-28 10:01:00"
+    assert gpu["listing"]["platform"] == "四川省政府采购网"
+
+    replayed, replay_stats = crawl(tmp_path, "scggzy", "sc-replay", *window, "-s", f"TENDERWATCH_REPLAY={archive}")
+    assert sorted((i["notice_id"], i["html"]) for i in replayed) == sorted((i["notice_id"], i["html"]) for i in live)
+    assert replay_stats.get("replay/missing", 0) == 0

@@ -1,0 +1,241 @@
+"""ggzy.gov.cn spider: the real getTradList answers (read in place) over HTTP, block codes, the /b/ page parser."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from urllib.parse import parse_qs
+
+import pytest
+from scrapy.exceptions import CloseSpider
+from scrapy.http import HtmlResponse, TextResponse
+from scrapy.utils.test import get_crawler
+
+from pipelines.normalize import normalize
+from spiders.archive import iter_responses
+from spiders.ggzy import GgzySpider, content_url, list_form, notice_id_from_url, parse_detail_page, parse_list
+from tests.conftest import ROOT, shared_path
+from tests.spiders.crawling import crawl, json_answer
+
+FIXTURES = ROOT / "tests" / "fixtures" / "ggzy"
+REAL_PAGES = (1, 2, 3, 15, 30, 200, 239)
+API = "https://www.ggzy.gov.cn/his/information/pubTradingInfo/getTradList"
+
+
+def real_wrappers() -> list[dict]:
+    folder = shared_path("fixtures/real/ggzy")
+    return [
+        json.loads((folder / f"tenderrag_ggzy_his_getTradList_hefei_page_{n:04d}.json").read_bytes())
+        for n in REAL_PAGES
+    ]
+
+
+def api_response(body: bytes, url: str = API) -> TextResponse:
+    return TextResponse(url=url, body=body, headers={"Content-Type": "application/json"})
+
+
+def _spider(**kwargs) -> GgzySpider:
+    return GgzySpider.from_crawler(get_crawler(GgzySpider), **kwargs)
+
+
+def test_every_real_page_parses_to_its_unique_records():
+    for wrapper in real_wrappers():
+        answer = wrapper["response"]
+        records = answer["data"]["records"]
+        listings, repeats = parse_list(answer, "https://www.ggzy.gov.cn")
+        # Every stored page repeats each of its records once: 20 records, 10 notices.
+        assert (len(records), len(listings), repeats) == (20, 10, 10)
+        assert [x["notice_id"] for x in listings] == list(dict.fromkeys(r["id"] for r in records))
+        for listing in listings:
+            assert listing["url"].startswith("https://www.ggzy.gov.cn/his/information/deal/html/b/340000/")
+            assert listing["container_url"] == listing["url"].replace("/html/b/", "/html/a/")
+            assert listing["url"].endswith(f"/{listing['notice_id']}.html")
+            assert "2024-02-21" <= listing["published"] <= "2024-03-28"
+            assert listing["title"] and listing["type_label"] and listing["notice_type"]
+            assert listing["region"] == "安徽省"
+
+
+@pytest.mark.parametrize(
+    ("position", "field", "expected"),
+    [
+        (0, "notice_id", "0034e46eb50de632482ca1c297017c764807"),
+        (0, "type_label", "招标/资审文件澄清"),
+        (0, "notice_type", "correction"),
+        (0, "business_type", "工程建设"),
+        (0, "platform", "安徽合肥公共资源交易中心电子交易系统"),
+        (1, "notice_type", "open_tender"),
+        (6, "title", "凤凰颈排灌站管理处泵站工程维修养护（2024年）竞争性磋商公告"),
+        (6, "business_type", "政府采购"),
+        (6, "information_type", "0201"),
+        (6, "notice_type", "competitive_consultation"),
+        (
+            6,
+            "url",
+            "https://www.ggzy.gov.cn/his/information/deal/html/b/340000/0201/20240328/"
+            "0034abb700de16d640228077d1a72edd874b.html",
+        ),
+    ],
+)
+def test_real_page_one_values(position, field, expected):
+    listings, _ = parse_list(real_wrappers()[0]["response"], "https://www.ggzy.gov.cn")
+    assert listings[position][field] == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("/his/information/deal/html/a/340000/0105/20240328/x1.html", "/his/information/deal/html/b/340000/0105/20240328/x1.html"),  # noqa: E501
+        ("/information/deal/html/a/110000/0201/20260101/ab.html", "/information/deal/html/b/110000/0201/20260101/ab.html"),  # noqa: E501
+        ("/information/deal/html/b/110000/0201/20260101/ab.html", "/information/deal/html/b/110000/0201/20260101/ab.html"),  # noqa: E501
+    ],
+)  # fmt: skip
+def test_container_page_rewritten_to_content_page(url, expected):
+    assert content_url(url) == expected
+    assert notice_id_from_url(expected) == expected.rsplit("/", 1)[1].removesuffix(".html")
+
+
+def test_list_form_carries_the_window_and_the_query():
+    spider = _spider(from_date="2024-01-01", until_date="2024-01-31", keywords="GPU,算力", province="340000")
+    request = spider.list_request("算力", 3)
+    form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8"), keep_blank_values=True).items()}
+    assert form == {
+        "FINDTXT": "算力", "PAGENUMBER": "3", "DEAL_TIME": "06", "TIMEBEGIN": "2024-01-01", "TIMEEND": "2024-01-31",
+        "DEAL_CLASSIFY": "02", "DEAL_PROVINCE": "340000", "DEAL_CITY": "0", "SOURCE_TYPE": "1",
+    }  # fmt: skip
+    assert request.method == "POST" and request.url == "https://www.ggzy.gov.cn/information/pubTradingInfo/getTradList"
+    assert spider.keywords == ("GPU", "算力")
+    assert list_form(page=1, keyword="", time_begin="a", time_end="b", province="0", city="0", source_type="",
+                     deal_classify="02").get("SOURCE_TYPE") is None  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fixture", "reason"),
+    [("code_829.json", "ggzy captcha required (code 829)"), ("code_800.json", "ggzy too frequent (code 800)")],
+)
+def test_block_codes_stop_the_crawl_with_the_evidence(fixture, reason):
+    spider = _spider()
+    response = api_response((FIXTURES / fixture).read_bytes())
+    with pytest.raises(CloseSpider) as stopped:
+        list(spider.parse(response, keyword="", page=1))
+    assert stopped.value.reason == "blocked"
+    stats = spider.crawler.stats
+    assert stats.get_value("tenderwatch/blocked") == 1
+    assert stats.get_value("tenderwatch/block_reason") == reason
+    assert stats.get_value("tenderwatch/block_url") == API
+
+
+def test_real_pages_are_not_blocks():
+    spider = _spider()
+    for wrapper in real_wrappers():
+        assert spider.block_reason(api_response(json.dumps(wrapper["response"]).encode())) is None
+
+
+def test_recorded_b_page_parses_and_normalizes():
+    url = "https://www.ggzy.gov.cn/information/deal/html/b/340000/0202/20240328/00aa.html"
+    response = HtmlResponse(url=url, body=(FIXTURES / "b_page.html").read_bytes())
+    page = parse_detail_page(response)
+    assert page["title"] == "合肥市某高校智算平台GPU服务器采购项目竞争性磋商公告"
+    assert page["published"] == "2024-03-28 09:30"
+    assert page["platform"] == "安徽合肥公共资源交易中心"
+    assert page["body_html"].startswith('<div class="detail_content" id="mycontent">')
+    notice = normalize({"source": "ggzy", "notice_id": "00aa", "url": url, "listing": {}, "html": response.text})
+    assert notice["parse_error"] is None
+    assert (notice["project_code"], notice["buyer"], str(notice["budget_cny"])) == (
+        "2024AFFZ00123", "合肥某大学", "9800000.00",
+    )  # fmt: skip
+    assert notice["published_at"] == "2024-03-28T09:30:00+08:00"
+    assert notice["notice_type"] == "competitive_consultation"
+    assert "H800" in notice["text"]
+
+
+# --- a real crawl over HTTP, then its replay ----------------------------------------------------------------------
+
+
+def serve_real_pages(site, wrappers: list[dict]) -> list[dict]:
+    """The n-th real page answers PAGENUMBER n; beyond them an empty page ends the listing. Returns the forms."""
+    forms: list[dict] = []
+    pages = [json.dumps(w["response"], ensure_ascii=False).encode("utf-8") for w in wrappers]
+
+    def list_api(path: str, body: bytes):
+        if path != "/his/information/pubTradingInfo/getTradList":
+            return None
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
+        forms.append(form)
+        number = int(form["PAGENUMBER"])
+        if number <= len(pages):
+            return json_answer(pages[number - 1])
+        return json_answer(b'{"code":200,"message":"success","data":{"records":[],"total":14726,"pages":737}}')
+
+    b_page = (FIXTURES / "b_page.html").read_bytes()
+
+    def content_pages(path: str):
+        if path.startswith("/his/information/deal/html/b/"):
+            return 200, {"Content-Type": "text/html; charset=utf-8"}, b_page
+        return None
+
+    site.post_routes.append(list_api)
+    site.routes.append(content_pages)
+    return forms
+
+
+def test_crawl_of_the_real_pages_over_http_and_its_replay(tmp_path, local_site):
+    wrappers = real_wrappers()
+    site = local_site(FIXTURES)
+    forms = serve_real_pages(site, wrappers)
+    archive = tmp_path / "archive"
+    args = ["-a", f"base_url={site.url}", "-a", "from_date=2023-11-01", "-a", "until_date=2024-03-28",
+            "-a", "history=true", "-a", "province=340000", "-a", "city=340100"]  # fmt: skip
+    live, stats = crawl(tmp_path, "ggzy", "live", *args, "-s", f"TENDERWATCH_ARCHIVE_DIR={archive}")
+
+    expected = {r["id"] for w in wrappers for r in w["response"]["data"]["records"]}
+    assert len(expected) == 70
+    assert sorted(i["notice_id"] for i in live) == sorted(expected)  # each id once
+    assert stats["finish_reason"] == "finished"
+    assert stats["tenderwatch/duplicate_list_items"] == 70  # ten repeats on each of the seven pages
+    assert [int(f["PAGENUMBER"]) for f in forms] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert {(f["TIMEBEGIN"], f["TIMEEND"], f["DEAL_TIME"], f["DEAL_CLASSIFY"], f["DEAL_PROVINCE"], f["DEAL_CITY"])
+            for f in forms} == {("2023-11-01", "2024-03-28", "06", "02", "340000", "340100")}  # fmt: skip
+    for item in live:
+        assert item["source"] == "ggzy"
+        assert item["url"] == item["listing"]["url"] == item["listing"]["container_url"].replace("/html/a/", "/html/b/")
+        assert item["url"].startswith(f"{site.url}/his/information/deal/html/b/340000/")
+        assert item["url"].endswith(f"/{item['notice_id']}.html")
+        assert "2023-11-01" <= item["listing"]["published"] <= "2024-03-28"
+        assert 'id="mycontent"' in item["html"]
+    page_one = [i for i in live if i["notice_id"] == "0034e46eb50de632482ca1c297017c764807"]
+    assert len(page_one) == 1 and page_one[0]["listing"]["type_label"] == "招标/资审文件澄清"
+
+    methods = Counter(record.method for record in iter_responses(archive))
+    assert methods == {"POST": 8, "GET": 70}
+
+    replayed, replay_stats = crawl(tmp_path, "ggzy", "replay", *args, "-s", f"TENDERWATCH_REPLAY={archive}")
+    assert sorted((i["notice_id"], i["html"], json.dumps(i["listing"], sort_keys=True)) for i in replayed) == sorted(
+        (i["notice_id"], i["html"], json.dumps(i["listing"], sort_keys=True)) for i in live
+    )
+    assert replay_stats.get("replay/missing", 0) == 0
+
+
+def test_crawl_window_filters_records_and_sample_caps(tmp_path, local_site):
+    site = local_site(FIXTURES)
+    serve_real_pages(site, real_wrappers())
+    # A narrower window than the pages hold: the API is trusted to filter, records outside are still dropped.
+    live, stats = crawl(tmp_path, "ggzy", "window", "-a", f"base_url={site.url}", "-a", "history=true",
+                        "-a", "from_date=2024-03-27", "-a", "until_date=2024-03-28")  # fmt: skip
+    assert len(live) == 40  # pages 1-3 (2024-03-28) and 15 (2024-03-27), ten notices each
+    assert {i["listing"]["published"] for i in live} == {"2024-03-27", "2024-03-28"}
+    assert stats["tenderwatch/list_items_out_of_window"] == 30
+
+    sampled, _ = crawl(tmp_path, "ggzy", "sample", "-a", f"base_url={site.url}", "-a", "history=true",
+                       "-a", "from_date=2023-11-01", "-a", "until_date=2024-03-28", "-a", "sample=3")  # fmt: skip
+    assert len(sampled) == 3
+
+
+def test_captcha_answer_over_http_is_a_blocked_crawl(tmp_path, local_site):
+    site = local_site(FIXTURES)
+    captcha = (FIXTURES / "code_829.json").read_bytes()
+    site.post_routes.append(lambda path, body: json_answer(captcha))
+    items, stats = crawl(tmp_path, "ggzy", "blocked", "-a", f"base_url={site.url}", "-a", "from_date=2024-01-01")
+    assert items == []
+    assert stats["finish_reason"] == "blocked"
+    assert stats["tenderwatch/block_reason"] == "ggzy captcha required (code 829)"
+    assert stats["tenderwatch/block_url"] == f"{site.url}/information/pubTradingInfo/getTradList"

@@ -1,0 +1,96 @@
+"""szggzy.com spider on our recorded API answers (no real answer exists): list paging, wrapped detail, normalize."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from scrapy.http import HtmlResponse
+
+from pipelines.normalize import normalize, source_for_url
+from spiders.szggzy import LIST_PATH, attachments_of, notice_id_from_url, parse_detail_page, wrap_detail
+from tests.conftest import ROOT
+from tests.spiders.crawling import crawl, json_answer
+
+FIXTURES = ROOT / "tests" / "fixtures" / "szggzy"
+
+
+def detail(content_id: int) -> dict:
+    return json.loads((FIXTURES / f"detail_{content_id}.json").read_bytes())["data"]
+
+
+@pytest.mark.parametrize(
+    ("content_id", "attachments"),
+    [
+        (2090011, [{"name": "采购需求书.pdf", "url": "https://www.szggzy.com/file/2024/a1.pdf"}]),  # JSON text
+        (2089876, [{"name": "用户需求书.docx", "url": "https://www.szggzy.com/file/2024/b2.docx"}]),  # HTML links
+        (2088001, []),
+    ],
+)
+def test_attachments_in_either_writing(content_id, attachments):
+    assert attachments_of(detail(content_id)["attrs"]) == attachments
+
+
+def test_wrapped_detail_parses_and_normalizes():
+    url = "https://www.szggzy.com/jygg/details.html?contentId=2090011"
+    html = wrap_detail(detail(2090011))
+    page = parse_detail_page(HtmlResponse(url=url, body=html.encode("utf-8"), encoding="utf-8"))
+    assert page["title"] == "深圳市某区政务云GPU算力服务采购公告"
+    assert page["published"] == "2024-01-29 18:00:00"
+    assert page["attachments"] == [{"name": "采购需求书.pdf", "url": "https://www.szggzy.com/file/2024/a1.pdf"}]
+    assert "不少于32卡" in page["body_html"]
+    notice = normalize({"source": "szggzy", "notice_id": "2090011", "url": url, "listing": {}, "html": html})
+    assert notice["parse_error"] is None
+    assert (notice["project_code"], notice["buyer"], str(notice["budget_cny"])) == (
+        "SZDL2024000123", "深圳市某区政务服务数据管理局", "3600000.00",
+    )  # fmt: skip
+    assert notice["published_at"] == "2024-01-29T18:00:00+08:00"
+    assert notice["attachments"] == [{"name": "采购需求书.pdf", "url": "https://www.szggzy.com/file/2024/a1.pdf"}]
+    assert source_for_url(url) == "szggzy" and notice_id_from_url(url) == "2090011"
+
+
+def test_wrapping_escapes_the_title():
+    html = wrap_detail(
+        {"title": "<font>A&B</font> <C", "releaseTime": "2024-01-01 00:00:00", "txt": "<p>x</p>", "attrs": []}
+    )
+    page = parse_detail_page(HtmlResponse(url="https://www.szggzy.com/", body=html.encode(), encoding="utf-8"))
+    assert page["title"] == "A&B <C"  # highlight markup dropped, the rest escaped and read back
+
+
+def test_crawl_over_http_pages_then_fetches_each_detail_and_replays(tmp_path, local_site):
+    site = local_site(FIXTURES)
+    bodies: list[dict] = []
+
+    def list_api(path, body):
+        if path != LIST_PATH:
+            return None
+        bodies.append(json.loads(body))
+        return json_answer((FIXTURES / f"page_{bodies[-1]['page']}.json").read_bytes())
+
+    def detail_api(path):
+        if not path.startswith("/cms/api/v1/trade/content/detail?"):
+            return None
+        content_id = parse_qs(urlsplit(path).query)["contentId"][0]
+        return json_answer((FIXTURES / f"detail_{content_id}.json").read_bytes())
+
+    site.post_routes.append(list_api)
+    site.routes.append(detail_api)
+    archive = tmp_path / "archive"
+    window = ["-a", f"base_url={site.url}", "-a", "from_date=2024-01-01", "-a", "until_date=2024-01-31"]
+    live, stats = crawl(tmp_path, "szggzy", "sz", *window, "-s", f"TENDERWATCH_ARCHIVE_DIR={archive}")
+
+    assert sorted(i["notice_id"] for i in live) == ["2088001", "2089876", "2090011"]
+    assert [b["page"] for b in bodies] == [0, 1]
+    assert bodies[0]["releaseTimeBegin"] == "2024-01-01 00:00:00"
+    assert bodies[0]["releaseTimeEnd"] == "2024-01-31 23:59:59"
+    assert bodies[0]["fields"][1] == {"fieldName": "jygg_gglxmc", "fieldValue": "采购公告"}
+    assert stats["finish_reason"] == "finished"
+    for item in live:
+        assert item["url"] == f"{site.url}/jygg/details.html?contentId={item['notice_id']}"
+        assert item["html"] == wrap_detail(detail(int(item["notice_id"])))
+        assert item["listing"]["region"] == "深圳市"
+
+    replayed, replay_stats = crawl(tmp_path, "szggzy", "sz-replay", *window, "-s", f"TENDERWATCH_REPLAY={archive}")
+    assert sorted((i["notice_id"], i["html"]) for i in replayed) == sorted((i["notice_id"], i["html"]) for i in live)
+    assert replay_stats.get("replay/missing", 0) == 0
