@@ -411,7 +411,8 @@ def _read_pair(reader: _Reader, label: str, value: str, full_value: str) -> None
             reader.set("opening_at", parse_datetime(value))
     elif bare in _OPENING_LABELS:
         reader.set("opening_at", parse_datetime(value))
-    elif bare in ("时间", "日期") or bare.endswith("文件时间"):
+    elif bare in ("时间", "日期", "截止时间", "截止日期") or bare.endswith("文件时间"):
+        # A bare 截止时间 takes its meaning from the section heading (提交投标文件截止时间、开标时间和地点).
         _read_time(reader, bare, value)
     elif bare in ("名称", "单位名称"):
         _read_party_name(reader, value)

@@ -321,3 +321,36 @@ def test_intent_table_budget():
     fields = parse_body(body)
     assert fields["budget"].value_cny == Decimal("2055000.00")
     assert fields["items"] == []  # projects, not purchased items
+
+
+@pytest.mark.parametrize(
+    ("section", "deadline", "opening"),
+    [
+        (  # the bid deadline under its section heading, after the document sale period
+            "<p><strong>三、获取招标文件</strong></p><p>时间：2026年10月29日至2026年11月04日</p>"
+            "<p><strong>四、提交投标文件截止时间、开标时间和地点</strong></p>"
+            "<p>截止时间：2026年11月18日 09点30分（北京时间）</p><p>地点：开标室</p>"
+            "<p><strong>五、开标时间及地点</strong></p><p>时间：2026年11月18日 09点30分（北京时间）</p>",
+            "2026-11-18T09:30:00+08:00",
+            "2026-11-18T09:30:00+08:00",
+        ),
+        (  # only the document sale is given: its end is the last word on timing
+            "<p><strong>三、获取招标文件</strong></p><p>时间：2026年10月29日至2026年11月04日</p>",
+            "2026-11-04T00:00:00+08:00",
+            None,
+        ),
+        (
+            "<p>响应文件提交截止时间：2026年11月20日 14:00</p>",
+            "2026-11-20T14:00:00+08:00",
+            None,
+        ),
+    ],
+)
+def test_deadline_and_opening(section, deadline, opening):
+    fields = parse_body(section)
+    assert _iso(fields["deadline_at"]) == deadline
+    assert _iso(fields["opening_at"]) == opening
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
