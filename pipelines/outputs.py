@@ -1,0 +1,300 @@
+"""The night's outputs besides Markdown and CSV: a self-contained HTML page, JSON, and the cumulative Atom feed.
+
+Every string that came from a portal is untrusted. HTML escapes it (and the page's Content-Security-Policy forbids
+scripts and remote loads, should an escape ever be missed); the feed is built with an XML serializer, which escapes;
+links are only ever http(s).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import xml.etree.ElementTree as ET
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+CATEGORY_LABELS = {
+    "ai_chip": "AI chips and servers",
+    "cloud_compute": "Remote compute (cloud GPUs, leasing)",
+    "llm_tokens": "LLM API and tokens",
+}
+CATEGORY_COLOURS = {"ai_chip": "#1f77b4", "cloud_compute": "#ff7f0e", "llm_tokens": "#2ca02c"}
+OTHER_COLOUR = "#7f7f7f"
+TIERS = ("strong", "review")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# XML 1.0 forbids most control characters; a stray one in a scraped page would make the whole feed unreadable.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def esc(value: object) -> str:
+    """Text for HTML element content or a quoted attribute."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def http_url(url: object) -> str | None:
+    """The URL when it is http(s), else None: no javascript:, data: or relative links from scraped pages."""
+    if not isinstance(url, str) or not re.match(r"https?://[^\s/]", url, re.IGNORECASE):
+        return None
+    return url.replace(" ", "%20")
+
+
+def _joined(values) -> str:
+    return ", ".join(str(v) for v in values or [] if v)
+
+
+def _money(value) -> str:
+    return f"{value:,.2f} CNY" if value is not None else ""
+
+
+def _shanghai_time(value: datetime | None) -> str:
+    # Portal time; "CST" would be ambiguous (US Central), so the offset is spelled out.
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M (UTC+8)") if value else ""
+
+
+def _facts(row: dict) -> list[tuple[str, str]]:
+    """Label and value of every fact shown for a match, in reading order, empty ones left out."""
+    facts = [
+        ("Buyer", row.get("buyer") or ""),
+        ("Supplier(s)", _joined(row.get("suppliers"))),
+        ("Amount", _money(row.get("amount_cny"))),
+        ("Model(s)", _joined(row.get("models"))),
+        ("Quantity", _joined(row.get("quantities"))),
+        ("Provider(s)", _joined(row.get("providers"))),
+        ("Tokens", f"{row['tokens']:,}" if row.get("tokens") else ""),
+        ("Notice type", row.get("notice_type_en") or ""),
+        ("Published", _shanghai_time(row.get("published_at"))),
+        ("Categories", _joined(row.get("categories"))),
+    ]
+    return [(label, value) for label, value in facts if value]
+
+
+# --- HTML --------------------------------------------------------------------------------------------------------
+
+_STYLE = """
+body{font:15px/1.45 system-ui,"Noto Sans CJK SC","WenQuanYi Zen Hei",sans-serif;margin:2rem auto;
+max-width:60rem;padding:0 1rem;color:#222}
+h1{font-size:1.5rem}h2{border-bottom:1px solid #ddd;padding-bottom:.2rem}
+table.counts{border-collapse:collapse}table.counts td,table.counts th{border:1px solid #ccc;padding:.2rem .6rem;
+text-align:right}table.counts th:first-child,table.counts td:first-child{text-align:left}
+article{border:1px solid #ddd;border-radius:6px;padding:.6rem 1rem;margin:1rem 0}
+article h3{margin:.2rem 0;font-size:1.1rem}.tier{font-size:.8rem;padding:.1rem .4rem;border-radius:4px;
+background:#eee;margin-right:.4rem}.tier-strong{background:#fdd}.title-en{color:#444;margin:.2rem 0}
+dl{display:grid;grid-template-columns:9rem 1fr;gap:.1rem .8rem;margin:.4rem 0}dt{color:#666}dd{margin:0}
+blockquote{margin:.4rem 0;padding:.3rem .8rem;border-left:3px solid #ccc;background:#fafafa}
+svg text{font:11px system-ui,sans-serif;fill:#333}
+"""
+# Defence in depth: even an unescaped tag could not run a script or fetch anything.
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def render_html(
+    publish_date: date, rows: list[dict], new: int, chart: dict[date, dict[str, int]], title: str = "tenderwatch"
+) -> str:
+    heading = f"{title} digest, {publish_date.isoformat()}"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(heading)}</title><style>{_STYLE}</style></head><body>",
+        f"<header><h1>{esc(heading)}</h1>",
+        f"<p>{len(rows)} matched notice(s) for this date, {new} new in the latest run.</p></header>",
+        '<section id="summary"><h2>Summary</h2>',
+        _counts_table(rows),
+        "</section>",
+        '<section id="timeline"><h2>Matches over time</h2>',
+        "<p>Published matches per week of the notice's publication date, by category.</p>",
+        chart_svg(chart),
+        "</section>",
+        '<section id="matches"><h2>Matches</h2>',
+    ]
+    if not rows:
+        parts.append("<p>No matched notices were published for this date.</p>")
+    parts += [_match_article(row) for row in rows]
+    parts.append("</section></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _counts_table(rows: list[dict]) -> str:
+    counts: dict[str, dict[str, int]] = {}
+    for row in rows:
+        for category in row.get("categories") or []:
+            per_tier = counts.setdefault(category, {})
+            per_tier[row["tier"]] = per_tier.get(row["tier"], 0) + 1
+    header = "".join(f"<th>{esc(tier)}</th>" for tier in TIERS)
+    lines = [f'<table class="counts"><thead><tr><th>category</th>{header}<th>total</th></tr></thead><tbody>']
+    for category in sorted(counts):
+        cells = "".join(f"<td>{counts[category].get(tier, 0)}</td>" for tier in TIERS)
+        label = CATEGORY_LABELS.get(category, category)
+        total = sum(counts[category].values())
+        lines.append(f'<tr><td title="{esc(category)}">{esc(label)}</td>{cells}<td>{total}</td></tr>')
+    tier_totals = "".join(f"<td>{sum(1 for r in rows if r['tier'] == tier)}</td>" for tier in TIERS)
+    lines.append(f"<tr><th>notices</th>{tier_totals}<td>{len(rows)}</td></tr></tbody></table>")
+    return "\n".join(lines)
+
+
+def _match_article(row: dict) -> str:
+    anchor = re.sub(r"[^A-Za-z0-9_-]", "-", f"m-{row['source']}-{row['notice_id']}")
+    tier = row.get("tier") or ""
+    lines = [
+        f'<article class="match" id="{esc(anchor)}">',
+        f'<h3><span class="tier tier-{esc(tier)}">{esc(tier)}</span>'
+        f'<span lang="zh">{esc(row.get("title"))}</span></h3>',
+    ]
+    if row.get("title_en"):
+        lines.append(f'<p class="title-en" lang="en">{esc(row["title_en"])}</p>')
+    lines.append("<dl>")
+    lines += [f"<dt>{esc(label)}</dt><dd>{esc(value)}</dd>" for label, value in _facts(row)]
+    lines.append("</dl>")
+    for snippet in (row.get("evidence") or [])[:3]:
+        lines.append(f'<blockquote lang="zh">{esc(" ".join(str(snippet).split()))}</blockquote>')
+    link = http_url(row.get("url"))
+    if link:
+        lines.append(f'<p><a href="{esc(link)}" rel="noopener noreferrer nofollow">{esc(link)}</a></p>')
+    lines.append("</article>")
+    return "\n".join(lines)
+
+
+def chart_svg(series: dict[date, dict[str, int]], width: int = 720, height: int = 240) -> str:
+    """Grouped bars: one group per week, one bar per category; inline SVG, no script."""
+    categories = sorted({c for counts in series.values() for c in counts} | set(CATEGORY_COLOURS))
+    weeks = sorted(series)
+    top = max([count for counts in series.values() for count in counts.values()] + [1])
+    left, right, above, below = 32, 10, 10, 44
+    plot_w, plot_h = width - left - right, height - above - below
+    group_w = plot_w / max(len(weeks), 1)
+    bar_w = max(group_w * 0.8 / len(categories), 1)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="Matches per week by category">'
+    ]
+    for value in sorted({0, (top + 1) // 2, top}):
+        y = above + plot_h - plot_h * value / top
+        out.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
+        out.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{value}</text>')
+    for index, week in enumerate(weeks):
+        x0 = left + index * group_w + group_w * 0.1
+        for position, category in enumerate(categories):
+            count = series[week].get(category, 0)
+            if not count:
+                continue
+            bar_h = plot_h * count / top
+            colour = CATEGORY_COLOURS.get(category, OTHER_COLOUR)
+            out.append(
+                f'<rect class="bar" data-category="{esc(category)}" data-week="{week.isoformat()}" '
+                f'x="{x0 + position * bar_w:.1f}" y="{above + plot_h - bar_h:.1f}" width="{bar_w:.1f}" '
+                f'height="{bar_h:.1f}" fill="{colour}"><title>week of {week.isoformat()}: {esc(category)} '
+                f"{count}</title></rect>"
+            )
+        if len(weeks) <= 16 or index % 2 == 0:
+            label_x = left + (index + 0.5) * group_w
+            out.append(f'<text x="{label_x:.1f}" y="{above + plot_h + 14}" text-anchor="middle">{week:%m-%d}</text>')
+    legend_x = left
+    for category in categories:
+        colour = CATEGORY_COLOURS.get(category, OTHER_COLOUR)
+        out.append(f'<rect x="{legend_x}" y="{height - 16}" width="10" height="10" fill="{colour}"/>')
+        out.append(f'<text x="{legend_x + 14}" y="{height - 7}">{esc(category)}</text>')
+        legend_x += 24 + 7 * len(category)
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+# --- JSON --------------------------------------------------------------------------------------------------------
+
+JSON_FIELDS = (
+    "source", "notice_id", "publish_date", "tier", "categories", "title", "title_en", "notice_type_en",
+    "published_at", "buyer", "suppliers", "amount_cny", "models", "quantities", "providers", "tokens", "evidence",
+    "url",
+)  # fmt: skip
+
+
+def json_ready(row: dict) -> dict:
+    """A ledger row as JSON values: money as a decimal string (no float rounding), times as ISO 8601."""
+    out = {}
+    for name in JSON_FIELDS:
+        value = row.get(name)
+        if isinstance(value, Decimal):
+            value = str(value)
+        elif isinstance(value, datetime | date):
+            value = value.isoformat()
+        out[name] = value
+    out["url"] = http_url(out["url"])
+    return out
+
+
+def digest_payload(publish_date: date, rows: list[dict], new: int) -> dict:
+    return {
+        "date": publish_date.isoformat(),
+        "new": new,
+        "total": len(rows),
+        "matches": [json_ready(row) for row in rows],
+    }
+
+
+def render_json(publish_date: date, rows: list[dict], new: int) -> bytes:
+    return (json.dumps(digest_payload(publish_date, rows, new), ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+# --- Atom --------------------------------------------------------------------------------------------------------
+
+ATOM = "http://www.w3.org/2005/Atom"
+
+
+def entry_id(source: str, notice_id: str, authority: str, tag_date: str) -> str:
+    """A tag: URI (RFC 4151) that stays the same for a notice however often the feed is rebuilt."""
+    return f"tag:{authority},{tag_date}:notice/{quote(source, safe='')}/{quote(notice_id, safe='')}"
+
+
+def _xml_text(value: object) -> str:
+    return _XML_ILLEGAL.sub("", "" if value is None else str(value))
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _entry_html(row: dict) -> str:
+    facts = "".join(f"<li>{esc(label)}: {esc(value)}</li>" for label, value in _facts(row))
+    evidence = "".join(f"<blockquote>{esc(snippet)}</blockquote>" for snippet in (row.get("evidence") or [])[:2])
+    title_en = f"<p>{esc(row['title_en'])}</p>" if row.get("title_en") else ""
+    return f"{title_en}<ul>{facts}</ul>{evidence}"
+
+
+def render_atom(rows: list[dict], title: str, authority: str, tag_date: str) -> bytes:
+    """The cumulative feed; ``rows`` come from the ledger, newest first. Content is deterministic per ledger."""
+    ET.register_namespace("", ATOM)
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    fallback = datetime(2000, 1, 1, tzinfo=UTC)
+    updated = max((row["entered_at"] for row in rows if row.get("entered_at")), default=fallback)
+    ET.SubElement(feed, f"{{{ATOM}}}id").text = f"tag:{authority},{tag_date}:feed"
+    ET.SubElement(feed, f"{{{ATOM}}}title").text = _xml_text(title)
+    ET.SubElement(feed, f"{{{ATOM}}}updated").text = _rfc3339(updated)
+    author = ET.SubElement(feed, f"{{{ATOM}}}author")
+    ET.SubElement(author, f"{{{ATOM}}}name").text = "tenderwatch"
+    ET.SubElement(feed, f"{{{ATOM}}}generator").text = "tenderwatch"
+    for row in rows:
+        feed.append(_atom_entry(row, authority, tag_date, fallback))
+    body = ET.tostring(feed, encoding="unicode")
+    return ('<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n").encode("utf-8")
+
+
+def _atom_entry(row: dict, authority: str, tag_date: str, fallback: datetime) -> ET.Element:
+    entry = ET.Element(f"{{{ATOM}}}entry")
+    ET.SubElement(entry, f"{{{ATOM}}}id").text = entry_id(row["source"], row["notice_id"], authority, tag_date)
+    heading = row.get("title_en") or row.get("title") or f"{row['source']} notice {row['notice_id']}"
+    ET.SubElement(entry, f"{{{ATOM}}}title").text = _xml_text(f"[{row.get('tier')}] {heading}")
+    ET.SubElement(entry, f"{{{ATOM}}}updated").text = _rfc3339(row.get("entered_at") or fallback)
+    if row.get("published_at"):
+        ET.SubElement(entry, f"{{{ATOM}}}published").text = _rfc3339(row["published_at"])
+    link = http_url(row.get("url"))
+    if link:
+        ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=_xml_text(link))
+    for category in row.get("categories") or []:
+        ET.SubElement(entry, f"{{{ATOM}}}category", term=_xml_text(category))
+    content = ET.SubElement(entry, f"{{{ATOM}}}content", type="html")
+    content.text = _xml_text(_entry_html(row))
+    return entry

@@ -1,0 +1,106 @@
+"""The README's analyst guide, run as written against the demo night's snapshot and its Parquet copy."""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+import pytest
+
+import flows
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+GUIDE = README.split("## For analysts", 1)[1].split("\n## ", 1)[0]
+QUERIES = re.findall(r"\*\*(\d+)\. ([^*]+)\*\*.*?```sql\n(.*?)```", GUIDE, re.DOTALL)
+
+# What the demo's invented notices (demo/expected.json) answer to each question: (rows, a value that must show).
+DEMO_ANSWERS = {
+    "1": (2, "成都锦程数联科技有限公司"),  # the cloud buy's supplier is only named in its award notice
+    "2": (3, "AWS"),
+    "3": (1, 40_000_000),
+    "4": (0, None),  # every invented reseller sells to one buyer: the query must run and find none
+    "5": (4, "cloud_compute"),
+    "6": (3, "weak"),
+    "7": (6, "H20"),
+    "8": (10, "北京智衡恒信科技有限公司"),
+    "9": (6, None),
+    "10": (10, "llm_tokens"),
+}
+
+
+@pytest.fixture(scope="module")
+def demo_data(prefect_harness, tmp_path_factory):
+    data = tmp_path_factory.mktemp("analyst-demo")
+    assert flows.main(["nightly", "--replay", str(ROOT / "demo"), "--data-dir", str(data)]) == 0
+    return data
+
+
+@pytest.fixture(scope="module")
+def snapshot(demo_data):
+    con = duckdb.connect(str(demo_data / "tenders.duckdb"), read_only=True)
+    yield con
+    con.close()
+
+
+def test_the_guide_has_ten_numbered_questions():
+    assert [number for number, _, _ in QUERIES] == [str(n) for n in range(1, 11)]
+
+
+def flatten(rows) -> list:
+    values = []
+    for row in rows:
+        for value in row:
+            values += flatten([value]) if isinstance(value, list | tuple) else [value]
+    return values
+
+
+@pytest.mark.parametrize(("number", "question", "sql"), QUERIES, ids=[q[0] for q in QUERIES])
+def test_every_readme_query_answers_its_question_on_the_demo(snapshot, number, question, sql):
+    rows = snapshot.execute(sql).fetchall()
+    expected_rows, expected_value = DEMO_ANSWERS[number]
+    assert len(rows) == expected_rows, question
+    if expected_value is not None:
+        assert expected_value in flatten(rows), question
+
+
+def test_purchases_by_category_has_one_row_per_matched_notice_and_category(snapshot):
+    rows = snapshot.execute(
+        "SELECT category, count(*) FROM purchases_by_category GROUP BY category ORDER BY category"
+    ).fetchall()
+    assert rows == [("ai_chip", 7), ("cloud_compute", 4), ("llm_tokens", 2)]
+    token_buy = snapshot.execute(
+        "SELECT buyer, tokens, providers, suppliers_named, amount_cny FROM purchases_by_category "
+        "WHERE category = 'llm_tokens' AND tokens IS NOT NULL"
+    ).fetchone()
+    assert token_buy[:4] == ("蜀江大学", 40_000_000, ["Azure", "OpenAI"], ["四川雪岭智联科技有限公司"])
+
+
+def test_every_table_view_and_column_of_the_snapshot_is_documented(snapshot):
+    undocumented = snapshot.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE NOT internal AND comment IS NULL"
+    ).fetchall()
+    assert undocumented == []
+    assert snapshot.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE NOT internal AND comment IS NULL"
+    ).fetchone() == (0,)
+
+
+def test_parquet_holds_every_table_and_view_with_the_same_rows(demo_data, snapshot):
+    relations = [
+        row[0]
+        for row in snapshot.execute(
+            "SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views() WHERE NOT internal"
+        ).fetchall()
+    ]
+    files = sorted(p.stem for p in (demo_data / "parquet").glob("*.parquet"))
+    assert files == sorted(relations)
+    assert not list((demo_data / "parquet").glob(".staging-*"))
+    for name in ("notices", "matches", "publications", "purchases_by_category"):
+        in_db = snapshot.execute(f"SELECT count(*) FROM {name}").fetchone()
+        in_parquet = duckdb.execute(f"SELECT count(*) FROM '{demo_data / 'parquet' / name}.parquet'").fetchone()
+        assert in_parquet == in_db, name
+    award = duckdb.execute(
+        f"SELECT award_cny FROM '{demo_data / 'parquet' / 'notices.parquet'}' WHERE notice_id = '90000802'"
+    ).fetchall()
+    assert [str(value) for (value,) in award] == ["199804.00"]

@@ -1,0 +1,209 @@
+"""Scheduling that runs unattended: the served deployment, prefect.yaml, and a real server, work pool and worker.
+
+The server tests start `prefect server` on 127.0.0.1 with its own home folder; they skip (with the reason) when it
+does not answer within SERVER_START_S.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+import flows
+from pipelines import config
+from tests.conftest import ROOT
+
+SERVER_START_S = 120
+RUN_TIMEOUT_S = 600
+TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
+def test_the_served_deployment_is_nightly_in_shanghai_and_never_overlaps():
+    settings = config.load(ROOT / "tenderwatch.toml", environ={})
+    deployment = flows.nightly_deployment(settings, data_dir="somewhere")
+    (schedule,) = deployment.schedules
+    assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == (
+        "30 2 * * *",
+        "Asia/Shanghai",
+        True,
+    )
+    assert deployment.concurrency_limit == 1
+    assert deployment.concurrency_options.collision_strategy.value == "CANCEL_NEW"
+    assert deployment.parameters["data_dir"] == str(Path("somewhere").resolve())
+    assert deployment.parameters["sources"] == ["ccgp"]
+
+
+def test_search_keywords_from_the_settings_reach_the_spiders():
+    settings = config.load(ROOT / "tenderwatch.toml", environ={"TENDERWATCH_QUERIES": "A100,算力租赁"})
+    deployment = flows.nightly_deployment(settings)
+    assert deployment.parameters["spider_args"] == {"keywords": "A100,算力租赁"}
+
+
+def test_prefect_yaml_defines_the_same_nightly_deployment_for_a_process_pool():
+    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    defaults = config.Settings().schedule
+    (deployment,) = [d for d in spec["deployments"] if d["name"] == defaults.deployment]
+    assert deployment["entrypoint"] == "flows.py:nightly"
+    assert deployment["schedules"] == [{"cron": defaults.cron, "timezone": defaults.timezone, "active": True}]
+    assert deployment["concurrency_limit"] == {"limit": 1, "collision_strategy": "CANCEL_NEW"}
+    assert deployment["work_pool"]["name"] == defaults.work_pool
+
+
+# --- a real Prefect server ---------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    def __init__(self, home: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/api"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")},
+            "PREFECT_HOME": str(home),
+            "PREFECT_API_URL": self.url,
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_SERVER_UI_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            "TENDERWATCH_HOME": str(ROOT),
+        }
+        self.log = (home / "server.log").open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+    def wait_ready(self) -> bool:
+        deadline = time.monotonic() + SERVER_START_S
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        return True
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.5)
+        return False
+
+    def api(self, method: str, path: str, body: dict | None = None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            f"{self.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.loads(answer.read() or b"null")
+
+    def cli(self, *argv: str, cwd: Path = ROOT, timeout: int = 300) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "prefect", "--no-prompt", *argv],
+            cwd=cwd, env=self.env, capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+
+    def deployment(self, flow_name: str, name: str) -> dict | None:
+        try:
+            return self.api("GET", f"/deployments/name/{flow_name}/{name}")
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return None
+            raise
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    home = tmp_path_factory.mktemp("prefect-home")
+    running = Server(home)
+    try:
+        if not running.wait_ready():
+            tail = (home / "server.log").read_text(errors="replace")[-800:]
+            pytest.skip(f"local Prefect server did not answer within {SERVER_START_S} s: {tail}")
+        yield running
+    finally:
+        running.stop()
+
+
+def wait_for(predicate, timeout: float, interval: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return None
+
+
+def test_serve_registers_the_schedule_and_leaves_it_running_on_shutdown(server, tmp_path):
+    settings = tmp_path / "tenderwatch.toml"
+    settings.write_text('[schedule]\ndeployment = "nightly-served"\ncron = "15 3 * * *"\n', encoding="utf-8")
+    served = subprocess.Popen(
+        [sys.executable, "flows.py", "serve", "--config", str(settings), "--data-dir", str(tmp_path / "data")],
+        cwd=ROOT, env=server.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deployment = wait_for(lambda: server.deployment("nightly", "nightly-served"), timeout=120)
+        assert deployment is not None, "flows.py serve did not register its deployment"
+    finally:
+        os.killpg(served.pid, signal.SIGINT)
+        served.wait(timeout=60)
+    (schedule,) = deployment["schedules"]
+    assert (schedule["schedule"]["cron"], schedule["schedule"]["timezone"]) == ("15 3 * * *", "Asia/Shanghai")
+    assert deployment["global_concurrency_limit"]["limit"] == 1
+    assert deployment["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
+    assert deployment["parameters"]["data_dir"] == str(tmp_path / "data")
+    after = server.deployment("nightly", "nightly-served")
+    assert after["paused"] is False  # pause_on_shutdown=False: a restart does not stop the nights
+    assert after["schedules"][0]["active"] is True
+
+
+def test_a_worker_of_the_process_pool_runs_the_yaml_deployment(server, tmp_path):
+    created = server.cli("work-pool", "create", "tenderwatch", "--type", "process")
+    assert created.returncode == 0, created.stdout + created.stderr
+    deployed = server.cli("deploy", "--all")
+    assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
+    deployment = server.deployment("nightly", "nightly")
+    assert deployment["work_pool_name"] == "tenderwatch"
+    assert deployment["schedules"][0]["schedule"]["timezone"] == "Asia/Shanghai"
+    data = tmp_path / "data"
+    run = server.api(
+        "POST",
+        f"/deployments/{deployment['id']}/create_flow_run",
+        {"parameters": {"replay": str(ROOT / "demo"), "data_dir": str(data), "publish_date": "2026-11-24"}},
+    )
+    worker = server.cli("worker", "start", "--pool", "tenderwatch", "--run-once", timeout=RUN_TIMEOUT_S)
+    assert worker.returncode == 0, worker.stdout[-3000:] + worker.stderr[-3000:]
+
+    def finished():
+        state = server.api("GET", f"/flow_runs/{run['id']}")["state"]
+        return state if state["type"] in TERMINAL else None
+
+    state = wait_for(finished, timeout=RUN_TIMEOUT_S)
+    assert state is not None, "the flow run did not finish"
+    assert state["type"] == "COMPLETED", state.get("message")
+    with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*), min(publish_date)::VARCHAR FROM publications").fetchone() == (
+            12,
+            "2026-11-24",
+        )
