@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo nightly test lint bench install clean-data
+.PHONY: demo nightly serve test lint bench install clean-data
 
 install: $(STAMP)
 
@@ -24,6 +24,10 @@ demo: $(STAMP)
 
 nightly: $(STAMP)
 	$(BIN)/python flows.py nightly
+
+# Runs the nightly job on its schedule (tenderwatch.toml [schedule]) until stopped.
+serve: $(STAMP)
+	$(BIN)/python flows.py serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -70,8 +70,9 @@ def run(name: str, notices: list[tuple[str, str]], matcher: Matcher, repeat: int
         return [matcher.match(title, text) for title, text in notices]
 
     def naive() -> list[dict]:
-        return [matcher._match(title, text, "", "", None, None, matcher._naive_candidate_starts)
-                for title, text in notices]
+        return [
+            matcher._match(title, text, "", "", None, None, matcher._naive_candidate_starts) for title, text in notices
+        ]
 
     def normalization_only() -> None:
         for title, text in notices:

@@ -49,8 +49,15 @@ def _ratio(numerator: int, denominator: int) -> float:
 def _scores(tp: int, fp: int, fn: int, tn: int) -> dict[str, Any]:
     precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "precision": round(precision, 4), "recall": round(recall, 4),
-            "f1": round(f1, 4)}
+    return {
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+    }
 
 
 def evaluate(cases: Iterable[dict[str, Any]], matcher: Matcher) -> dict[str, Any]:
@@ -97,10 +104,15 @@ def evaluate(cases: Iterable[dict[str, Any]], matcher: Matcher) -> dict[str, Any
         ]
         overall[overall_key] += 1
         if predicted != expected_categories or predicted_match != expected_match:
-            misclassified.append({
-                "id": case["id"], "expected": sorted(expected_categories), "predicted": sorted(predicted),
-                "tier": result["tier"], "score": result["score"],
-            })
+            misclassified.append(
+                {
+                    "id": case["id"],
+                    "expected": sorted(expected_categories),
+                    "predicted": sorted(predicted),
+                    "tier": result["tier"],
+                    "score": result["score"],
+                }
+            )
     return {
         "rules_version": matcher.rules_version,
         "cases": total,
@@ -142,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     report = evaluate(load_cases(arguments.labels), Matcher.load(arguments.rules))
     print(json.dumps(report, ensure_ascii=False, indent=2) if arguments.json else format_report(report))
     below = [
-        name for name, row in report["categories"].items()
+        name
+        for name, row in report["categories"].items()
         if row["precision"] < arguments.min or row["recall"] < arguments.min
     ]
     return 1 if below else 0

@@ -8,6 +8,8 @@ us: a block page, a 403/429/521); ``broken`` (the site answers but its pages no 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 VERDICTS = ("ok", "degraded", "blocked", "broken", "unreachable")
 
@@ -15,6 +17,12 @@ VERDICTS = ("ok", "degraded", "blocked", "broken", "unreachable")
 ERROR_RATE_DEGRADED = 0.2
 # Fewer notices than this share of the source's recent median makes a crawl degraded.
 ITEM_DROP_DEGRADED = 0.3
+# How long a blocked source is left alone when the portal does not say (no Retry-After): ccgp's rate limit lasts
+# "minutes to hours" (STRUCTURE.md §1.5); a nightly job comes back the next night anyway, so this only stops an
+# operator's re-runs from prolonging the block.
+DEFAULT_BLOCK_BACKOFF = timedelta(hours=1)
+# A Retry-After longer than this is taken as this: a portal's typo must not silence a source for months.
+MAX_BLOCK_BACKOFF = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -64,16 +72,18 @@ def judge(stats: dict | None, recent_item_counts: list[int] | tuple[int, ...] = 
         suffix = f"; Retry-After {retry_after}" if retry_after else ""
         return Verdict("blocked", f"{evidence} at {url}{suffix}")
     if requests and not responses:
-        kinds = ", ".join(
-            f"{PLAIN_FAILURES.get(name, name)} ({count}×)" for name, count in sorted(exceptions.items())
-        )
+        kinds = ", ".join(f"{PLAIN_FAILURES.get(name, name)} ({count}×)" for name, count in sorted(exceptions.items()))
         return Verdict("unreachable", f"no response to {requests} request(s): {kinds or 'nothing came back'}")
-    if stats.get("tenderwatch/empty_list_pages") and not items:
+    empty_pages = stats.get("tenderwatch/empty_list_pages", 0)
+    if empty_pages and not items and not stats.get("tenderwatch/list_items"):
         url = stats.get("tenderwatch/empty_list_url", "")
         return Verdict("broken", f"list page parsed to zero notices while the site answered: {url}")
     if reason not in ("finished", "closespider_itemcount", "sample"):
         return Verdict("broken", f"crawl ended with reason {reason!r}")
     problems = []
+    if empty_pages:
+        url = stats.get("tenderwatch/empty_list_url", "")
+        problems.append(f"{empty_pages} list page(s) parsed to zero notices, e.g. {url}")
     if stats.get("tenderwatch/next_page_lost"):
         problems.append("the next list page could not be found")
     failed = sum(exceptions.values()) + stats.get("tenderwatch/detail_errors", 0)
@@ -88,4 +98,39 @@ def judge(stats: dict | None, recent_item_counts: list[int] | tuple[int, ...] = 
             problems.append(f"{items} notices against a recent median of {median}")
     if problems:
         return Verdict("degraded", "; ".join(problems))
-    return Verdict("ok", f"{items} notices from {responses} responses")
+    if stats.get("tenderwatch/list_only"):
+        listed = stats.get("tenderwatch/list_items", 0)
+        return Verdict("ok", f"{listed} notices listed on {stats.get('tenderwatch/list_pages', 0)} list page(s)")
+    skipped = stats.get("tenderwatch/prefilter_skipped")
+    suffix = f" ({skipped} listed notices skipped by the title prefilter)" if skipped else ""
+    return Verdict("ok", f"{items} notices from {responses} responses{suffix}")
+
+
+def responses_by_status(stats: dict | None) -> dict[str, int]:
+    """Responses per HTTP status, e.g. ``{"200": 68, "404": 1}`` (Scrapy counts them after retries too)."""
+    prefix = "downloader/response_status_count/"
+    return {key[len(prefix) :]: value for key, value in sorted((stats or {}).items()) if key.startswith(prefix)}
+
+
+def retry_after_delay(value: str | None, now: datetime) -> timedelta | None:
+    """A Retry-After header as a delay: delta-seconds or an HTTP date (RFC 9110 §10.2.3); None if unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return timedelta(seconds=int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(when - now, timedelta(0))
+
+
+def blocked_until(stats: dict | None, finished_at: datetime) -> datetime | None:
+    """Until when a blocked source is left alone: Retry-After when the portal gave one, else the default."""
+    if not stats or not (stats.get("tenderwatch/blocked") or stats.get("finish_reason") == "blocked"):
+        return None
+    delay = retry_after_delay(stats.get("tenderwatch/retry_after"), finished_at)
+    return finished_at + min(delay if delay is not None else DEFAULT_BLOCK_BACKOFF, MAX_BLOCK_BACKOFF)

@@ -42,8 +42,24 @@ FIELDS: tuple[str, ...] = ("title", "items", "body", "attachment")
 
 _RULE_KEYS = frozenset(
     {
-        "id", "category", "patterns", "model", "provider", "context", "context_scope", "window", "veto", "veto_window",
-        "veto_before", "veto_before_window", "dampen", "dampen_factor", "boost", "boost_weight", "weight", "reason",
+        "id",
+        "category",
+        "patterns",
+        "model",
+        "provider",
+        "context",
+        "context_scope",
+        "window",
+        "veto",
+        "veto_window",
+        "veto_before",
+        "veto_before_window",
+        "dampen",
+        "dampen_factor",
+        "boost",
+        "boost_weight",
+        "weight",
+        "reason",
     }
 )
 _MODIFIER_KEYS = frozenset({"id", "patterns", "fields", "categories", "factor", "reason"})
@@ -51,8 +67,16 @@ _MODEL_KEYS = frozenset({"name", "vendor", "pattern", "restriction", "restricted
 _PROVIDER_KEYS = frozenset({"name", "kind", "pattern"})
 _TOP_KEYS = frozenset(
     {
-        "version", "defaults", "scoring", "notice_type_factors", "restriction_classes", "models", "providers",
-        "vocab", "rules", "modifiers",
+        "version",
+        "defaults",
+        "scoring",
+        "notice_type_factors",
+        "restriction_classes",
+        "models",
+        "providers",
+        "vocab",
+        "rules",
+        "modifiers",
     }
 )
 _RULE_ID = re.compile(r"^[a-z0-9_]+(?:\.[a-z0-9_]+)*$")
@@ -233,8 +257,9 @@ class _Loader:
             )
         return value
 
-    def _optional(self, table: str, index: int | None, entry: dict[str, Any], key: str, kind: type,
-                  default: Any, what: str) -> Any:
+    def _optional(
+        self, table: str, index: int | None, entry: dict[str, Any], key: str, kind: type, default: Any, what: str
+    ) -> Any:
         if key not in entry:
             return default
         return self._require(table, index, entry, key, kind, what)
@@ -249,8 +274,9 @@ class _Loader:
             )
         return value
 
-    def _check_unknown_keys(self, table: str, index: int | None, entry: dict[str, Any], allowed: frozenset[str],
-                            what: str) -> None:
+    def _check_unknown_keys(
+        self, table: str, index: int | None, entry: dict[str, Any], allowed: frozenset[str], what: str
+    ) -> None:
         for key in entry:
             if key not in allowed:
                 raise self.fail(
@@ -277,8 +303,9 @@ class _Loader:
 
         return substitute(pattern, ())
 
-    def compile(self, patterns: Sequence[str], *, table: str, index: int | None, key: str, what: str
-                ) -> re.Pattern[str]:
+    def compile(
+        self, patterns: Sequence[str], *, table: str, index: int | None, key: str, what: str
+    ) -> re.Pattern[str]:
         expanded = []
         for raw in patterns:
             line = self.where.line_of(table, index, key, raw)
@@ -317,8 +344,9 @@ class _Loader:
         self.vocab = self._load_vocab()
         defaults = data.get("defaults", {})
         self.default_window = self._optional("defaults", None, defaults, "window", int, 40, "[defaults]")
-        self.default_veto_before = self._optional("defaults", None, defaults, "veto_before_window", int, 15,
-                                                  "[defaults]")
+        self.default_veto_before = self._optional(
+            "defaults", None, defaults, "veto_before_window", int, 15, "[defaults]"
+        )
         self.default_dampen = self._optional("defaults", None, defaults, "dampen_factor", float, 0.5, "[defaults]")
         self.default_boost = self._optional("defaults", None, defaults, "boost_weight", float, 0.2, "[defaults]")
         scoring = self._load_scoring()
@@ -364,8 +392,10 @@ class _Loader:
             if not isinstance(fragment, str) or not fragment:
                 raise self.fail(line, f"[vocab]: fragment '{name}' must be a non-empty string")
         if "models_restricted" in vocab:
-            raise self.fail(self.where.line_of("vocab", None, "models_restricted"),
-                            "[vocab]: 'models_restricted' is built from [[models]] and cannot be defined")
+            raise self.fail(
+                self.where.line_of("vocab", None, "models_restricted"),
+                "[vocab]: 'models_restricted' is built from [[models]] and cannot be defined",
+            )
         if _PREFILTER_DROPPED_VOCAB not in vocab:
             raise self.fail(self._top_key_line("vocab"), f"[vocab]: fragment '{_PREFILTER_DROPPED_VOCAB}' is required")
         # The stand-in for models_restricted (built once [[models]] is read) keeps these checks independent of it.
@@ -385,8 +415,12 @@ class _Loader:
         values = {
             key: self._optional("scoring", None, scoring, key, float, default, what)
             for key, default in (
-                ("strong", 0.75), ("review", 0.45), ("weak", 0.15), ("corroboration_bonus", 0.05),
-                ("corroboration_cap", 0.1), ("before_restriction_factor", 0.6),
+                ("strong", 0.75),
+                ("review", 0.45),
+                ("weak", 0.15),
+                ("corroboration_bonus", 0.05),
+                ("corroboration_cap", 0.1),
+                ("before_restriction_factor", 0.6),
             )
         }
         if not 0 < values["weak"] < values["review"] < values["strong"] <= 1:
@@ -452,8 +486,10 @@ class _Loader:
             name = self._require("providers", index, entry, "name", str, what)
             kind = self._require("providers", index, entry, "kind", str, what)
             if kind not in ("cloud", "model"):
-                raise self.fail(self.where.line_of("providers", index, "kind"),
-                                f"provider '{name}': kind must be 'cloud' or 'model', got {kind!r}")
+                raise self.fail(
+                    self.where.line_of("providers", index, "kind"),
+                    f"provider '{name}': kind must be 'cloud' or 'model', got {kind!r}",
+                )
             pattern = self._require("providers", index, entry, "pattern", str, what)
             regex = self.compile([pattern], table="providers", index=index, key="pattern", what=f"provider '{name}'")
             providers.append(Provider(name, kind, regex))
@@ -475,16 +511,20 @@ class _Loader:
             rule_id = self._require("rules", index, entry, "id", str, what)
             what = f"rule '{rule_id}'"
             if not _RULE_ID.match(rule_id):
-                raise self.fail(self.where.line_of("rules", index, "id"),
-                                f"{what}: id must be lower-case words separated by dots")
+                raise self.fail(
+                    self.where.line_of("rules", index, "id"), f"{what}: id must be lower-case words separated by dots"
+                )
             if rule_id in seen:
-                raise self.fail(self.where.line_of("rules", index, "id"),
-                                f"{what}: duplicate id (first at line {seen[rule_id]})")
+                raise self.fail(
+                    self.where.line_of("rules", index, "id"), f"{what}: duplicate id (first at line {seen[rule_id]})"
+                )
             seen[rule_id] = header_line
             category = self._require("rules", index, entry, "category", str, what)
             if category not in CATEGORIES:
-                raise self.fail(self.where.line_of("rules", index, "category"),
-                                f"{what}: unknown category '{category}' (allowed: {', '.join(CATEGORIES)})")
+                raise self.fail(
+                    self.where.line_of("rules", index, "category"),
+                    f"{what}: unknown category '{category}' (allowed: {', '.join(CATEGORIES)})",
+                )
             weight = self._require("rules", index, entry, "weight", float, what)
             if not 0 < weight <= 1:
                 raise self.fail(self.where.line_of("rules", index, "weight"), f"{what}: weight must be in (0, 1]")
@@ -494,8 +534,10 @@ class _Loader:
                 model_name = self._require("rules", index, entry, "model", str, what)
                 model = self.models_by_name.get(model_name)
                 if model is None:
-                    raise self.fail(self.where.line_of("rules", index, "model"),
-                                    f"{what}: unknown model '{model_name}' (see [[models]])")
+                    raise self.fail(
+                        self.where.line_of("rules", index, "model"),
+                        f"{what}: unknown model '{model_name}' (see [[models]])",
+                    )
             patterns = self._string_list("rules", index, entry, "patterns", what)
             if not patterns:
                 if model is None:
@@ -504,8 +546,9 @@ class _Loader:
             provider = self._optional("rules", index, entry, "provider", str, None, what)
             window = self._positive_int(index, entry, "window", self.default_window, what)
 
-            def optional_regex(key: str, what: str = what, index: int = index, entry: dict[str, Any] = entry
-                               ) -> re.Pattern[str] | None:
+            def optional_regex(
+                key: str, what: str = what, index: int = index, entry: dict[str, Any] = entry
+            ) -> re.Pattern[str] | None:
                 values = self._string_list("rules", index, entry, key, what)
                 return self.compile(values, table="rules", index=index, key=key, what=what) if values else None
 
@@ -522,8 +565,9 @@ class _Loader:
                     veto=optional_regex("veto"),
                     veto_window=self._positive_int(index, entry, "veto_window", window, what),
                     veto_before=optional_regex("veto_before"),
-                    veto_before_window=self._positive_int(index, entry, "veto_before_window",
-                                                          self.default_veto_before, what),
+                    veto_before_window=self._positive_int(
+                        index, entry, "veto_before_window", self.default_veto_before, what
+                    ),
                     dampen=optional_regex("dampen"),
                     dampen_factor=self._factor(index, entry, "dampen_factor", self.default_dampen, what),
                     boost=optional_regex("boost"),
@@ -545,8 +589,10 @@ class _Loader:
     def _context_scope(self, index: int, entry: dict[str, Any], what: str) -> str:
         scope = self._optional("rules", index, entry, "context_scope", str, "window", what)
         if scope not in ("window", "clause"):
-            raise self.fail(self.where.line_of("rules", index, "context_scope"),
-                            f"{what}: context_scope must be 'window' or 'clause', got {scope!r}")
+            raise self.fail(
+                self.where.line_of("rules", index, "context_scope"),
+                f"{what}: context_scope must be 'window' or 'clause', got {scope!r}",
+            )
         return scope
 
     def _positive_int(self, index: int, entry: dict[str, Any], key: str, default: int, what: str) -> int:
@@ -577,13 +623,16 @@ class _Loader:
             fields = self._string_list("modifiers", index, entry, "fields", what) or list(FIELDS)
             for field in fields:
                 if field not in FIELDS:
-                    raise self.fail(self.where.line_of("modifiers", index, "fields"),
-                                    f"{what}: unknown field '{field}' (allowed: {', '.join(FIELDS)})")
+                    raise self.fail(
+                        self.where.line_of("modifiers", index, "fields"),
+                        f"{what}: unknown field '{field}' (allowed: {', '.join(FIELDS)})",
+                    )
             categories = self._string_list("modifiers", index, entry, "categories", what) or list(CATEGORIES)
             for category in categories:
                 if category not in CATEGORIES:
-                    raise self.fail(self.where.line_of("modifiers", index, "categories"),
-                                    f"{what}: unknown category '{category}'")
+                    raise self.fail(
+                        self.where.line_of("modifiers", index, "categories"), f"{what}: unknown category '{category}'"
+                    )
             factor = self._require("modifiers", index, entry, "factor", float, what)
             if not 0 <= factor <= 1:
                 raise self.fail(self.where.line_of("modifiers", index, "factor"), f"{what}: factor must be in [0, 1]")
@@ -680,12 +729,15 @@ def _compile_prefilter(patterns: Sequence[str]) -> re.Pattern[str]:
     if any(ranges is None for ranges in first_ranges):
         return re.compile(alternation)
     # Cut the code points into intervals on which the set of patterns that can start there is constant.
-    cuts = sorted({low for ranges in first_ranges for low, _ in ranges}
-                  | {high + 1 for ranges in first_ranges for _, high in ranges})
+    cuts = sorted(
+        {low for ranges in first_ranges for low, _ in ranges}
+        | {high + 1 for ranges in first_ranges for _, high in ranges}
+    )
     by_patterns: dict[tuple[int, ...], list[tuple[int, int]]] = {}
     for low, next_low in zip(cuts, cuts[1:], strict=False):
         starting = tuple(
-            index for index, ranges in enumerate(first_ranges)
+            index
+            for index, ranges in enumerate(first_ranges)
             if any(r_low <= low <= r_high for r_low, r_high in ranges)
         )
         if starting:
@@ -723,11 +775,8 @@ _TOKENS_LABEL_FIRST = re.compile(
     r"tokens?(?:数量|总量|额度|用量|调用量|资源包)?[^0-9一二两三四五六七八九十,;。，；]{0,6}"
     r"([0-9]+(?:\.[0-9]+)?) ?(亿|千万|百万|万|千|(?<![a-z])[kmb])?"
 )
-_TOKEN_UNITS = {"亿": 10**8, "千万": 10**7, "百万": 10**6, "万": 10**4, "千": 10**3, "k": 10**3, "m": 10**6,
-                "b": 10**9}
-_AMOUNT = re.compile(
-    r"(?<![0-9.,])([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.([0-9]+))? ?(万元|元)(?!/)"
-)
+_TOKEN_UNITS = {"亿": 10**8, "千万": 10**7, "百万": 10**6, "万": 10**4, "千": 10**3, "k": 10**3, "m": 10**6, "b": 10**9}
+_AMOUNT = re.compile(r"(?<![0-9.,])([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.([0-9]+))? ?(万元|元)(?!/)")
 _AMOUNT_SYMBOL = re.compile(r"(?:[¥￥]|人民币) ?([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.([0-9]+))? ?(万元|元)?(?!/)")
 _AMOUNT_LABELLED = re.compile(r"\((万元|元)\)[:]?([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.([0-9]+))?")
 
@@ -735,8 +784,10 @@ _AMOUNT_LABELLED = re.compile(r"\((万元|元)\)[:]?([0-9]{1,3}(?:,[0-9]{3})+|[0
 def _nearest(matches: Iterable[re.Match[str]], start: int, end: int) -> re.Match[str] | None:
     best, best_distance = None, None
     for match in matches:
-        distance = 0 if match.start() < end and match.end() > start else min(
-            abs(match.start() - end), abs(start - match.end())
+        distance = (
+            0
+            if match.start() < end and match.end() > start
+            else min(abs(match.start() - end), abs(start - match.end()))
         )
         if best_distance is None or distance < best_distance:
             best, best_distance = match, distance
@@ -889,9 +940,19 @@ class _Scan:
 class Matcher:
     """The compiled rule set. Build with ``Matcher.load()``; ``match`` is thread-safe (no shared state)."""
 
-    def __init__(self, *, rules_version: str, rules: tuple[Rule, ...], modifiers: tuple[Modifier, ...],
-                 models: tuple[ChipModel, ...], providers: tuple[Provider, ...], scoring: Scoring,
-                 notice_type_factors: dict[str, float], prefilter: re.Pattern[str], source: str) -> None:
+    def __init__(
+        self,
+        *,
+        rules_version: str,
+        rules: tuple[Rule, ...],
+        modifiers: tuple[Modifier, ...],
+        models: tuple[ChipModel, ...],
+        providers: tuple[Provider, ...],
+        scoring: Scoring,
+        notice_type_factors: dict[str, float],
+        prefilter: re.Pattern[str],
+        source: str,
+    ) -> None:
         self.rules_version = rules_version
         self.rules = rules
         self.modifiers = modifiers
@@ -923,8 +984,16 @@ class Matcher:
 
     # ── public matching ──
 
-    def match(self, title: str = "", text: str = "", *, items: Any = "", attachments: Any = "",
-              published: date | str | None = None, notice_type: str | None = None) -> dict[str, Any]:
+    def match(
+        self,
+        title: str = "",
+        text: str = "",
+        *,
+        items: Any = "",
+        attachments: Any = "",
+        published: date | str | None = None,
+        notice_type: str | None = None,
+    ) -> dict[str, Any]:
         """Match one notice; returns a JSON-serialisable dict ``{"tier", "score", "categories", "hits"}``.
 
         ``published`` (a date, or an ISO date string) decides ``after_restriction``; ``notice_type`` is a code of
@@ -932,8 +1001,16 @@ class Matcher:
         """
         return self._match(title, text, items, attachments, published, notice_type, self._candidate_starts)
 
-    def _match(self, title: Any, text: Any, items: Any, attachments: Any, published: date | str | None,
-               notice_type: str | None, candidate_starts: CandidateFinder) -> dict[str, Any]:
+    def _match(
+        self,
+        title: Any,
+        text: Any,
+        items: Any,
+        attachments: Any,
+        published: date | str | None,
+        notice_type: str | None,
+        candidate_starts: CandidateFinder,
+    ) -> dict[str, Any]:
         """``match`` with a choice of candidate finder (the benchmark passes the naive one)."""
         published_date = _as_date(published)
         if notice_type is not None and notice_type not in BY_CODE:
@@ -961,8 +1038,9 @@ class Matcher:
             starts.update(found.start() for found in modifier.regex.finditer(text))
         return sorted(starts)
 
-    def _scan_notice(self, title: Any, text: Any, items: Any, attachments: Any,
-                     candidate_starts: CandidateFinder) -> _Scan:
+    def _scan_notice(
+        self, title: Any, text: Any, items: Any, attachments: Any, candidate_starts: CandidateFinder
+    ) -> _Scan:
         scan = _Scan()
         for field, value in (("title", title), ("items", items), ("body", text), ("attachment", attachments)):
             content = _as_text(value)
@@ -975,8 +1053,9 @@ class Matcher:
             scan.hits = [hit for hit in scan.hits if not (hit.field == "title" and hit.rule.id in overruled)]
         return scan
 
-    def _scan_field(self, field: str, normalized: NormalizedText, scan: _Scan,
-                    candidate_starts: CandidateFinder) -> None:
+    def _scan_field(
+        self, field: str, normalized: NormalizedText, scan: _Scan, candidate_starts: CandidateFinder
+    ) -> None:
         text = normalized.text
         covered_until: dict[str, int] = {}
         is_detail = field != "title"
@@ -1028,11 +1107,16 @@ class Matcher:
             score *= rule.dampen_factor
             notes.append(f"×{rule.dampen_factor:g} dampening words near")
         return _Hit(
-            rule=rule, field=field, normalized=normalized, start=start, end=end, base_score=min(score, 1.0),
-            notes=notes, model=rule.model or self._model_near(text, start, end, clause_low, clause_high),
-            provider=rule.provider or (
-                None if rule.category == "ai_chip" else self._provider_near(text, start, end, rule.window)
-            ),
+            rule=rule,
+            field=field,
+            normalized=normalized,
+            start=start,
+            end=end,
+            base_score=min(score, 1.0),
+            notes=notes,
+            model=rule.model or self._model_near(text, start, end, clause_low, clause_high),
+            provider=rule.provider
+            or (None if rule.category == "ai_chip" else self._provider_near(text, start, end, rule.window)),
         )
 
     def _model_near(self, text: str, start: int, end: int, low: int, high: int) -> ChipModel | None:
@@ -1083,8 +1167,15 @@ class Matcher:
         categories = sorted({e["category"] for e in entries if e["tier"] in ("strong", "review")})
         return {"tier": self.scoring.tier(score), "score": score, "categories": categories, "hits": entries}
 
-    def _hit_output(self, hit: _Hit, rules_per_category: dict[str, set[str]], modifiers_found: dict[str, Modifier],
-                    published: date | None, notice_type: str | None, type_factor: float) -> dict[str, Any]:
+    def _hit_output(
+        self,
+        hit: _Hit,
+        rules_per_category: dict[str, set[str]],
+        modifiers_found: dict[str, Modifier],
+        published: date | None,
+        notice_type: str | None,
+        type_factor: float,
+    ) -> dict[str, Any]:
         rule, scoring = hit.rule, self.scoring
         notes = list(hit.notes)
         score = hit.base_score
@@ -1198,8 +1289,9 @@ def match_jsonl(lines: Iterable[str], matcher: Matcher) -> Iterator[str]:
                 notice_type=record.get("notice_type"),
             )
         except (ValueError, TypeError) as error:
-            yield json.dumps({"id": notice_id if _is_scalar(notice_id) else None, "error": str(error)},
-                             ensure_ascii=False)
+            yield json.dumps(
+                {"id": notice_id if _is_scalar(notice_id) else None, "error": str(error)}, ensure_ascii=False
+            )
             continue
         yield json.dumps({"id": notice_id, **result}, ensure_ascii=False)
 

@@ -133,9 +133,7 @@ def _replace_results(con: duckdb.DuckDBPyConnection, result_rows: list[dict], hi
     con.execute("BEGIN TRANSACTION")
     try:
         con.register("batch_results", results)
-        con.execute(
-            "DELETE FROM matches WHERE (source, notice_id) IN (SELECT (source, notice_id) FROM batch_results)"
-        )
+        con.execute("DELETE FROM matches WHERE (source, notice_id) IN (SELECT (source, notice_id) FROM batch_results)")
         insert_arrow(con, "matches", hits)
         con.execute(
             f"""
@@ -154,5 +152,3 @@ def _replace_results(con: duckdb.DuckDBPyConnection, result_rows: list[dict], hi
         raise
     finally:
         con.unregister("batch_results")
-
-

@@ -6,7 +6,7 @@ A portal spider sets class attributes (``name``, ``base_url``, ``block_markers``
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -31,6 +31,20 @@ GENERIC_BLOCK_MARKERS: tuple[tuple[str, str], ...] = (
 )
 
 
+def parse_bool_argument(value: str | bool | None, name: str, default: bool) -> bool:
+    """A yes/no spider argument (``-a prefilter=1``): 1/0, true/false, yes/no, on/off."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be 1/0, true/false, yes/no or on/off, got {value!r}")
+
+
 def parse_date_argument(value: str | date | None, name: str) -> date | None:
     if value is None or value == "":
         return None
@@ -50,6 +64,10 @@ class BaseSpider(scrapy.Spider):
       until_date newest publish date to collect (YYYY-MM-DD); default: no upper bound
       sample     collect at most this many notices (a quick look at a portal)
       base_url   fetch from another host with the same paths (a mirror, or the test server)
+      list_only  fetch only the first list page(s) and count their notices, no detail pages (the operators'
+                 live check: ``flows.py check-sources``); a spider honours it with ``self.list_only``
+      prefilter  fetch a detail page only when its list title passes ``pipelines.queries.title_may_match``
+                 (default: the class's ``prefilter_default``); a spider asks ``self.title_wanted(title)``
     """
 
     base_url: ClassVar[str]
@@ -58,6 +76,8 @@ class BaseSpider(scrapy.Spider):
     # A real block page is short; a notice that merely mentions 验证码 is long.
     block_page_max_bytes: ClassVar[int] = 8000
     handle_httpstatus_list: ClassVar[list[int]] = sorted(BLOCK_STATUSES)
+    # Whether list titles are prefiltered unless ``-a prefilter=…`` says otherwise (docs/decisions.md).
+    prefilter_default: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -66,9 +86,13 @@ class BaseSpider(scrapy.Spider):
         sample: str | int | None = None,
         base_url: str | None = None,
         *args: Any,
+        list_only: str | bool | None = None,
+        prefilter: str | bool | None = None,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
+        self.list_only = parse_bool_argument(list_only, "list_only", False)
+        self.prefilter = parse_bool_argument(prefilter, "prefilter", self.prefilter_default)
         self.from_date = parse_date_argument(from_date, "from_date")
         self.until_date = parse_date_argument(until_date, "until_date")
         if self.from_date is None:
@@ -102,6 +126,26 @@ class BaseSpider(scrapy.Spider):
         self.scheduled_notices += 1
         return True
 
+    def title_wanted(self, title: str | None) -> bool:
+        """Whether a listed notice's detail page is worth fetching under the title prefilter (counted in stats)."""
+        if not self.prefilter:
+            return True
+        from pipelines.queries import title_may_match
+
+        if title_may_match(title):
+            self.crawler.stats.inc_value("tenderwatch/prefilter_passed")
+            return True
+        self.crawler.stats.inc_value("tenderwatch/prefilter_skipped")
+        return False
+
+    def note_list_page(self, response: Response, listed: int) -> None:
+        """Count a list page and its notices; with ``list_only`` the stats say the crawl was a check."""
+        stats = self.crawler.stats
+        stats.inc_value("tenderwatch/list_pages")
+        stats.inc_value("tenderwatch/list_items", listed)
+        if self.list_only:
+            stats.set_value("tenderwatch/list_only", True)
+
     # --- blocks ----------------------------------------------------------------------------------------------
 
     def block_reason(self, response: Response) -> str | None:
@@ -126,6 +170,7 @@ class BaseSpider(scrapy.Spider):
         stats.set_value("tenderwatch/block_reason", reason)
         stats.set_value("tenderwatch/block_url", response.url)
         stats.set_value("tenderwatch/block_status", response.status)
+        stats.set_value("tenderwatch/blocked_at", datetime.now(UTC).isoformat())
         retry_after = response.headers.get(b"Retry-After")
         if retry_after:
             stats.set_value("tenderwatch/retry_after", retry_after.decode("latin-1"))

@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 import scrapy
 from scrapy.http import Response
 
 from pipelines.notice_types import CCGP_COLUMNS, classify
-from spiders.base import BaseSpider
+from spiders.base import SHANGHAI, BaseSpider
 
 SOURCE = "ccgp"
 
@@ -103,32 +104,211 @@ def list_page_url(base_url: str, column: str, page: int) -> str:
     return f"{base_url}/cggg/{column}/{name}"
 
 
-class CcgpSpider(BaseSpider):
-    """Crawls the ccgp.gov.cn announcement columns newest first and fetches each notice's detail page.
+# --- keyword search (search.ccgp.gov.cn/bxsearch) ---
+# Parameters and result layout: ../shared/fixtures/real/STRUCTURE.md §1.4 (no real results page is stored; the
+# tests use recorded pages written to that description).
 
-    Columns default to the two aggregate columns 中央公告 (``zygg``) and 地方公告 (``dfgg``), which list every
-    sub-column; ``-a columns=zygg/zbgg,dfgg/cjgg`` narrows to sub-columns. Paging stops at the first page whose
-    notices are all older than ``from_date``.
+SEARCH_TYPES = {"1": "title", "2": "full text"}
+_OHTMLURLS = re.compile(r"var\s+ohtmlurls\s*=\s*[\"']([^\"']*)[\"']")
+_SEARCH_PAGER = re.compile(r"Pager\(\{\s*size:\s*(?P<size>\d+)")
+_SEARCH_TIME = re.compile(
+    r"(?P<date>\d{4})[.\-/年](?P<month>\d{1,2})[.\-/月](?P<day>\d{1,2})日?(?P<time>\s+\d{1,2}:\d{2}(?::\d{2})?)?"
+)
+_SEARCH_LABELS = {"采购人": "buyer", "代理机构": "agency"}
+# The span's unlabelled parts after the time, in order (chengguojun/ccgpspider splits the same way).
+_SEARCH_PLAIN_FIELDS = ("type_label", "province", "category_path")
+
+
+def search_page_url(
+    base_url: str, keyword: str, page: int, start: date, end: date, search_type: str = "2", bid_type: str = "0"
+) -> str:
+    """One results page of a keyword search over a custom date range (``timeType=6``); ``page`` is 1-based."""
+    query = {
+        "searchtype": search_type,
+        "page_index": page,
+        "bidSort": 0,
+        "buyerName": "",
+        "projectId": "",
+        "pinMu": 0,
+        "bidType": bid_type,
+        "dbselect": "bidx",
+        "kw": keyword,
+        "start_time": start.strftime("%Y:%m:%d"),
+        "end_time": end.strftime("%Y:%m:%d"),
+        "timeType": 6,
+        "displayZone": "",
+        "zoneId": "",
+        "pppStatus": 0,
+        "agentName": "",
+    }
+    return f"{base_url}/bxsearch?{urlencode(query)}"
+
+
+def parse_search_page(response: Response) -> list[dict[str, Any]] | None:
+    """The results of a bxsearch page as list metadata dicts; None when the page has no result list at all.
+
+    Detail URLs come from ``var ohtmlurls`` (the real addresses, in result order) when it lists one per result,
+    else from each result's ``<a href>``.
+    """
+    result_list = response.css("ul.vT-srch-result-list-bid")
+    if not result_list:
+        return None
+    results = result_list[0].xpath("./li")
+    script_urls = parse_ohtmlurls(response)
+    use_script = script_urls is not None and len(script_urls) == len(results)
+    listings = []
+    for index, item in enumerate(results):
+        link = item.css("a")
+        href = script_urls[index] if use_script else link.attrib.get("href")
+        if not href:
+            continue
+        url = response.urljoin(href)
+        title = _search_title(item)
+        fields = _parse_search_span(item)
+        listings.append(
+            {
+                "url": url,
+                "notice_id": notice_id_from_url(url),
+                "title": title,
+                "type_label": fields.get("type_label", ""),
+                "notice_type": classify(title, fields.get("type_label")).code,
+                "published": fields.get("published", ""),
+                "region": fields.get("province", ""),
+                "buyer": fields.get("buyer", ""),
+                "agency": fields.get("agency", ""),
+                "category_path": fields.get("category_path", ""),
+                "summary": _search_summary(item),
+                "column": _column_of(url),
+                "level": _level_of(url),
+            }
+        )
+    return listings
+
+
+def parse_ohtmlurls(response: Response) -> list[str] | None:
+    """The ``var ohtmlurls="u1,u2,…"`` list of a search page, or None when the page has none."""
+    found = _OHTMLURLS.search(response.text)
+    if not found:
+        return None
+    return [url.strip() for url in found[1].split(",") if url.strip()]
+
+
+def parse_search_pager(response: Response) -> int | None:
+    """Total result pages from the ``Pager({size:N, …})`` script, or None when the page has no pager."""
+    found = _SEARCH_PAGER.search(response.text)
+    return int(found["size"]) if found else None
+
+
+def _search_title(item) -> str:
+    """The result title without the ``<font color=red>`` keyword highlighting."""
+    link = item.css("a")
+    return " ".join(" ".join(link.xpath(".//text()").getall()).split()) or (link.attrib.get("title") or "").strip()
+
+
+def _search_summary(item) -> str:
+    return " ".join(" ".join(item.xpath("./p//text()").getall()).split())
+
+
+def _parse_search_span(item) -> dict[str, str]:
+    """``2026.09.23 12:30:10 | 采购人：X | 代理机构：Y <br/> 公告类型 | 省份 | 品目`` → named fields."""
+    # The <br/> between the agency and the notice type separates fields like a "|" does.
+    parts = [
+        " ".join(node.get().split()) if isinstance(node.root, str) else "|"
+        for node in item.xpath("./span//text() | ./span//br")
+    ]
+    text = " ".join(parts)
+    fields: dict[str, str] = {}
+    plain = iter(_SEARCH_PLAIN_FIELDS)
+    for part in (p.strip() for p in text.split("|")):
+        if not part:
+            continue
+        label, colon, value = part.partition("：") if "：" in part else part.partition(":")
+        if colon and label.strip() in _SEARCH_LABELS:
+            fields[_SEARCH_LABELS[label.strip()]] = value.strip()
+        elif "published" not in fields and (published := _parse_search_time(part)):
+            fields["published"] = published
+        else:
+            name = next(plain, None)
+            if name:
+                fields[name] = part
+    return fields
+
+
+def _parse_search_time(value: str) -> str | None:
+    """``2026.09.23 12:30:10`` → ``2026-09-23 12:30:10`` (the column lists' form, which the flow reads)."""
+    found = _SEARCH_TIME.match(value.strip())
+    if not found:
+        return None
+    day = f"{found['date']}-{int(found['month']):02d}-{int(found['day']):02d}"
+    return f"{day}{found['time'] or ''}".strip()
+
+
+class CcgpSpider(BaseSpider):
+    """Crawls ccgp.gov.cn newest first and fetches each notice's detail page.
+
+    ``-a mode=columns`` (default): the announcement columns. Columns default to the two aggregate columns 中央公告
+    (``zygg``) and 地方公告 (``dfgg``), which list every sub-column; ``-a columns=zygg/zbgg,dfgg/cjgg`` narrows to
+    sub-columns. Paging stops at the first page whose notices are all older than ``from_date``.
+
+    ``-a mode=search``: the keyword search ``search.ccgp.gov.cn/bxsearch`` over the date window, one query per
+    keyword (``-a keywords=算力,A100``; default ``pipelines.queries.search_terms()``), ``-a searchtype=1`` (title) or
+    ``2`` (full text, the default), ``-a bid_type=N`` (0 all). A notice found by several keywords is fetched once.
     """
 
     name = "ccgp"
     source = SOURCE
     base_url = "https://www.ccgp.gov.cn"
-    allowed_domains: ClassVar[list[str]] = ["www.ccgp.gov.cn", "ccgp.gov.cn"]
+    # bxsearch answered 500 over https on 2026-10-03 while http worked (STRUCTURE.md §1.4); a class attribute, so
+    # one line changes it back when the portal fixes its certificate set-up.
+    search_scheme: ClassVar[str] = "http"
+    search_host: ClassVar[str] = "search.ccgp.gov.cn"
+    allowed_domains: ClassVar[list[str]] = ["www.ccgp.gov.cn", "ccgp.gov.cn", "search.ccgp.gov.cn"]
     default_columns: ClassVar[tuple[str, ...]] = ("zygg", "dfgg")
+    modes: ClassVar[tuple[str, ...]] = ("columns", "search")
     block_markers: ClassVar[tuple[tuple[str, str], ...]] = (
         ("频繁访问", "ccgp rate-limit page (频繁访问)"),
         ("您的访问过于频繁", "ccgp rate-limit page (频繁访问)"),
     )
 
-    def __init__(self, *args: Any, columns: str | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        columns: str | None = None,
+        mode: str | None = None,
+        keywords: str | None = None,
+        searchtype: str | None = None,
+        bid_type: str | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
+        self.mode = (mode or "columns").strip()
+        if self.mode not in self.modes:
+            raise ValueError(f"unknown ccgp mode {mode!r}: expected one of {', '.join(self.modes)}")
         self.columns = tuple(c.strip("/ ") for c in columns.split(",")) if columns else self.default_columns
         for column in self.columns:
             if column.split("/")[0] not in LEVELS:
                 raise ValueError(f"unknown ccgp column {column!r}: expected zygg[/sub] or dfgg[/sub]")
+        self.search_type = (searchtype or "2").strip()
+        if self.search_type not in SEARCH_TYPES:
+            raise ValueError(f"searchtype must be 1 (title) or 2 (full text), got {searchtype!r}")
+        self.bid_type = (bid_type or "0").strip()
+        if not self.bid_type.isdigit():
+            raise ValueError(f"bid_type must be a number (0 all, 1 公开招标 … 12 终止), got {bid_type!r}")
+        if keywords:
+            self.keywords = [k.strip() for k in keywords.split(",") if k.strip()]
+        else:
+            from pipelines.queries import search_terms
+
+            self.keywords = search_terms()
+        # A mirror or test server answers the search on its own host, with the same path.
+        self.search_base_url = self.base_url if kwargs.get("base_url") else f"{self.search_scheme}://{self.search_host}"
+        self.scheduled_ids: set[str] = set()
 
     async def start(self):
+        if self.mode == "search":
+            for keyword in self.keywords:
+                yield self._search_request(keyword, 1)
+            return
         for column in self.columns:
             yield scrapy.Request(
                 list_page_url(self.base_url, column, 0),
@@ -140,8 +320,11 @@ class CcgpSpider(BaseSpider):
         if self.is_blocked(response):
             return
         listings = parse_list_page(response)
+        self.note_list_page(response, len(listings))
         if not listings:
             self.note_empty_list(response)
+            return
+        if self.list_only:
             return
         reached_older = False
         for listing in listings:
@@ -155,6 +338,8 @@ class CcgpSpider(BaseSpider):
                 continue
             if not listing["notice_id"]:
                 self.crawler.stats.inc_value("tenderwatch/list_items_without_id")
+                continue
+            if not self.title_wanted(listing["title"]):
                 continue
             if not self.take_notice():
                 return
@@ -174,6 +359,60 @@ class CcgpSpider(BaseSpider):
                 callback=self.parse,
                 cb_kwargs={"column": column},
             )
+
+    # --- keyword search ------------------------------------------------------------------------------------------
+
+    def _search_window(self) -> tuple[date, date]:
+        until = self.until_date or datetime.now(SHANGHAI).date()
+        return self.from_date, until
+
+    def _search_request(self, keyword: str, page: int) -> scrapy.Request:
+        start, end = self._search_window()
+        url = search_page_url(self.search_base_url, keyword, page, start, end, self.search_type, self.bid_type)
+        return scrapy.Request(url, callback=self.parse_search, cb_kwargs={"keyword": keyword, "page": page})
+
+    def parse_search(self, response: Response, keyword: str, page: int):
+        if self.is_blocked(response):
+            return
+        listings = parse_search_page(response)
+        if listings is None:
+            # No result list at all (not "no results"): a redirect to another page or a changed layout.
+            self.note_list_page(response, 0)
+            self.note_empty_list(response)
+            return
+        self.note_list_page(response, len(listings))
+        if not listings:
+            self.crawler.stats.inc_value("tenderwatch/search_queries_without_results")
+            return
+        if self.list_only:
+            return
+        for listing in listings:
+            published = _list_date(listing["published"])
+            if published is None:
+                self.crawler.stats.inc_value("tenderwatch/list_items_without_date")
+            elif self.is_too_new(published) or self.is_too_old(published):
+                # The portal filters by date; a result outside the window is another day's notice.
+                self.crawler.stats.inc_value("tenderwatch/search_results_outside_window")
+                continue
+            notice_id = listing["notice_id"]
+            if not notice_id:
+                self.crawler.stats.inc_value("tenderwatch/list_items_without_id")
+                continue
+            if notice_id in self.scheduled_ids:
+                self.crawler.stats.inc_value("tenderwatch/search_duplicates")
+                continue
+            if not self.take_notice():
+                return
+            self.scheduled_ids.add(notice_id)
+            listing["keyword"] = keyword
+            yield response.follow(listing["url"], callback=self.parse_detail, cb_kwargs={"listing": listing})
+        pages = parse_search_pager(response)
+        if pages is None:
+            self.crawler.stats.inc_value("tenderwatch/next_page_lost")
+            self.logger.warning("No pager on search page, paging stops: %s", response.url)
+            return
+        if page < pages:
+            yield self._search_request(keyword, page + 1)
 
     def parse_detail(self, response: Response, listing: dict[str, Any]):
         if self.is_blocked(response):

@@ -41,6 +41,11 @@ Route = Callable[[str], tuple[int, dict[str, str], bytes] | None]
 PostRoute = Callable[[str, bytes], tuple[int, dict[str, str], bytes] | None]
 
 
+class _Server(ThreadingHTTPServer):
+    # Crawls open up to 16 connections at once; the default backlog of 5 can reset some of them.
+    request_queue_size = 128
+
+
 class LocalSite:
     """A folder served on 127.0.0.1, with optional routes that override answers (block pages, 429s…)."""
 
@@ -54,39 +59,33 @@ class LocalSite:
         class Handler(SimpleHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 (http.server's naming)
                 site.requests.append(self.path)
-                for route in site.routes:
-                    answer = route(self.path)
-                    if answer is not None:
-                        status, headers, body = answer
-                        self.send_response(status)
-                        for name, value in headers.items():
-                            self.send_header(name, value)
-                        self.send_header("Content-Length", str(len(body)))
-                        self.end_headers()
-                        self.wfile.write(body)
-                        return
-                super().do_GET()
+                answer = next((a for route in site.routes if (a := route(self.path)) is not None), None)
+                if answer is None:
+                    super().do_GET()
+                else:
+                    self._send(*answer)
 
             def do_POST(self):  # noqa: N802 (http.server's naming)
                 site.requests.append(self.path)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                for route in site.post_routes:
-                    answer = route(self.path, body)
-                    if answer is not None:
-                        status, headers, content = answer
-                        self.send_response(status)
-                        for name, value in headers.items():
-                            self.send_header(name, value)
-                        self.send_header("Content-Length", str(len(content)))
-                        self.end_headers()
-                        self.wfile.write(content)
-                        return
-                self.send_error(404)
+                answer = next((a for route in site.post_routes if (a := route(self.path, body)) is not None), None)
+                if answer is None:
+                    self.send_error(404)
+                else:
+                    self._send(*answer)
+
+            def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(folder)))
+        self.server = _Server(("127.0.0.1", 0), partial(Handler, directory=str(folder)))
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

@@ -15,9 +15,26 @@ LABELS = Path(__file__).resolve().parent.parent / "data" / "labels.jsonl"
 
 # Every false-positive family of DOMAIN.md §5, as tagged in the labelled set's "family" key.
 TRAP_FAMILIES = (
-    "furniture_h800", "steel_h200", "timber_h20", "rtx_a1000", "allwinner_a100", "cisco_ucs_b200", "gb_standard",
-    "optiplex_5090", "bolt_l40", "aws_welding", "gcp_clinical", "oracle_db", "security_token", "government_cloud",
-    "m365_21vianet", "amd_desktop_cpu", "compute_voucher", "acceptance_report", "yunda_qct", "domestic_chips",
+    "furniture_h800",
+    "steel_h200",
+    "timber_h20",
+    "rtx_a1000",
+    "allwinner_a100",
+    "cisco_ucs_b200",
+    "gb_standard",
+    "optiplex_5090",
+    "bolt_l40",
+    "aws_welding",
+    "gcp_clinical",
+    "oracle_db",
+    "security_token",
+    "government_cloud",
+    "m365_21vianet",
+    "amd_desktop_cpu",
+    "compute_voucher",
+    "acceptance_report",
+    "yunda_qct",
+    "domestic_chips",
 )
 
 
@@ -61,8 +78,12 @@ def test_labelled_set_shape(cases: list[dict]) -> None:
 
 def test_counts_and_misclassified_ids(matcher: Matcher) -> None:
     cases = [
-        {"id": "tp", "title": "", "text": "NVIDIA A100 80GB GPU卡 2块",
-         "expected": {"match": True, "categories": ["ai_chip"]}},
+        {
+            "id": "tp",
+            "title": "",
+            "text": "NVIDIA A100 80GB GPU卡 2块",
+            "expected": {"match": True, "categories": ["ai_chip"]},
+        },
         {"id": "fn", "title": "", "text": "办公桌", "expected": {"match": True, "categories": ["cloud_compute"]}},
         {"id": "fp", "title": "", "text": "采购OpenAI API调用服务", "expected": {"match": False, "categories": []}},
         {"id": "tn", "title": "", "text": "采购打印机", "expected": {"match": False, "categories": []}},
@@ -82,24 +103,31 @@ def test_counts_and_misclassified_ids(matcher: Matcher) -> None:
 
 
 def test_no_predictions_is_not_a_division_by_zero(matcher: Matcher) -> None:
-    report = evaluate([{"id": "x", "title": "打印机", "text": "", "expected": {"match": False, "categories": []}}],
-                      matcher)
+    report = evaluate(
+        [{"id": "x", "title": "打印机", "text": "", "expected": {"match": False, "categories": []}}], matcher
+    )
     assert report["categories"]["ai_chip"]["precision"] == 1.0
     assert report["misclassified"] == []
 
 
 def test_load_cases_names_the_bad_line(tmp_path: Path) -> None:
     path = tmp_path / "cases.jsonl"
-    path.write_text('{"id": "a", "title": "", "text": "", "expected": {"match": false, "categories": []}}\n\n{oops\n',
-                    encoding="utf-8")
+    path.write_text(
+        '{"id": "a", "title": "", "text": "", "expected": {"match": false, "categories": []}}\n\n{oops\n',
+        encoding="utf-8",
+    )
     with pytest.raises(ValueError, match=r"cases\.jsonl:3"):
         load_cases(path)
 
 
 def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "cases.jsonl"
-    case = {"id": "a", "title": "", "text": "NVIDIA A100 80GB GPU卡",
-            "expected": {"match": True, "categories": ["ai_chip"]}}
+    case = {
+        "id": "a",
+        "title": "",
+        "text": "NVIDIA A100 80GB GPU卡",
+        "expected": {"match": True, "categories": ["ai_chip"]},
+    }
     path.write_text(json.dumps(case, ensure_ascii=False) + "\n", encoding="utf-8")
     assert main([str(path)]) == 0
     assert "ai_chip" in capsys.readouterr().out

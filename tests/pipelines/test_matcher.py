@@ -54,9 +54,7 @@ def test_furniture_height_is_no_hit(matcher: Matcher) -> None:
 # ───────────────────────── normalization ─────────────────────────
 
 
-@pytest.mark.parametrize(
-    "written", ["RTX-4090", "RTX 4090", "RTX4090", "ＲＴＸ４０９０", "rtx\u30004090", "RTX–4090"]
-)
+@pytest.mark.parametrize("written", ["RTX-4090", "RTX 4090", "RTX4090", "ＲＴＸ４０９０", "rtx\u30004090", "RTX–4090"])
 def test_rtx_4090_spellings_are_one_pattern(matcher: Matcher, written: str) -> None:
     result = matcher.match(f"显卡：{written} 24G 涡轮版")
     chip = _hits(result, "chip.rtx4090")
@@ -66,8 +64,20 @@ def test_rtx_4090_spellings_are_one_pattern(matcher: Matcher, written: str) -> N
 
 @pytest.mark.parametrize(
     ("written", "quantity"),
-    [("8 * A800", 8), ("8*A800", 8), ("8×A800", 8), ("8x A800", 8), ("A800×8", 8), ("A800*8", 8), ("A800 80GB*8", 8),
-     ("八卡A800", 8), ("8卡A800", 8), ("8 卡 A800", 8), ("八块A800", 8), ("A800 GPU卡8块", 8)],
+    [
+        ("8 * A800", 8),
+        ("8*A800", 8),
+        ("8×A800", 8),
+        ("8x A800", 8),
+        ("A800×8", 8),
+        ("A800*8", 8),
+        ("A800 80GB*8", 8),
+        ("八卡A800", 8),
+        ("8卡A800", 8),
+        ("8 卡 A800", 8),
+        ("八块A800", 8),
+        ("A800 GPU卡8块", 8),
+    ],
 )
 def test_card_count_spellings(matcher: Matcher, written: str, quantity: int) -> None:
     result = matcher.match("GPU服务器采购", f"GPU服务器1台，配置{written}，显存80GB")
@@ -108,8 +118,23 @@ def test_offsets_quote_the_original() -> None:
 
 
 _ALPHABET = st.sampled_from(
-    [*"aAzZ09８Ａ ×*-_\n\t　，。；（）:", "八", "两", "一", "卡", "台", "块", "服务器", "①", "㎡", "…", "ß", "İ",
-     "GPU", "A100"]
+    [
+        *"aAzZ09８Ａ ×*-_\n\t　，。；（）:",
+        "八",
+        "两",
+        "一",
+        "卡",
+        "台",
+        "块",
+        "服务器",
+        "①",
+        "㎡",
+        "…",
+        "ß",
+        "İ",
+        "GPU",
+        "A100",
+    ]
 )
 
 
@@ -308,13 +333,34 @@ def test_domestic_tokens_are_context_only(matcher: Matcher) -> None:
 
 
 def test_result_is_json_serialisable_and_stable(matcher: Matcher) -> None:
-    result = matcher.match("GPU服务器采购", "8*A800 80G GPU服务器；AWS GPU云服务器；Azure OpenAI 1000万tokens",
-                           published=date(2024, 3, 1), notice_type="award")
+    result = matcher.match(
+        "GPU服务器采购",
+        "8*A800 80G GPU服务器；AWS GPU云服务器；Azure OpenAI 1000万tokens",
+        published=date(2024, 3, 1),
+        notice_type="award",
+    )
     assert json.loads(json.dumps(result, ensure_ascii=False)) == result
     assert set(result) == {"tier", "score", "categories", "hits"}
     assert result["categories"] == sorted(result["categories"])
-    keys = {"rule_id", "category", "tier", "score", "text", "evidence", "field", "model", "quantity", "unit",
-            "memory", "provider", "tokens", "restricted_since", "after_restriction", "reason", "amount"}
+    keys = {
+        "rule_id",
+        "category",
+        "tier",
+        "score",
+        "text",
+        "evidence",
+        "field",
+        "model",
+        "quantity",
+        "unit",
+        "memory",
+        "provider",
+        "tokens",
+        "restricted_since",
+        "after_restriction",
+        "reason",
+        "amount",
+    }
     for hit in result["hits"]:
         assert set(hit) == keys
         assert hit["tier"] in ("strong", "review", "weak")
@@ -330,8 +376,9 @@ def test_rules_version(matcher: Matcher) -> None:
 
 
 def _scan_summary(matcher: Matcher, case: dict, strategy) -> list[tuple]:
-    scan = matcher._scan_notice(case.get("title", ""), case.get("text", ""), case.get("items", ""),
-                                case.get("attachments", ""), strategy)
+    scan = matcher._scan_notice(
+        case.get("title", ""), case.get("text", ""), case.get("items", ""), case.get("attachments", ""), strategy
+    )
     return sorted((hit.rule.id, hit.field, hit.start, hit.end) for hit in scan.hits)
 
 
@@ -344,9 +391,39 @@ def test_prefilter_agrees_with_every_rule_scanned_alone(matcher: Matcher) -> Non
 
 
 _WORDS = st.sampled_from(
-    ["A100", "8*", "H800", "mm", "GPU", "服务器", "AWS", "云", "账号", "tokens", "4000万", "GPT-4", "4090", "RTX", "D",
-     " ", "，", "。", "x", "算力租赁", "卡时", "L40", "S", "GB200", "NVL72", "DGX", "不低于", "英伟达", "8卡", "Azure",
-     "OpenAI"]
+    [
+        "A100",
+        "8*",
+        "H800",
+        "mm",
+        "GPU",
+        "服务器",
+        "AWS",
+        "云",
+        "账号",
+        "tokens",
+        "4000万",
+        "GPT-4",
+        "4090",
+        "RTX",
+        "D",
+        " ",
+        "，",
+        "。",
+        "x",
+        "算力租赁",
+        "卡时",
+        "L40",
+        "S",
+        "GB200",
+        "NVL72",
+        "DGX",
+        "不低于",
+        "英伟达",
+        "8卡",
+        "Azure",
+        "OpenAI",
+    ]
 )
 
 
@@ -368,16 +445,20 @@ _MATCHER = Matcher.load()
 
 def test_match_jsonl(matcher: Matcher) -> None:
     lines = [
-        json.dumps({"id": "n1", "title": "GPU服务器采购", "text": "8*A800 80G", "date": "2024-03-01",
-                    "notice_type": "award"}, ensure_ascii=False),
+        json.dumps(
+            {"id": "n1", "title": "GPU服务器采购", "text": "8*A800 80G", "date": "2024-03-01", "notice_type": "award"},
+            ensure_ascii=False,
+        ),
         "",
         "{not json",
         json.dumps(["a", "list"]),
         json.dumps({"id": "n4", "title": "x", "text": "y", "date": "someday"}),
         json.dumps({"id": "n5", "title": "x", "text": "y", "notice_type": "zbgg"}),
         json.dumps({"id": "n6", "title": 5, "text": "y"}),
-        json.dumps({"id": "n7", "title": "办公桌", "text": "W1200×D600×H800mm", "items": [{"名称": "办公桌"}]},
-                   ensure_ascii=False),
+        json.dumps(
+            {"id": "n7", "title": "办公桌", "text": "W1200×D600×H800mm", "items": [{"名称": "办公桌"}]},
+            ensure_ascii=False,
+        ),
     ]
     outputs = [json.loads(line) for line in match_jsonl(lines, matcher)]
     assert [output["id"] for output in outputs] == ["n1", None, None, "n4", "n5", "n6", "n7"]
@@ -407,16 +488,20 @@ def _real_documents() -> list[tuple[str, str, str]]:
         )
         assert records, path
         for record in records:
-            documents.append((f"{path.name}:{record.get('id')}", record.get("title") or "",
-                              record.get("content") or ""))
+            documents.append(
+                (f"{path.name}:{record.get('id')}", record.get("title") or "", record.get("content") or "")
+            )
     return documents
 
 
 def test_real_pages_have_no_strong_hit(matcher: Matcher) -> None:
     documents = _real_documents()
     assert len(documents) > 140
-    strong = [(name, [h["evidence"] for h in result["hits"]]) for name, title, text in documents
-              if (result := matcher.match(title, text))["tier"] == "strong"]
+    strong = [
+        (name, [h["evidence"] for h in result["hits"]])
+        for name, title, text in documents
+        if (result := matcher.match(title, text))["tier"] == "strong"
+    ]
     assert strong == []
 
 

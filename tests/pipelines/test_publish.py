@@ -81,7 +81,7 @@ def test_a_quiet_night_says_so(con, tmp_path):
 
 
 def test_hostile_scraped_text_is_inert_in_markdown_and_csv(con, tmp_path):
-    matched(con, "1", title="<script>alert(1)</script>", buyer="=HYPERLINK(\"http://evil\",\"x\")")
+    matched(con, "1", title="<script>alert(1)</script>", buyer='=HYPERLINK("http://evil","x")')
     digest = run(con, tmp_path, NIGHT_1, "r1")
     markdown = (tmp_path / "published" / "2026-11-24" / "digest.md").read_text(encoding="utf-8")
     assert "<script>" not in markdown
@@ -89,7 +89,7 @@ def test_hostile_scraped_text_is_inert_in_markdown_and_csv(con, tmp_path):
     raw = (tmp_path / "published" / "2026-11-24" / "matches.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to read UTF-8
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[0]["buyer"] == "'=HYPERLINK(\"http://evil\",\"x\")"
+    assert rows[0]["buyer"] == '\'=HYPERLINK("http://evil","x")'
     assert rows[0]["title"] == "<script>alert(1)</script>"  # CSV keeps the text; only formulas are defused
     assert digest.rows[0]["models"] == ["A800"]
 

@@ -241,8 +241,12 @@ MALFORMED: list[tuple[str, str, str, str]] = [
     ("empty match", _GOOD_RULE.replace("'extra ?chip'", "'x?'"), "'x?'", "empty string"),
     ("duplicate id", _GOOD_RULE.replace("test.extra", "chip.a100"), 'id = "chip.a100"', "duplicate id"),
     ("weight range", _GOOD_RULE.replace("weight = 0.5", "weight = 1.5"), "weight = 1.5", "weight must be"),
-    ("unknown model", _GOOD_RULE.replace("weight = 0.5", 'weight = 0.5\nmodel = "Z9"'), 'model = "Z9"',
-     "unknown model"),
+    (
+        "unknown model",
+        _GOOD_RULE.replace("weight = 0.5", 'weight = 0.5\nmodel = "Z9"'),
+        'model = "Z9"',
+        "unknown model",
+    ),
 ]
 
 
@@ -271,7 +275,7 @@ def test_bad_model_date_fails(tmp_path: Path) -> None:
 
 
 def test_missing_version_fails(tmp_path: Path) -> None:
-    text = re.sub(r'^version = .*$', "", _base_text(), count=1, flags=re.MULTILINE)
+    text = re.sub(r"^version = .*$", "", _base_text(), count=1, flags=re.MULTILINE)
     with pytest.raises(RulesError, match="version"):
         _load_text(tmp_path, text)
 

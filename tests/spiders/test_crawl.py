@@ -40,9 +40,7 @@ def test_http_crawl_collects_the_window_archives_it_and_replays_identically(tmp_
     window = ["-a", f"base_url={site.url}", "-a", "from_date=2026-11-18", "-a", "until_date=2026-11-22"]
     live, stats = crawl(tmp_path, "live", *window, "-s", f"TENDERWATCH_ARCHIVE_DIR={archive}")
 
-    expected = {
-        n["id"] for n in EXPECTED["notices"] if "2026-11-18" <= n["published"][:10] <= "2026-11-22"
-    }
+    expected = {n["id"] for n in EXPECTED["notices"] if "2026-11-18" <= n["published"][:10] <= "2026-11-22"}
     assert {item["notice_id"] for item in live} == expected
     assert stats["finish_reason"] == "finished"
     for item in live:
