@@ -35,6 +35,9 @@ from pipelines.textnorm import NormalizedText, normalize
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules.toml")
 
+# Bump when the engine (not the rules file) changes what a notice yields, e.g. how quantities are read.
+ENGINE_VERSION = "2"
+
 CATEGORIES: tuple[str, ...] = ("ai_chip", "cloud_compute", "llm_tokens")
 TIERS: tuple[str, ...] = ("strong", "review", "weak", "none")
 # Field names as stored in the `matches` table, in the order hits are reported.
@@ -361,7 +364,8 @@ class _Loader:
         rules = self._load_rules(models)
         modifiers = self._load_modifiers()
         prefilter = self._build_prefilter()
-        digest = hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:8]
+        # The engine's own version is hashed in too: an extraction fix re-matches history like a rules change.
+        digest = hashlib.sha256(f"{ENGINE_VERSION}\n{self.text}".encode()).hexdigest()[:8]
         return Matcher(
             rules_version=f"{version.strip()}+{digest}",
             rules=tuple(rules),
@@ -799,6 +803,7 @@ def _quantity(text: str, start: int, end: int) -> tuple[int | None, str | None]:
     before = text[max(start - 24, 0) : start]
     after = text[end : end + 30]
     cards = None
+    cards_per_machine = False
     for regex, source in (
         (_CARDS_MULTIPLIER_BEFORE, before),
         (_CARDS_COUNT_BEFORE, before),
@@ -807,7 +812,12 @@ def _quantity(text: str, start: int, end: int) -> tuple[int | None, str | None]:
     ):
         if found := regex.search(source):
             cards = int(found.group(1))
+            cards_per_machine = regex in (_CARDS_MULTIPLIER_BEFORE, _CARDS_MULTIPLIER_AFTER)
             break
+    # An item-table row "GPU服务器 | NF5488A5（8×A800） | 8台": the ×8 configures each machine of the row.
+    machines = _machines_later_in_row(text, end) if cards_per_machine else None
+    if machines:
+        return cards * machines, "card"
     servers = None
     field_quantity = _QUANTITY_FIELD_AFTER.search(text, end, end + 60)
     if cards is None and field_quantity:
@@ -834,6 +844,22 @@ def _quantity(text: str, start: int, end: int) -> tuple[int | None, str | None]:
     if servers:
         return servers, "server"
     return None, None
+
+
+_MACHINE_CELL = re.compile(r"([0-9]{1,4}) ?(?:台|套)")
+
+
+def _machines_later_in_row(text: str, end: int) -> int | None:
+    """The machine count of an item-table row (cells joined by "|"), from a cell after the hit's own cell."""
+    row_start = text.rfind("\n", 0, end) + 1
+    row_end = text.find("\n", end)
+    row_end = len(text) if row_end < 0 else row_end
+    if "|" not in text[row_start:row_end]:
+        return None
+    for cell in text[end:row_end].split("|")[1:]:
+        if found := _MACHINE_CELL.fullmatch(cell.strip()):
+            return int(found.group(1))
+    return None
 
 
 def _card_hours(text: str, start: int, end: int, window: int) -> int | None:

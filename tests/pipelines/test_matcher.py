@@ -87,6 +87,21 @@ def test_card_count_spellings(matcher: Matcher, written: str, quantity: int) -> 
 
 
 @pytest.mark.parametrize(
+    ("row", "quantity"),
+    [
+        ("GPU训练服务器 | 浪潮 | NF5488A5（8×NVIDIA A800 80GB SXM4） | 8台 | 1480000", 64),  # ×8 per machine
+        ("GPU服务器 | 8*A800 | 1台", 8),
+        ("计算加速卡 | 英伟达（NVIDIA） | A800 80GB PCIe | 4块 | 96500", 4),  # the cards themselves
+        ("GPU服务器 | A800*8 | 2套 | 3000000", 16),
+    ],
+)
+def test_item_table_rows_count_every_card(matcher: Matcher, row: str, quantity: int) -> None:
+    chip = _hits(matcher.match("服务器采购", "", items=row), "chip.a800")
+    assert chip, row
+    assert (chip[0]["quantity"], chip[0]["unit"]) == (quantity, "card")
+
+
+@pytest.mark.parametrize(
     ("original", "normalized"),
     [
         ("RTX-4090", "rtx 4090"),
