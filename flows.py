@@ -391,6 +391,25 @@ def active_backoff(db_path: Path, source: str, now: datetime) -> tuple[datetime,
     return rows[0][0], rows[0][1]
 
 
+def publish_night(
+    paths: Paths, run_id: str, publish_date: str | None, config: str | None, artifact_prefix: str
+) -> tuple[dict, list]:
+    """The end of every flow that can produce matches: digest and artifacts, snapshot and Parquet, delivery."""
+    publish_date = publish_date or datetime.now(SHANGHAI).date().isoformat()
+    digest = publish_digest(str(paths.work_db), str(paths.root), run_id, publish_date, config)
+    create_markdown_artifact(
+        key=f"{artifact_prefix}-digest", markdown=digest["markdown"], description=f"tenderwatch digest {publish_date}"
+    )
+    if digest["table"]:
+        create_table_artifact(
+            key=f"{artifact_prefix}-matches", table=digest["table"], description=f"tenderwatch matches {publish_date}"
+        )
+    publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet))
+    # After the snapshot: analysts get tonight's data even while a slow endpoint is being retried.
+    deliveries = deliver_digest(str(paths.work_db), run_id, digest["message_path"], digest["announced"], config)
+    return digest, deliveries
+
+
 @flow(name="nightly", log_prints=True)
 def nightly(
     data_dir: str = "data",
@@ -456,18 +475,7 @@ def nightly(
     stored = store_notices([batch["path"] for batch in batches], str(paths.work_db), run_id)
     derive_notices(str(paths.work_db))
     matched = match_notices(str(paths.work_db))
-    publish_date = publish_date or datetime.now(SHANGHAI).date().isoformat()
-    digest = publish_digest(str(paths.work_db), data_dir, run_id, publish_date, config)
-    create_markdown_artifact(
-        key="nightly-digest", markdown=digest["markdown"], description=f"tenderwatch digest {publish_date}"
-    )
-    if digest["table"]:
-        create_table_artifact(
-            key="nightly-matches", table=digest["table"], description=f"tenderwatch matches {publish_date}"
-        )
-    publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet))
-    # After the snapshot: analysts get tonight's data even while a slow endpoint is being retried.
-    deliveries = deliver_digest(str(paths.work_db), run_id, digest["message_path"], digest["announced"], config)
+    digest, deliveries = publish_night(paths, run_id, publish_date, config, artifact_prefix="nightly")
     summary = {
         "run_id": run_id,
         "sources": {c["source"]: {"verdict": c["verdict"], "reason": c["reason"], "items": c["items"]}
@@ -593,6 +601,7 @@ def backfill(
             for crawl in crawls
         ]
         stored = store_notices([batch["path"] for batch in batches], str(paths.work_db), run_id)
+        derive_notices(str(paths.work_db))
         match_notices(str(paths.work_db))
         healthy = [crawl for crawl in crawls if crawl["verdict"] in HEALTHY]
         record_backfill_windows(healthy, str(paths.work_db))
@@ -606,7 +615,7 @@ def backfill(
         stored_total["inserted"] += stored["inserted"]
         verdicts = ", ".join(f"{c['source']} {c['verdict']}" for c in crawls)
         progress(f"{label}: {verdicts}; {notices} notices ({stored['inserted']} new)")
-    publish_snapshot(str(paths.work_db), str(paths.snapshot))
+    publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet))
     finished = finished_backfill_windows(paths.work_db)
     remaining = sum((source, start, end) not in finished for source in sources for start, end in windows)
     summary = {
@@ -625,18 +634,18 @@ def backfill(
 
 
 @flow(name="rematch", log_prints=True)
-def rematch(data_dir: str = "data") -> dict:
+def rematch(data_dir: str = "data", config: str | None = None) -> dict:
     """After a rules change: re-match the whole history in batches, publish what newly matches, refresh the snapshot."""
+    load_settings(config)
     paths = Paths(Path(data_dir))
     run_id = "rematch-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     matched = match_notices(str(paths.work_db))
-    publish_date = datetime.now(SHANGHAI).date().isoformat()
-    digest = publish_digest(str(paths.work_db), data_dir, run_id, publish_date)
-    create_markdown_artifact(
-        key="rematch-digest", markdown=digest["markdown"], description=f"tenderwatch re-match {publish_date}"
-    )
-    publish_snapshot(str(paths.work_db), str(paths.snapshot))
-    return {"matched": matched, "published": {"new": digest["new"], "paths": digest["paths"]}}
+    digest, deliveries = publish_night(paths, run_id, None, config, artifact_prefix="rematch")
+    return {
+        "matched": matched,
+        "published": {"new": digest["new"], "paths": digest["paths"]},
+        "deliveries": deliveries,
+    }
 
 
 @task(name="reprocess-archive", cache_policy=NO_CACHE)
@@ -659,7 +668,7 @@ def reprocess(data_dir: str = "data") -> dict:
     rebuilt = reprocess_archive(str(paths.archive), str(paths.work_db), run_id)
     derived = derive_notices(str(paths.work_db))
     matched = match_notices(str(paths.work_db))
-    publish_snapshot(str(paths.work_db), str(paths.snapshot))
+    publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet))
     return {"run_id": run_id, "rebuilt": rebuilt, "derived": derived, "matched": matched}
 
 
@@ -849,7 +858,9 @@ def cmd_rematch(args: argparse.Namespace) -> int:
     if not paths.work_db.exists():
         print(f"error: no working database at {paths.work_db}", file=sys.stderr)
         return 2
-    result = rematch(data_dir=str(args.data_dir))
+    if _settings_or_none(args) is None:
+        return 2
+    result = rematch(data_dir=str(args.data_dir), config=args.config)
     matched = result["matched"]
     print(
         f"re-matched {matched['matched']} notice(s) with rules {matched['rules_version']}: "
@@ -1151,6 +1162,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=cmd_evaluate)
 
     rematch = with_data_dir(commands.add_parser("rematch", help="re-match every notice the rules have not seen"))
+    rematch.add_argument("--config", help="settings file (default: $TENDERWATCH_CONFIG or tenderwatch.toml)")
     rematch.set_defaults(handler=cmd_rematch)
 
     review = with_data_dir(
