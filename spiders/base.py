@@ -15,6 +15,8 @@ import scrapy
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 
+from spiders.common import list_date, raw_item
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # Block answers shared by many portals: HTTP statuses and page markers of anti-bot products.
@@ -137,6 +139,39 @@ class BaseSpider(scrapy.Spider):
             return True
         self.crawler.stats.inc_value("tenderwatch/prefilter_skipped")
         return False
+
+    def screen_listing(self, listing: dict[str, Any], *, prefilter: bool = True) -> str:
+        """What to do with a listed notice: ``fetch``, ``skip``, or ``older`` (before the window: stop paging).
+
+        Counts why notices were passed over in the crawl stats. ``prefilter=False`` for keyword search results,
+        whose titles need not carry the keyword (full-text search).
+        """
+        stats = self.crawler.stats
+        published = list_date(listing.get("published"))
+        if published is None:
+            stats.inc_value("tenderwatch/list_items_without_date")
+        elif self.is_too_new(published) or self.is_too_old(published):
+            stats.inc_value("tenderwatch/list_items_out_of_window")
+            return "older" if self.is_too_old(published) else "skip"
+        if not listing.get("notice_id") or not listing.get("url"):
+            stats.inc_value("tenderwatch/list_items_without_id")
+            return "skip"
+        if prefilter and not self.title_wanted(listing.get("title")):
+            return "skip"
+        return "fetch"
+
+    def notice_id_of(self, response: Response, listing: dict[str, Any]) -> str:
+        """The notice id for the detail item; portals whose detail URL carries the id override this."""
+        return listing["notice_id"]
+
+    def parse_detail(self, response: Response, listing: dict[str, Any]):
+        """The raw notice of one detail page (JSON APIs that wrap their body override this)."""
+        if self.is_blocked(response):
+            return
+        if response.status != 200:
+            self.crawler.stats.inc_value("tenderwatch/detail_errors")
+            return
+        yield raw_item(self.source, self.notice_id_of(response, listing), response.url, listing, response)
 
     def note_list_page(self, response: Response, listed: int) -> None:
         """Count a list page and its notices; with ``list_only`` the stats say the crawl was a check."""

@@ -8,7 +8,7 @@ in the national MOF formats and is parsed by ``pipelines``.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -328,18 +328,9 @@ class CcgpSpider(BaseSpider):
             return
         reached_older = False
         for listing in listings:
-            published = _list_date(listing["published"])
-            if published is None:
-                self.crawler.stats.inc_value("tenderwatch/list_items_without_date")
-            elif self.is_too_new(published):
-                continue
-            elif self.is_too_old(published):
-                reached_older = True
-                continue
-            if not listing["notice_id"]:
-                self.crawler.stats.inc_value("tenderwatch/list_items_without_id")
-                continue
-            if not self.title_wanted(listing["title"]):
+            verdict = self.screen_listing(listing)
+            reached_older = reached_older or verdict == "older"
+            if verdict != "fetch":
                 continue
             if not self.take_notice():
                 return
@@ -387,17 +378,10 @@ class CcgpSpider(BaseSpider):
         if self.list_only:
             return
         for listing in listings:
-            published = _list_date(listing["published"])
-            if published is None:
-                self.crawler.stats.inc_value("tenderwatch/list_items_without_date")
-            elif self.is_too_new(published) or self.is_too_old(published):
-                # The portal filters by date; a result outside the window is another day's notice.
-                self.crawler.stats.inc_value("tenderwatch/search_results_outside_window")
+            # The portal filters by date, so a result outside the window is another day's notice, not the end.
+            if self.screen_listing(listing, prefilter=False) != "fetch":
                 continue
             notice_id = listing["notice_id"]
-            if not notice_id:
-                self.crawler.stats.inc_value("tenderwatch/list_items_without_id")
-                continue
             if notice_id in self.scheduled_ids:
                 self.crawler.stats.inc_value("tenderwatch/search_duplicates")
                 continue
@@ -414,29 +398,8 @@ class CcgpSpider(BaseSpider):
         if page < pages:
             yield self._search_request(keyword, page + 1)
 
-    def parse_detail(self, response: Response, listing: dict[str, Any]):
-        if self.is_blocked(response):
-            return
-        if response.status != 200:
-            self.crawler.stats.inc_value("tenderwatch/detail_errors")
-            return
-        yield {
-            "source": self.source,
-            "notice_id": notice_id_from_url(response.url) or listing["notice_id"],
-            "url": response.url,
-            "listing": listing,
-            "fetched_at": datetime.now(UTC).isoformat(),
-            "status": response.status,
-            "encoding": response.encoding,
-            "html": response.text,
-        }
-
-
-def _list_date(value: str) -> date | None:
-    try:
-        return datetime.strptime(value[:10], "%Y-%m-%d").date()
-    except ValueError:
-        return None
+    def notice_id_of(self, response: Response, listing: dict[str, Any]) -> str:
+        return notice_id_from_url(response.url) or listing["notice_id"]
 
 
 # --- detail pages ---

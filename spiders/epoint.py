@@ -24,7 +24,7 @@ from scrapy.http import Response
 
 from pipelines.notice_types import classify
 from spiders.base import SHANGHAI, BaseSpider
-from spiders.common import clean, first_datetime_text, json_answer, list_date, node_text, raw_item
+from spiders.common import clean, first_datetime_text, json_answer, node_text
 
 SEARCH_PATH = "/inteligentsearch/rest/esinteligentsearch/getFullTextDataNew"
 # Ruishu (瑞数) answers its JS challenge with HTTP 412.
@@ -158,34 +158,13 @@ class EpointSpider(BaseSpider):
             return
         listings, total = parsed
         for listing in listings:
-            if not self._wanted(listing):
+            if self.screen_listing(listing) != "fetch":
                 continue
             if not self.take_notice():
                 return
             yield scrapy.Request(listing["url"], callback=self.parse_detail, cb_kwargs={"listing": listing})
         if listings and offset + self.rows < total:
             yield self.list_request(offset + self.rows)
-
-    def _wanted(self, listing: dict[str, Any]) -> bool:
-        stats = self.crawler.stats
-        if not listing["notice_id"] or not listing["url"]:
-            stats.inc_value("tenderwatch/list_items_without_id")
-            return False
-        published = list_date(listing["published"])
-        if published is None:
-            stats.inc_value("tenderwatch/list_items_without_date")
-        elif self.is_too_new(published) or self.is_too_old(published):
-            stats.inc_value("tenderwatch/list_items_out_of_window")
-            return False
-        return True
-
-    def parse_detail(self, response: Response, listing: dict[str, Any]):
-        if self.is_blocked(response):
-            return
-        if response.status != 200:
-            self.crawler.stats.inc_value("tenderwatch/detail_errors")
-            return
-        yield raw_item(self.source, listing["notice_id"], response.url, listing, response)
 
 
 class JsggzySpider(EpointSpider):

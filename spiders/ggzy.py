@@ -22,7 +22,7 @@ from scrapy.http import Response
 
 from pipelines.notice_types import classify
 from spiders.base import SHANGHAI, BaseSpider
-from spiders.common import clean, first_datetime_text, json_answer, list_date, node_text, raw_item
+from spiders.common import clean, first_datetime_text, json_answer, node_text
 
 SOURCE = "ggzy"
 LIST_PATH = "/information/pubTradingInfo/getTradList"
@@ -220,7 +220,7 @@ class GgzySpider(BaseSpider):
         if repeats:
             stats.inc_value("tenderwatch/duplicate_list_items", repeats)
         for listing in listings:
-            if not self._wanted(listing):
+            if self.screen_listing(listing) != "fetch":
                 continue
             if not self.take_notice():
                 return
@@ -229,31 +229,15 @@ class GgzySpider(BaseSpider):
         if listings and page < pages:
             yield self.list_request(keyword, page + 1)
 
-    def _wanted(self, listing: dict[str, Any]) -> bool:
-        stats = self.crawler.stats
-        if not listing["notice_id"] or not listing["url"]:
-            stats.inc_value("tenderwatch/list_items_without_id")
-            return False
-        if listing["notice_id"] in self.seen_ids:
-            # Another keyword's query, or an earlier page, already scheduled it.
-            stats.inc_value("tenderwatch/repeated_notices")
-            return False
-        published = list_date(listing["published"])
-        if published is None:
-            stats.inc_value("tenderwatch/list_items_without_date")
-        elif self.is_too_new(published) or self.is_too_old(published):
-            stats.inc_value("tenderwatch/list_items_out_of_window")
-            return False
-        self.seen_ids.add(listing["notice_id"])
-        return True
-
-    def parse_detail(self, response: Response, listing: dict[str, Any]):
-        if self.is_blocked(response):
-            return
-        if response.status != 200:
-            self.crawler.stats.inc_value("tenderwatch/detail_errors")
-            return
-        yield raw_item(self.source, listing["notice_id"], response.url, listing, response)
+    def screen_listing(self, listing: dict[str, Any], *, prefilter: bool = True) -> str:
+        verdict = super().screen_listing(listing, prefilter=prefilter)
+        if verdict == "fetch":
+            if listing["notice_id"] in self.seen_ids:
+                # Another keyword's query, or an earlier page, already scheduled it.
+                self.crawler.stats.inc_value("tenderwatch/repeated_notices")
+                return "skip"
+            self.seen_ids.add(listing["notice_id"])
+        return verdict
 
 
 # --- detail pages ---

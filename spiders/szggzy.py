@@ -27,7 +27,7 @@ from scrapy.http import Response
 
 from pipelines.notice_types import classify
 from spiders.base import SHANGHAI, BaseSpider
-from spiders.common import clean, json_answer, list_date, node_text, raw_item
+from spiders.common import clean, json_answer, node_text, raw_item
 
 SOURCE = "szggzy"
 LIST_PATH = "/cms/api/v1/trade/content/page"
@@ -153,7 +153,7 @@ class SzggzySpider(BaseSpider):
             return
         listings = [listing_from_item(i, self.base_url, self.announcement_type) for i in data["content"]]
         for listing in listings:
-            if not self._wanted(listing):
+            if self.screen_listing(listing) != "fetch":
                 continue
             if not self.take_notice():
                 return
@@ -165,19 +165,6 @@ class SzggzySpider(BaseSpider):
             )
         if listings and (page + 1) * self.page_size < int(data.get("totalElements") or 0):
             yield self.list_request(page + 1)
-
-    def _wanted(self, listing: dict[str, Any]) -> bool:
-        stats = self.crawler.stats
-        if not listing["notice_id"]:
-            stats.inc_value("tenderwatch/list_items_without_id")
-            return False
-        published = list_date(listing["published"])
-        if published is None:
-            stats.inc_value("tenderwatch/list_items_without_date")
-        elif self.is_too_new(published) or self.is_too_old(published):
-            stats.inc_value("tenderwatch/list_items_out_of_window")
-            return False
-        return True
 
     def parse_detail(self, response: Response, listing: dict[str, Any]):
         if self.is_blocked(response):

@@ -23,7 +23,7 @@ from scrapy.http import Response
 
 from pipelines.notice_types import classify
 from spiders.base import BaseSpider
-from spiders.common import clean, first_datetime_text, list_date, node_text, raw_item
+from spiders.common import clean, first_datetime_text, node_text
 
 
 def listing_from_item(item: Any, response: Response, site: type[UniversitySpider]) -> dict[str, Any] | None:
@@ -96,19 +96,11 @@ class UniversitySpider(BaseSpider):
         if not listings:
             self.note_empty_list(response)
             return
-        stats = self.crawler.stats
         reached_older = False
         for listing in listings:
-            published = list_date(listing["published"])
-            if published is None:
-                stats.inc_value("tenderwatch/list_items_without_date")
-            elif self.is_too_new(published):
-                continue
-            elif self.is_too_old(published):
-                reached_older = True
-                continue
-            if not listing["notice_id"]:
-                stats.inc_value("tenderwatch/list_items_without_id")
+            verdict = self.screen_listing(listing)
+            reached_older = reached_older or verdict == "older"
+            if verdict != "fetch":
                 continue
             if not self.take_notice():
                 return
@@ -119,14 +111,8 @@ class UniversitySpider(BaseSpider):
         if following:
             yield scrapy.Request(following, callback=self.parse, cb_kwargs={"page": page + 1})
 
-    def parse_detail(self, response: Response, listing: dict[str, Any]):
-        if self.is_blocked(response):
-            return
-        if response.status != 200:
-            self.crawler.stats.inc_value("tenderwatch/detail_errors")
-            return
-        notice_id = notice_id_from_url(response.url, type(self)) or listing["notice_id"]
-        yield raw_item(self.source, notice_id, response.url, listing, response)
+    def notice_id_of(self, response: Response, listing: dict[str, Any]) -> str:
+        return notice_id_from_url(response.url, type(self)) or listing["notice_id"]
 
 
 class SzuSpider(UniversitySpider):
