@@ -696,6 +696,14 @@ def _setting_arg(value: str) -> str:
     return value
 
 
+def _has_work_db(paths: Paths) -> bool:
+    """Whether the working database exists; says so on stderr when it does not (commands that only read it)."""
+    if paths.work_db.exists():
+        return True
+    print(f"error: no working database at {paths.work_db} (run `python flows.py nightly` first)", file=sys.stderr)
+    return False
+
+
 def _settings_or_none(args: argparse.Namespace):
     """The validated settings, or None after printing the one-line error (before any work starts)."""
     from pipelines.config import ConfigError
@@ -809,8 +817,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from pipelines import reviews, store
 
         paths = Paths(args.data_dir)
-        if not paths.work_db.exists():
-            print(f"error: no working database at {paths.work_db}", file=sys.stderr)
+        if not _has_work_db(paths):
             return 2
         with store.session(paths.work_db) as con:
             reviewed = list(reviews.labelled_cases(con))
@@ -824,8 +831,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     from pipelines import reviews, store
 
     paths = Paths(args.data_dir)
-    if not paths.work_db.exists():
-        print(f"error: no working database at {paths.work_db}", file=sys.stderr)
+    if not _has_work_db(paths):
         return 2
     with store.session(paths.work_db) as con:
         if not args.notice:
@@ -855,8 +861,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 def cmd_rematch(args: argparse.Namespace) -> int:
     paths = Paths(args.data_dir)
-    if not paths.work_db.exists():
-        print(f"error: no working database at {paths.work_db}", file=sys.stderr)
+    if not _has_work_db(paths):
         return 2
     if _settings_or_none(args) is None:
         return 2
@@ -1027,8 +1032,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
     from pipelines import store, translate
 
     paths = Paths(args.data_dir)
-    if not paths.work_db.exists():
-        print(f"error: no working database at {paths.work_db}", file=sys.stderr)
+    if not _has_work_db(paths):
         return 2
     with store.session(paths.work_db) as con:
         translate.load_glossary(con)
