@@ -236,6 +236,8 @@ class _Reader:
     award_amounts: list[Amount] = field(default_factory=list)
     lot_budgets: dict[str, Amount | None] = field(default_factory=dict)
     lot_statuses: dict[str, str] = field(default_factory=dict)
+    # Parties of a two-column contact block (招标人：X 招标代理机构：Y), left to right, while it lasts.
+    columns: tuple[str, ...] = ()
 
     def set(self, key: str, value: Any) -> None:
         if self.fields.get(key) in (None, "", []) and value not in (None, ""):
@@ -288,6 +290,59 @@ def _read_line(reader: _Reader, line: str) -> None:
     if " | " in line:
         _read_table_line(reader, line)
         return
+    if reader.columns and _read_column_pairs(reader, line):
+        return
+    segments = _split_known_pairs(line)
+    if len(segments) > 1:
+        parties = []
+        for segment in segments:
+            _read_label_line(reader, segment)
+            parties.append(reader.party)
+        if len(parties) != 2:
+            reader.columns = ()
+        elif set(parties) == {"buyer", "agency"}:
+            reader.columns = tuple(parties)
+        return
+    reader.columns = ()
+    _read_label_line(reader, line)
+
+
+# Labels of a field of whichever party the block is about (名称：X 地址：Y under 采购人信息).
+_PARTY_FIELD_LABELS = frozenset({"名称", "单位名称", "地址", "详细地址", "单位地址", "联系方式", "联系电话", "电话"})
+# A later label on the same line, as two-column contact blocks print them: 招标人：X 招标代理机构：Y.
+_INLINE_LABEL = re.compile(r"\s+(?=(?P<label>[^\s：:|]{2,14})\s*[：:])")
+
+
+# Two pairs under one generic label, one per column: 电话：X 电话：Y / 联系人：A 联系人：B.
+_COLUMN_PAIR = re.compile(r"^(?P<label>[^：:\s]{1,8})\s*[：:]\s*(?P<left>\S+)\s+(?P=label)\s*[：:]\s*(?P<right>\S.*)$")
+
+
+def _read_column_pairs(reader: _Reader, line: str) -> bool:
+    """In a two-column block a repeated generic label holds the left party's value, then the right one's."""
+    found = _COLUMN_PAIR.match(line)
+    if not found:
+        return False
+    label = _canonical_label(found["label"])
+    for party, value in zip(reader.columns, (found["left"], found["right"]), strict=True):
+        reader.party = party
+        _read_pair(reader, label, value, value)
+    return True
+
+
+def _split_known_pairs(line: str) -> list[str]:
+    """A line holding several ``label：value`` pairs whose labels are known, cut into one pair each."""
+    cuts = [
+        m.start()
+        for m in _INLINE_LABEL.finditer(line)
+        if _is_known_label(label := _canonical_label(m["label"])) or label in _PARTY_FIELD_LABELS
+    ]
+    if not cuts or not _LABEL_LINE.match(line):
+        return [line]
+    bounds = [0, *cuts, len(line)]
+    return [line[start:end].strip() for start, end in zip(bounds, bounds[1:], strict=False)]
+
+
+def _read_label_line(reader: _Reader, line: str) -> None:
     found = _LABEL_LINE.match(line)
     if not found:
         if len(line) <= _MAX_HEADING:

@@ -31,7 +31,7 @@ from pipelines.text import clean_line, normalize_width
 from spiders.registry import ALL_SOURCES
 
 # Bump whenever the output for the same page changes: stored notices record the version that made them.
-PARSER_VERSION = "1.0.1"
+PARSER_VERSION = "1.1.0"
 
 NOTICE_KEYS: tuple[str, ...] = (
     "source",

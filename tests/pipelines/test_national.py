@@ -354,3 +354,29 @@ def test_deadline_and_opening(section, deadline, opening):
 
 def _iso(value):
     return value.isoformat() if value is not None else None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # two columns: each line holds the buyer's value, then the agency's
+            "十、联系方式\n采购人：某市第一中学 采购代理机构：某招标咨询有限公司\n"
+            "采购人地址：某市东路1号 代理机构地址：某市西路2号\n电话：0100-1111111 电话：0100-2222222",
+            {
+                "buyer": "某市第一中学",
+                "agency": "某招标咨询有限公司",
+                "buyer_address": "某市东路1号",
+                "agency_address": "某市西路2号",
+                "buyer_contact": "0100-1111111",
+                "agency_contact": "0100-2222222",
+            },
+        ),
+        (  # one column, a value running into a generic label: cut there, nothing else read from it
+            "1.采购人信息\n名称：某市第一中学 地址：某市东路1号\n联系方式：0100-1111111",
+            {"buyer": "某市第一中学", "buyer_address": "某市东路1号", "buyer_contact": "0100-1111111", "agency": None},
+        ),
+    ],
+)
+def test_contact_blocks(text, expected):
+    fields = parse_text(text)
+    assert {key: fields[key] for key in expected} == expected

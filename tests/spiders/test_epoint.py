@@ -64,6 +64,17 @@ def test_real_jsggzy_detail_page_value_by_value():
     assert notice["published_at"] == "2026-07-06T22:41:54+08:00"
     assert (notice["province"], notice["city"]) == ("江苏省", "苏州市")
     assert notice["text"].startswith("江苏省苏州实验中学金山路校区改造工程（项目名称）")
+    # The two-column contact block: 招标人 on the left, 招标代理机构 on the right, line by line.
+    assert (notice["buyer"], notice["buyer_address"], notice["buyer_contact"]) == (
+        "苏州高新工程建设管理有限公司",
+        "苏州市高新区",
+        "0512-68558416",
+    )
+    assert (notice["agency"], notice["agency_address"], notice["agency_contact"]) == (
+        "苏州海企国际工程咨询有限公司",
+        "苏州市高新区灵岩街6号9楼",
+        "0512-65180430",
+    )
 
 
 def test_sichuan_detail_page_value_by_value():
