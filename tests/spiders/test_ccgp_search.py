@@ -3,10 +3,6 @@ and a real search crawl over HTTP against pages written to the documented struct
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -17,10 +13,10 @@ from scrapy.http import HtmlResponse
 from spiders.ccgp import CcgpSpider, parse_ohtmlurls, parse_search_page, parse_search_pager, search_page_url
 from tests.ccgp_site import Notice, SearchResult, search_page, write_site
 from tests.conftest import ROOT, real_page
+from tests.spiders import crawling
 
 RECORDED = ROOT / "tests" / "data" / "ccgp_search" / "bxsearch_A100_page1.html"
 SEARCH_URL = "http://search.ccgp.gov.cn/bxsearch?searchtype=2&page_index=1&kw=A100"
-FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8"]
 
 
 def response(body: bytes, url: str = SEARCH_URL) -> HtmlResponse:
@@ -168,15 +164,7 @@ def _search_routes(site, answers: dict[tuple[str, str], bytes]):
 
 
 def crawl(tmp_path: Path, name: str, *args: str) -> tuple[list[dict], dict]:
-    items, stats = tmp_path / f"{name}.jsonl", tmp_path / f"{name}.stats.json"
-    command = [
-        sys.executable, "-m", "scrapy", "crawl", "ccgp", "-O", f"{items}:jsonlines",
-        "-s", f"TENDERWATCH_STATS_FILE={stats}", "-s", f"LOG_FILE={tmp_path / name}.log", *FAST, *args,
-    ]  # fmt: skip
-    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "spiders.settings"}
-    subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=300)
-    lines = items.read_text(encoding="utf-8").splitlines() if items.exists() else []
-    return [json.loads(line) for line in lines], json.loads(stats.read_text(encoding="utf-8"))
+    return crawling.crawl(tmp_path, "ccgp", name, *args)
 
 
 def test_search_crawl_pages_through_results_and_fetches_each_notice_once(tmp_path, local_site):

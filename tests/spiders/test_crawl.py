@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from spiders.archive import iter_responses
 from tests.conftest import ROOT
+from tests.spiders import crawling
 
 DEMO_SITE = ROOT / "demo" / "site"
 EXPECTED = json.loads((ROOT / "demo" / "expected.json").read_text(encoding="utf-8"))
-# Local crawls need no politeness: the server is ours.
-FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8"]
 
 
 def crawl(tmp_path: Path, name: str, *args: str) -> tuple[list[dict], dict]:
-    """Run `scrapy crawl ccgp` in its own process, as the flow does; returns its items and stats."""
-    items = tmp_path / f"{name}.jsonl"
-    stats = tmp_path / f"{name}.stats.json"
-    command = [
-        sys.executable, "-m", "scrapy", "crawl", "ccgp",
-        "-O", f"{items}:jsonlines",
-        "-s", f"TENDERWATCH_STATS_FILE={stats}",
-        "-s", f"LOG_FILE={tmp_path / name}.log",
-        *FAST, *args,
-    ]  # fmt: skip
-    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "spiders.settings"}
-    subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=300)
-    lines = items.read_text(encoding="utf-8").splitlines() if items.exists() else []
-    return [json.loads(line) for line in lines], json.loads(stats.read_text(encoding="utf-8"))
+    return crawling.crawl(tmp_path, "ccgp", name, *args)
 
 
 def test_http_crawl_collects_the_window_archives_it_and_replays_identically(tmp_path, local_site):
