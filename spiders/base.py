@@ -160,6 +160,23 @@ class BaseSpider(scrapy.Spider):
             return "skip"
         return "fetch"
 
+    def follow_listings(self, response: Response, listings: list[dict[str, Any]]):
+        """Detail requests for the listed notices worth fetching, newest-first lists.
+
+        Returns (via ``yield from``) whether paging should stop: the list reached notices older than the window,
+        or ``sample`` is used up.
+        """
+        reached_older = False
+        for listing in listings:
+            verdict = self.screen_listing(listing)
+            reached_older = reached_older or verdict == "older"
+            if verdict != "fetch":
+                continue
+            if not self.take_notice():
+                return True
+            yield response.follow(listing["url"], callback=self.parse_detail, cb_kwargs={"listing": listing})
+        return reached_older
+
     def notice_id_of(self, response: Response, listing: dict[str, Any]) -> str:
         """The notice id for the detail item; portals whose detail URL carries the id override this."""
         return listing["notice_id"]

@@ -326,16 +326,7 @@ class CcgpSpider(BaseSpider):
             return
         if self.list_only:
             return
-        reached_older = False
-        for listing in listings:
-            verdict = self.screen_listing(listing)
-            reached_older = reached_older or verdict == "older"
-            if verdict != "fetch":
-                continue
-            if not self.take_notice():
-                return
-            yield response.follow(listing["url"], callback=self.parse_detail, cb_kwargs={"listing": listing})
-        if reached_older:
+        if (yield from self.follow_listings(response, listings)):
             return
         pager = parse_pager(response)
         if pager is None:

@@ -96,16 +96,8 @@ class UniversitySpider(BaseSpider):
         if not listings:
             self.note_empty_list(response)
             return
-        reached_older = False
-        for listing in listings:
-            verdict = self.screen_listing(listing)
-            reached_older = reached_older or verdict == "older"
-            if verdict != "fetch":
-                continue
-            if not self.take_notice():
-                return
-            yield scrapy.Request(listing["url"], callback=self.parse_detail, cb_kwargs={"listing": listing})
-        if reached_older or page >= self.max_list_pages:
+        stop = yield from self.follow_listings(response, listings)
+        if stop or page >= self.max_list_pages:
             return
         following = next_page_url(response, type(self))
         if following:
