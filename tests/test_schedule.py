@@ -28,6 +28,9 @@ from tests.conftest import ROOT
 SERVER_START_S = 120
 RUN_TIMEOUT_S = 600
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+# The status codes prefect.client retries by default (PrefectHttpxAsyncClient), and how often we try.
+RETRYABLE_STATUS = {429, 502, 503}
+API_ATTEMPTS = 8
 
 
 def test_the_served_deployment_is_nightly_in_shanghai_and_never_overlaps():
@@ -80,6 +83,8 @@ class Server:
             "PREFECT_API_URL": self.url,
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_SERVER_UI_ENABLED": "false",
+            # Log why the server answered 503, so a failure here can be read from server.log.
+            "PREFECT_SERVER_LOG_RETRYABLE_ERRORS": "true",
             "DO_NOT_TRACK": "1",
             "TENDERWATCH_HOME": str(ROOT),
         }
@@ -101,12 +106,27 @@ class Server:
         return False
 
     def api(self, method: str, path: str, body: dict | None = None):
+        """One API call, retried on the answers Prefect's own client retries.
+
+        The server answers 503 when its SQLite database is busy (the scheduler and a worker write to it too); that
+        means "try again", and on two loaded cores it happens.
+        """
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            f"{self.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return json.loads(answer.read() or b"null")
+        for attempt in range(API_ATTEMPTS):
+            request = urllib.request.Request(
+                f"{self.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as answer:
+                    return json.loads(answer.read() or b"null")
+            except urllib.error.HTTPError as error:
+                if error.code not in RETRYABLE_STATUS or attempt == API_ATTEMPTS - 1:
+                    raise
+                time.sleep(min(2**attempt, 10))
+
+    def log_tail(self, size: int = 3000) -> str:
+        self.log.flush()
+        return Path(self.log.name).read_text(errors="replace")[-size:]
 
     def cli(self, *argv: str, cwd: Path = ROOT, timeout: int = 300) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -193,7 +213,7 @@ def test_a_worker_of_the_process_pool_runs_the_yaml_deployment(server, tmp_path)
         {"parameters": {"replay": str(ROOT / "demo"), "data_dir": str(data), "publish_date": "2026-11-24"}},
     )
     worker = server.cli("worker", "start", "--pool", "tenderwatch", "--run-once", timeout=RUN_TIMEOUT_S)
-    assert worker.returncode == 0, worker.stdout[-3000:] + worker.stderr[-3000:]
+    assert worker.returncode == 0, worker.stdout[-3000:] + worker.stderr[-3000:] + server.log_tail()
 
     def finished():
         state = server.api("GET", f"/flow_runs/{run['id']}")["state"]
@@ -201,7 +221,7 @@ def test_a_worker_of_the_process_pool_runs_the_yaml_deployment(server, tmp_path)
 
     state = wait_for(finished, timeout=RUN_TIMEOUT_S)
     assert state is not None, "the flow run did not finish"
-    assert state["type"] == "COMPLETED", state.get("message")
+    assert state["type"] == "COMPLETED", f"{state.get('message')}\n{server.log_tail()}"
     with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*), min(publish_date)::VARCHAR FROM publications").fetchone() == (
             12,
