@@ -443,6 +443,11 @@ VIEWS = {
                        FILTER (WHERE notice_type NOT IN ('correction', 'complaint', 'supervision', 'other'))
                        AS stage_type,
                    arg_max(title, published_at) FILTER (WHERE notice_type = 'termination') AS termination_title,
+                   -- Award and deal notices rarely restate the method; the process keeps the latest one stated.
+                   arg_max(procurement_method, published_at) FILTER (WHERE procurement_method IS NOT NULL)
+                       AS procurement_method,
+                   arg_max(procurement_method_zh, published_at) FILTER (WHERE procurement_method_zh IS NOT NULL)
+                       AS procurement_method_zh,
                    arg_max(budget_cny, published_at) FILTER (WHERE budget_cny IS NOT NULL) AS budget_cny,
                    arg_max(award_cny, published_at)
                        FILTER (WHERE award_cny IS NOT NULL AND notice_type IN ('award', 'deal', 'contract'))
@@ -463,8 +468,8 @@ VIEWS = {
                    WHEN stage_type = 'intent' THEN 'planned'
                    ELSE 'active'
                END AS status,
-               latest_notice_type, notice_count, first_notice_at, latest_notice_at, budget_cny, award_cny,
-               supplier_names, notice_ids, first_notice_url, latest_notice_url
+               latest_notice_type, procurement_method, procurement_method_zh, notice_count, first_notice_at,
+               latest_notice_at, budget_cny, award_cny, supplier_names, notice_ids, first_notice_url, latest_notice_url
         FROM processes
         """.replace("{_TITLES_EN}", _TITLES_EN),
     ),

@@ -57,7 +57,16 @@ def notice(notice_id, notice_type, code, buyer, published, **fields):
 
 OWN_NOTICES = [
     # One project: tender, correction (full-width code), award (lot suffix, buyer variant) naming the supplier.
-    notice("1001", "open_tender", "ZB-2026-001", "滨江大学", "2026-09-01T09:00:00+08:00", budget_cny="800000"),
+    notice(
+        "1001",
+        "open_tender",
+        "ZB-2026-001",
+        "滨江大学",
+        "2026-09-01T09:00:00+08:00",
+        budget_cny="800000",
+        procurement_method="open",
+        procurement_method_zh="公开招标",
+    ),  # fmt: skip
     notice("1002", "correction", "ＺＢ－２０２６－００１", "滨江大学", "2026-09-05T09:00:00+08:00"),
     notice(
         "1003",
@@ -107,13 +116,14 @@ def test_tender_correction_and_award_are_one_process_with_the_award_supplier(own
     assert found["1001"] == found["1002"] == found["1003"]
     assert found["1001"].startswith(OCID_PREFIX)
     row = con.execute(
-        "SELECT status, notice_count, notice_ids, supplier_names, budget_cny, award_cny, buyer, latest_notice_type "
-        "FROM procurement_processes WHERE ocid = ?",
+        "SELECT status, notice_count, notice_ids, supplier_names, budget_cny, award_cny, buyer, latest_notice_type, "
+        "procurement_method, procurement_method_zh FROM procurement_processes WHERE ocid = ?",
         [found["1001"]],
     ).fetchall()[0]
+    # The award does not restate the method: the process keeps the tender's.
     assert row == (
         "complete", 3, ["1001", "1002", "1003"], ["滨江智算科技有限公司"], Decimal("800000.00"),
-        Decimal("765000.00"), "滨江大学（本级）", "award",
+        Decimal("765000.00"), "滨江大学（本级）", "award", "open", "公开招标",
     )  # fmt: skip
 
 
