@@ -58,6 +58,15 @@ def load_settings(config: str | None = None):
     return settings.load(config)
 
 
+def check_reviewed_data() -> None:
+    """Fail before any work when the rules or the watch-list cannot be read; each error names the file and where."""
+    from pipelines import watchlist
+    from pipelines.matcher import Matcher
+
+    Matcher.load(os.environ.get("TENDERWATCH_RULES") or None)
+    watchlist.read_watchlist()
+
+
 @dataclass(frozen=True)
 class Paths:
     """Where everything lives under one data directory."""
@@ -290,11 +299,13 @@ def match_notices(db_path: str) -> dict:
 @task(name="publish-digest", cache_policy=NO_CACHE)
 def publish_digest(db_path: str, data_dir: str, run_id: str, publish_date: str, config: str | None = None) -> dict:
     """Publish tonight's new matches (and any a crashed run left pending); leaves the delivery message on disk."""
-    from pipelines import publish, store
+    from pipelines import publish, store, watchlist
 
     settings = load_settings(config)
     paths = Paths(Path(data_dir))
     with store.session(db_path) as con:
+        # Reloaded every night, so an edit of watchlist.toml shows in the next digest and view.
+        watchlist.load_watchlist(con)
         digest = publish.publish(
             con, paths.published, run_id, date.fromisoformat(publish_date), datetime.now(UTC), settings.outputs
         )
@@ -434,6 +445,7 @@ def nightly(
     """
     logger = get_run_logger()
     load_settings(config)
+    check_reviewed_data()
     paths = Paths(Path(data_dir))
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     sources = list(sources or DEFAULT_SOURCES)
@@ -557,6 +569,7 @@ def backfill(
     publishes the new matches once (docs/decisions.md). Prints one progress line per window.
     """
     logger = get_run_logger()
+    check_reviewed_data()
     paths = Paths(Path(data_dir))
     sources = list(sources or DEFAULT_SOURCES)
     windows = backfill_plan(date.fromisoformat(from_date), date.fromisoformat(until_date), window_days)
@@ -637,6 +650,7 @@ def backfill(
 def rematch(data_dir: str = "data", config: str | None = None) -> dict:
     """After a rules change: re-match the whole history in batches, publish what newly matches, refresh the snapshot."""
     load_settings(config)
+    check_reviewed_data()
     paths = Paths(Path(data_dir))
     run_id = "rematch-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     matched = match_notices(str(paths.work_db))
@@ -705,14 +719,23 @@ def _has_work_db(paths: Paths) -> bool:
 
 
 def _settings_or_none(args: argparse.Namespace):
-    """The validated settings, or None after printing the one-line error (before any work starts)."""
+    """The validated settings, or None after printing the one-line error (before any work starts).
+
+    The rules and the watch-list are read here too: a bad file stops the run before any crawl.
+    """
     from pipelines.config import ConfigError
 
     try:
-        return load_settings(args.config)
+        settings = load_settings(args.config)
     except ConfigError as error:
         print(f"error: settings: {error}", file=sys.stderr)
         return None
+    try:
+        check_reviewed_data()
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+    return settings
 
 
 def _with_queries(spider_args: dict[str, str], queries: tuple[str, ...]) -> dict[str, str]:

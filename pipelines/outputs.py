@@ -42,7 +42,8 @@ def http_url(url: object) -> str | None:
     return url.replace(" ", "%20")
 
 
-def _joined(values) -> str:
+def joined(values) -> str:
+    """A list as one comma-separated string, empty values left out."""
     return ", ".join(str(v) for v in values or [] if v)
 
 
@@ -55,19 +56,20 @@ def _shanghai_time(value: datetime | None) -> str:
     return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M (UTC+8)") if value else ""
 
 
-def _facts(row: dict) -> list[tuple[str, str]]:
-    """Label and value of every fact shown for a match, in reading order, empty ones left out."""
+def match_facts(row: dict) -> list[tuple[str, str]]:
+    """Label and value of every fact shown for a match, in reading order, empty ones left out (all output formats)."""
     facts = [
         ("Buyer", row.get("buyer") or ""),
-        ("Supplier(s)", _joined(row.get("suppliers"))),
+        ("Supplier(s)", joined(row.get("suppliers"))),
+        ("Known intermediary", joined(row.get("watched_suppliers"))),
         ("Amount", _money(row.get("amount_cny"))),
-        ("Model(s)", _joined(row.get("models"))),
-        ("Quantity", _joined(row.get("quantities"))),
-        ("Provider(s)", _joined(row.get("providers"))),
+        ("Model(s)", joined(row.get("models"))),
+        ("Quantity", joined(row.get("quantities"))),
+        ("Provider(s)", joined(row.get("providers"))),
         ("Tokens", f"{row['tokens']:,}" if row.get("tokens") else ""),
         ("Notice type", row.get("notice_type_en") or ""),
         ("Published", _shanghai_time(row.get("published_at"))),
-        ("Categories", _joined(row.get("categories"))),
+        ("Categories", joined(row.get("categories"))),
     ]
     return [(label, value) for label, value in facts if value]
 
@@ -148,7 +150,7 @@ def _match_article(row: dict) -> str:
     if row.get("title_en"):
         lines.append(f'<p class="title-en" lang="en">{esc(row["title_en"])}</p>')
     lines.append("<dl>")
-    lines += [f"<dt>{esc(label)}</dt><dd>{esc(value)}</dd>" for label, value in _facts(row)]
+    lines += [f"<dt>{esc(label)}</dt><dd>{esc(value)}</dd>" for label, value in match_facts(row)]
     lines.append("</dl>")
     for snippet in (row.get("evidence") or [])[:3]:
         lines.append(f'<blockquote lang="zh">{esc(" ".join(str(snippet).split()))}</blockquote>')
@@ -207,8 +209,8 @@ def chart_svg(series: dict[date, dict[str, int]], width: int = 720, height: int 
 
 JSON_FIELDS = (
     "source", "notice_id", "publish_date", "tier", "categories", "title", "title_en", "notice_type_en",
-    "published_at", "buyer", "suppliers", "amount_cny", "models", "quantities", "providers", "tokens", "evidence",
-    "url",
+    "published_at", "buyer", "suppliers", "watched_suppliers", "amount_cny", "models", "quantities", "providers",
+    "tokens", "evidence", "url",
 )  # fmt: skip
 
 
@@ -258,7 +260,7 @@ def _rfc3339(value: datetime) -> str:
 
 
 def _entry_html(row: dict) -> str:
-    facts = "".join(f"<li>{esc(label)}: {esc(value)}</li>" for label, value in _facts(row))
+    facts = "".join(f"<li>{esc(label)}: {esc(value)}</li>" for label, value in match_facts(row))
     evidence = "".join(f"<blockquote>{esc(snippet)}</blockquote>" for snippet in (row.get("evidence") or [])[:2])
     title_en = f"<p>{esc(row['title_en'])}</p>" if row.get("title_en") else ""
     return f"{title_en}<ul>{facts}</ul>{evidence}"

@@ -36,6 +36,7 @@ CSV_COLUMNS = (
     "notice_type",
     "buyer",
     "suppliers",
+    "watched_suppliers",
     "amount_cny",
     "models",
     "quantities",
@@ -96,6 +97,9 @@ _LEDGER_ROWS = """
     SELECT p.source, p.notice_id, p.tier, p.categories, p.run_id, p.publish_date, p.published_at AS entered_at,
            n.title, {title_en} AS title_en, n.url, n.notice_type_en, n.published_at, n.buyer,
            [s.name FOR s IN coalesce(n.suppliers, [])] AS suppliers,
+           (SELECT list(w.name_en ORDER BY w.name_en) FROM supplier_watchlist w
+              WHERE len([s FOR s IN coalesce(n.suppliers, []) IF contains(s.name, w.name_zh)]) > 0)
+             AS watched_suppliers,
            coalesce(n.award_cny, n.budget_cny) AS amount_cny,
            (SELECT list_sort(list(DISTINCT m.model) FILTER (WHERE m.model IS NOT NULL))
               FROM matches m WHERE m.source = p.source AND m.notice_id = p.notice_id) AS models,
@@ -201,14 +205,6 @@ def md(text: object) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", flat).replace("&", "&amp;")
 
 
-def _money(value) -> str:
-    return f"{value:,.2f} CNY" if value is not None else "amount not stated"
-
-
-def _join(values) -> str:
-    return ", ".join(str(v) for v in values or [] if v)
-
-
 def render_markdown(publish_date: date, rows: list[dict], new: int) -> str:
     lines = [f"# tenderwatch digest, {publish_date.isoformat()}", ""]
     if not rows:
@@ -223,21 +219,7 @@ def render_markdown(publish_date: date, rows: list[dict], new: int) -> str:
     for row in rows:
         lines.append(f"## [{row['tier']}] {md(row['title'])}")
         lines.append("")
-        facts = [
-            ("Categories", _join(row["categories"])),
-            ("Notice type", row["notice_type_en"] or ""),
-            ("Published", row["published_at"].isoformat() if row["published_at"] else ""),
-            ("Buyer", row["buyer"] or ""),
-            ("Supplier(s)", _join(row["suppliers"])),
-            ("Amount", _money(row["amount_cny"])),
-            ("Model(s)", _join(row["models"])),
-            ("Quantity", _join(row["quantities"])),
-            ("Provider(s)", _join(row["providers"])),
-            ("Tokens", f"{row['tokens']:,}" if row["tokens"] else ""),
-        ]
-        for label, value in facts:
-            if value:
-                lines.append(f"- **{label}:** {md(value)}")
+        lines += [f"- **{label}:** {md(value)}" for label, value in outputs.match_facts(row)]
         for snippet in (row["evidence"] or [])[:3]:
             lines.append(f"- **Evidence:** {md(snippet)}")
         if row["url"]:
@@ -391,6 +373,6 @@ def artifact_table(rows: list[dict]) -> list[dict]:
         record = {}
         for column in ARTIFACT_COLUMNS:
             value = row.get(column)
-            record[column] = _join(value) if isinstance(value, list) else ("" if value is None else str(value))
+            record[column] = outputs.joined(value) if isinstance(value, list) else ("" if value is None else str(value))
         table.append(record)
     return table

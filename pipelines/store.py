@@ -7,9 +7,11 @@ Table and column names are the analysts' interface; every one is documented with
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -21,7 +23,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipelines import reviews
+from pipelines import reviews, watchlist
 
 WORK_DB = Path("work") / "warehouse.duckdb"
 SNAPSHOT_DB = Path("tenders.duckdb")
@@ -473,6 +475,23 @@ VIEWS = {
         FROM processes
         """.replace("{_TITLES_EN}", _TITLES_EN),
     ),
+    "watched_supplier_notices": (
+        "Notices naming a known intermediary (supplier_watchlist) as supplier, with the matcher's verdict on each.",
+        """
+        WITH supplied AS (
+            SELECT n.source, n.notice_id, unnest(n.suppliers) AS supplier FROM notices n
+        )
+        SELECT w.name_en AS watched_name_en, w.name_zh AS watched_name, w.why,
+               s.supplier.name AS supplier_name, s.supplier.amount_cny AS supplier_amount_cny,
+               n.published_at, n.notice_type, n.notice_type_en, n.title, te.title_en, n.buyer,
+               coalesce(r.tier, 'none') AS tier, r.categories, n.url, n.source, n.notice_id, n.ocid
+        FROM supplied s
+        JOIN supplier_watchlist w ON contains(s.supplier.name, w.name_zh)
+        JOIN notices n USING (source, notice_id)
+        LEFT JOIN match_results r USING (source, notice_id)
+        LEFT JOIN ({_TITLES_EN}) te ON te.source = n.source AND te.notice_id = n.notice_id
+        """.replace("{_TITLES_EN}", _TITLES_EN),
+    ),
     "notices_en": (
         "Every notice with its coded fields in English (glossary) and its English title where translated.",
         """
@@ -535,19 +554,87 @@ VIEWS = {
 }
 
 
+# Schema set-up writes to the catalog; two connections doing it at once in one process (the nightly flow's crawl tasks
+# run in threads) fail with "Catalog write-write conflict". The lock makes set-up one at a time per process; DuckDB's
+# file lock already keeps other processes out of a database that is being written.
+_SCHEMA_LOCK = threading.Lock()
+
+
 def connect(db_path: str | Path) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) the working database with its schema."""
+    """Open (creating if needed) the working database with its schema.
+
+    The schema (tables, views, comments) is applied only when the database's recorded fingerprint differs from this
+    code's, so an ordinary session writes nothing to the catalog.
+    """
     db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(db_path))
-    con.execute("SET TimeZone = 'Asia/Shanghai'")
-    con.execute(DDL)
-    con.execute(reviews.DDL)
-    for name, (comment, sql) in VIEWS.items():
-        con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
-        con.execute(f"COMMENT ON VIEW {name} IS {_quote(comment)}")
-    _comment_schema(con)
+    try:
+        con.execute("SET TimeZone = 'Asia/Shanghai'")
+        with _SCHEMA_LOCK:
+            if _applied_fingerprint(con) != SCHEMA_FINGERPRINT:
+                _apply_schema(con)
+    except BaseException:
+        con.close()
+        raise
     return con
+
+
+def _schema_statements() -> list[str]:
+    """Every statement that sets the schema up, except the view column comments (they need the views to exist)."""
+    statements = [DDL, reviews.DDL, watchlist.DDL, SCHEMA_DDL]
+    for name, (comment, sql) in VIEWS.items():
+        statements += [f"CREATE OR REPLACE VIEW {name} AS {sql}", f"COMMENT ON VIEW {name} IS {_quote(comment)}"]
+    for table, comment in {**TABLE_COMMENTS, "store_schema": SCHEMA_TABLE_COMMENT}.items():
+        statements.append(f"COMMENT ON TABLE {table} IS {_quote(comment)}")
+    for table, module in (("match_reviews", reviews), ("supplier_watchlist", watchlist)):
+        statements.append(f"COMMENT ON TABLE {table} IS {_quote(module.TABLE_COMMENT)}")
+        statements += [f"COMMENT ON COLUMN {table}.{n} IS {_quote(c)}" for n, c in module.COMMENTS.items()]
+    for table, columns in (("notices", NOTICE_COLUMNS), ("matches", MATCH_COLUMNS), ("match_results", RESULT_COLUMNS)):
+        statements += [f"COMMENT ON COLUMN {table}.{c.name} IS {_quote(c.comment)}" for c in columns]
+    for table, comments in (
+        ("crawl_runs", CRAWL_RUN_COMMENTS),
+        ("backfill_windows", BACKFILL_WINDOW_COMMENTS),
+        ("publications", PUBLICATION_COMMENTS),
+        ("deliveries", DELIVERY_COMMENTS),
+        ("segments", SEGMENT_COMMENTS),
+        ("notice_segments", NOTICE_SEGMENT_COMMENTS),
+        ("glossary", GLOSSARY_COMMENTS),
+        ("translations", TRANSLATION_COMMENTS),
+        ("store_schema", SCHEMA_COMMENTS),
+    ):
+        statements += [f"COMMENT ON COLUMN {table}.{n} IS {_quote(c)}" for n, c in comments.items()]
+    return statements
+
+
+def _view_column_comments() -> dict[str, str]:
+    """Comments of view columns, by column name: a table column's own, or VIEW_COLUMN_COMMENTS."""
+    known = {c.name: c.comment for c in (*NOTICE_COLUMNS, *MATCH_COLUMNS, *RESULT_COLUMNS)}
+    return {**known, **CRAWL_RUN_COMMENTS, **VIEW_COLUMN_COMMENTS}
+
+
+def _apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for statement in _schema_statements():
+        con.execute(statement)
+    known = _view_column_comments()
+    for view in VIEWS:
+        for (column,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND schema_name = current_schema()",
+            [view],
+        ).fetchall():
+            con.execute(f"COMMENT ON COLUMN {view}.{column} IS {_quote(known[column])}")
+    con.execute("DELETE FROM store_schema")
+    con.execute("INSERT INTO store_schema VALUES (?, now())", [SCHEMA_FINGERPRINT])
+
+
+def _applied_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'store_schema' AND schema_name = current_schema()"
+    ).fetchall()[0][0]
+    if not exists:
+        return None
+    rows = con.execute("SELECT fingerprint FROM store_schema").fetchall()
+    return rows[0][0] if rows else None
 
 
 @contextmanager
@@ -588,38 +675,28 @@ VIEW_COLUMN_COMMENTS = {
     "quantities": "Quantities extracted from the hits, with their unit (8 card, 2 server, 100000 card_hour).",
     "cards": "Largest number of accelerator cards named in the hits.",
     "top_evidence": "Evidence snippet of the strongest hit of this category.",
+    "watched_name_en": "The known intermediary, in English (supplier_watchlist.name_en).",
+    "watched_name": "The watch-list name found in the supplier's name (supplier_watchlist.name_zh).",
+    "why": "Why the company is watched and who reported it.",
+    "supplier_name": "The supplier's name as the notice gives it.",
+    "supplier_amount_cny": "That supplier's amount on the notice, CNY.",
 }
 
 
-def _comment_schema(con: duckdb.DuckDBPyConnection) -> None:
-    known = {c.name: c.comment for c in (*NOTICE_COLUMNS, *MATCH_COLUMNS, *RESULT_COLUMNS)}
-    known.update({**CRAWL_RUN_COMMENTS, **VIEW_COLUMN_COMMENTS})
-    for view in VIEWS:
-        for (column,) in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND schema_name = current_schema()",
-            [view],
-        ).fetchall():
-            con.execute(f"COMMENT ON COLUMN {view}.{column} IS {_quote(known[column])}")
-    for table, comment in TABLE_COMMENTS.items():
-        con.execute(f"COMMENT ON TABLE {table} IS {_quote(comment)}")
-    con.execute(f"COMMENT ON TABLE match_reviews IS {_quote(reviews.TABLE_COMMENT)}")
-    for name, comment in reviews.COMMENTS.items():
-        con.execute(f"COMMENT ON COLUMN match_reviews.{name} IS {_quote(comment)}")
-    for table, columns in (("notices", NOTICE_COLUMNS), ("matches", MATCH_COLUMNS), ("match_results", RESULT_COLUMNS)):
-        for column in columns:
-            con.execute(f"COMMENT ON COLUMN {table}.{column.name} IS {_quote(column.comment)}")
-    for table, comments in (
-        ("crawl_runs", CRAWL_RUN_COMMENTS),
-        ("backfill_windows", BACKFILL_WINDOW_COMMENTS),
-        ("publications", PUBLICATION_COMMENTS),
-        ("deliveries", DELIVERY_COMMENTS),
-        ("segments", SEGMENT_COMMENTS),
-        ("notice_segments", NOTICE_SEGMENT_COMMENTS),
-        ("glossary", GLOSSARY_COMMENTS),
-        ("translations", TRANSLATION_COMMENTS),
-    ):
-        for name, comment in comments.items():
-            con.execute(f"COMMENT ON COLUMN {table}.{name} IS {_quote(comment)}")
+SCHEMA_DDL = """
+CREATE TABLE IF NOT EXISTS store_schema (
+    fingerprint VARCHAR NOT NULL,
+    applied_at TIMESTAMPTZ NOT NULL
+);
+"""
+SCHEMA_TABLE_COMMENT = "Internal: which schema version store.connect last set this database up with."
+SCHEMA_COMMENTS = {
+    "fingerprint": "SHA-256 of every schema statement and comment; a new one makes store.connect apply the schema.",
+    "applied_at": "When the schema was last applied.",
+}
+SCHEMA_FINGERPRINT = hashlib.sha256(
+    "\n".join([*_schema_statements(), json.dumps(_view_column_comments(), sort_keys=True)]).encode("utf-8")
+).hexdigest()
 
 
 # --- converting normalized notices to Arrow ---------------------------------------------------------------------
@@ -762,10 +839,7 @@ def publish_snapshot(db_path: str | Path, snapshot_path: str | Path, parquet_dir
     # Views and comments are re-declared in the snapshot itself so they resolve against its own tables.
     snap = duckdb.connect(str(tmp))
     try:
-        for name, (comment, sql) in VIEWS.items():
-            snap.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
-            snap.execute(f"COMMENT ON VIEW {name} IS {_quote(comment)}")
-        _comment_schema(snap)
+        _apply_schema(snap)
         snap.execute("CHECKPOINT")
         # From the new file before it is swapped in: reopening the snapshot path in this process could hand back
         # a cached instance of the old file (DuckDB reuses instances per path within a process).

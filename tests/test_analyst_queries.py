@@ -104,3 +104,11 @@ def test_parquet_holds_every_table_and_view_with_the_same_rows(demo_data, snapsh
         f"SELECT award_cny FROM '{demo_data / 'parquet' / 'notices.parquet'}' WHERE notice_id = '90000802'"
     ).fetchall()
     assert [str(value) for (value,) in award] == ["199804.00"]
+
+
+def test_the_known_intermediaries_query_in_the_guide_runs_on_the_snapshot(snapshot):
+    sentence = GUIDE.split("Known intermediaries: ", 1)[1]
+    sql = re.match(r"`([^`]+)`", sentence)[1]
+    # The demo's companies are invented, so none is on the watch-list; the query and the loaded list must still work.
+    assert snapshot.execute(sql).fetchall() == []
+    assert snapshot.execute("SELECT count(*) FROM supplier_watchlist").fetchone()[0] >= 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -122,3 +123,38 @@ def test_snapshot_swaps_atomically_under_an_open_reader(tmp_path, con):
     assert fresh.stdout.split() == ["2", "0"]
     reader.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tenders.duckdb", "work"]
+
+
+def test_sessions_opened_at_once_in_threads_do_not_conflict_over_the_schema(tmp_path):
+    # The nightly flow's crawl tasks run in threads and each opens a session when its crawl ends.
+    path = tmp_path / "w.duckdb"
+    store.connect(path).close()
+
+    def open_session(barrier: threading.Barrier, errors: list) -> None:
+        barrier.wait()
+        try:
+            with store.session(path) as con:
+                con.execute("SELECT count(*) FROM matched_notices").fetchall()
+        except Exception as error:  # collected: an exception in a thread would not fail the test
+            errors.append(error)
+
+    for _ in range(5):
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(3)
+        threads = [threading.Thread(target=open_session, args=(barrier, errors)) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+
+
+def test_a_database_set_up_by_other_code_gets_the_current_schema(tmp_path):
+    path = tmp_path / "w.duckdb"
+    with store.session(path) as con:
+        con.execute("DROP VIEW matched_notices")
+        con.execute("UPDATE store_schema SET fingerprint = 'an older version'")
+    with store.session(path) as con:
+        assert con.execute("SELECT fingerprint FROM store_schema").fetchall() == [(store.SCHEMA_FINGERPRINT,)]
+        comment = con.execute("SELECT comment FROM duckdb_views() WHERE view_name = 'matched_notices'").fetchall()
+        assert comment == [(store.VIEWS["matched_notices"][0],)]
