@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipelines.matcher import Matcher  # noqa: E402
 from pipelines.textnorm import normalize  # noqa: E402
+from tests.corpora import hefei_notices  # noqa: E402
 
 
 def ccgp_titles() -> list[tuple[str, str]]:
@@ -31,26 +32,6 @@ def ccgp_titles() -> list[tuple[str, str]]:
     path = SHARED / "corpus" / "ccgp_trade_2022" / "trade.csv"
     with path.open(encoding="utf-8", newline="") as handle:
         return [(row["object"], "") for row in csv.DictReader(handle, delimiter="\t") if row.get("object")]
-
-
-def hefei_notices() -> list[tuple[str, str]]:
-    """(title, full text) of the Hefei notices; a content field that is not JSON is the notice text itself."""
-    notices = []
-    for path in sorted((SHARED / "corpus" / "hefei_ggzy").glob("20*.json")):
-        if "attachment" in path.name:
-            continue
-        bundle = json.loads(path.read_text(encoding="utf-8"))
-        for row in bundle.get("raw_rows", []):
-            for key in ("procurement_content", "bid_content"):
-                content = row.get(key)
-                if not content:
-                    continue
-                try:
-                    records = json.loads(content, strict=False).get("data", [])
-                except (json.JSONDecodeError, AttributeError):
-                    records = [{"title": "", "content": content}]
-                notices.extend((record.get("title") or "", record.get("content") or "") for record in records)
-    return notices
 
 
 def timed(function: Callable[[], object], repeat: int) -> tuple[float, object]:
@@ -116,7 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     if not (SHARED / "corpus").is_dir():
         print(f"real corpora skipped: {SHARED / 'corpus'} is absent (third-party data, not in the repository)")
         return 0
-    for name, notices in (("ccgp_trade_2022 titles", ccgp_titles()), ("hefei_ggzy notices", hefei_notices())):
+    corpora = (
+        ("ccgp_trade_2022 titles", ccgp_titles()),
+        ("hefei_ggzy notices", hefei_notices(SHARED / "corpus" / "hefei_ggzy")),
+    )
+    for name, notices in corpora:
         run(name, notices[: arguments.limit] if arguments.limit else notices, matcher, arguments.repeat)
     return 0
 

@@ -18,6 +18,7 @@ from pipelines.matcher import Matcher, match_jsonl
 from pipelines.notice_types import NOTICE_TYPES
 from pipelines.textnorm import normalize
 from tests.conftest import shared_path
+from tests.corpora import hefei_notices
 
 LABELS = Path(__file__).resolve().parent.parent / "data" / "labels.jsonl"
 
@@ -541,29 +542,8 @@ def test_ccgp_corpus_titles_have_no_strong_hit(matcher: Matcher, capsys: pytest.
     assert strong == []
 
 
-def _hefei_notices() -> list[tuple[str, str]]:
-    """(title, text) of every notice in the Hefei bundles; a content field that is not JSON is notice text."""
-    folder = shared_path("corpus/hefei_ggzy")
-    notices = []
-    for path in sorted(folder.glob("20*.json")):
-        if "attachment" in path.name:
-            continue
-        bundle = json.loads(path.read_text(encoding="utf-8"))
-        for row in bundle.get("raw_rows", []):
-            for key in ("procurement_content", "bid_content"):
-                content = row.get(key)
-                if not content:
-                    continue
-                try:
-                    records = json.loads(content, strict=False).get("data", [])
-                except (json.JSONDecodeError, AttributeError):
-                    records = [{"title": row.get("procurement_title") or "", "content": content}]
-                notices.extend((record.get("title") or "", record.get("content") or "") for record in records)
-    return notices
-
-
 def test_hefei_corpus_notices_have_no_strong_hit(matcher: Matcher, capsys: pytest.CaptureFixture[str]) -> None:
-    notices = _hefei_notices()
+    notices = hefei_notices(shared_path("corpus/hefei_ggzy"))
     assert len(notices) > 1000
     results = [matcher.match(title, text) for title, text in notices]
     strong = [notices[i][0] for i, result in enumerate(results) if result["tier"] == "strong"]
