@@ -60,8 +60,8 @@ def load_settings(config: str | None = None):
 
 def check_reviewed_data() -> None:
     """Fail before any work when the rules or the watch-list cannot be read; each error names the file and where."""
-    from pipelines import watchlist
-    from pipelines.matcher import Matcher
+    from pipelines.matching import watchlist
+    from pipelines.matching.engine import Matcher
 
     Matcher.load(os.environ.get("TENDERWATCH_RULES") or None)
     watchlist.read_watchlist()
@@ -119,7 +119,8 @@ def crawl_source(
 
     ``spider_args`` are passed as ``-a NAME=VALUE`` (``prefilter``, ``mode``, ``list_only`` …).
     """
-    from pipelines import health, store
+    from pipelines.ingest import verdicts as health
+    from pipelines.storage import store
 
     paths = Paths(Path(data_dir))
     run_dir = paths.runs / run_id
@@ -220,7 +221,7 @@ def skipped_crawl(source: str, run_id: str, from_date: str, until_date: str | No
 @task(name="normalize", cache_policy=NO_CACHE)
 def normalize_items(items_path: str | None, out_path: str) -> dict:
     """Normalize one crawl's raw notices into a JSONL batch of notices; a bad page is a parse error, not a loss."""
-    from pipelines.normalize import normalize, to_json
+    from pipelines.ingest.normalize import normalize, to_json
 
     count = errors = unreadable = 0
     out = Path(out_path)
@@ -247,7 +248,7 @@ def normalize_items(items_path: str | None, out_path: str) -> dict:
 
 @task(name="store", cache_policy=NO_CACHE)
 def store_notices(notices_paths: list[str], db_path: str, run_id: str) -> dict:
-    from pipelines import store
+    from pipelines.storage import store
 
     notices = [n for path in notices_paths for n in store.read_jsonl(path)]
     table = store.notices_to_arrow(notices, run_id, datetime.now(UTC))
@@ -260,7 +261,7 @@ def store_notices(notices_paths: list[str], db_path: str, run_id: str) -> dict:
 def record_crawl_runs(crawls: list[dict], db_path: str) -> None:
     import pyarrow as pa
 
-    from pipelines import store
+    from pipelines.storage import store
 
     columns = [
         "run_id", "source", "started_at", "finished_at", "from_date", "until_date", "replay", "finish_reason",
@@ -285,9 +286,9 @@ def record_crawl_runs(crawls: list[dict], db_path: str) -> None:
 
 @task(name="match", cache_policy=NO_CACHE)
 def match_notices(db_path: str) -> dict:
-    from pipelines import store
-    from pipelines.matcher import Matcher
-    from pipelines.matching import match_pending
+    from pipelines.matching.engine import Matcher
+    from pipelines.matching.pending import match_pending
+    from pipelines.storage import store
 
     # TENDERWATCH_RULES points at another rules file (a candidate under review, a test's variant).
     matcher = Matcher.load(os.environ.get("TENDERWATCH_RULES") or None)
@@ -299,7 +300,9 @@ def match_notices(db_path: str) -> dict:
 @task(name="publish-digest", cache_policy=NO_CACHE)
 def publish_digest(db_path: str, data_dir: str, run_id: str, publish_date: str, config: str | None = None) -> dict:
     """Publish tonight's new matches (and any a crashed run left pending); leaves the delivery message on disk."""
-    from pipelines import publish, store, watchlist
+    from pipelines.matching import watchlist
+    from pipelines.publishing import ledger as publish
+    from pipelines.storage import store
 
     settings = load_settings(config)
     paths = Paths(Path(data_dir))
@@ -325,7 +328,7 @@ def publish_digest(db_path: str, data_dir: str, run_id: str, publish_date: str, 
 
 @task(name="publish-snapshot", cache_policy=NO_CACHE)
 def publish_snapshot(db_path: str, snapshot_path: str, parquet_dir: str | None = None) -> str:
-    from pipelines import store
+    from pipelines.storage import store
 
     return str(store.publish_snapshot(db_path, snapshot_path, parquet_dir))
 
@@ -333,7 +336,8 @@ def publish_snapshot(db_path: str, snapshot_path: str, parquet_dir: str | None =
 @task(name="deliver-digest", cache_policy=NO_CACHE)
 def deliver_digest(db_path: str, run_id: str, message_path: str, announced: int, config: str | None = None) -> list:
     """Webhook and e-mail, when configured; every failure is logged and recorded, none fails the run."""
-    from pipelines import delivery, store
+    from pipelines.publishing import delivery
+    from pipelines.storage import store
 
     logger = get_run_logger()
     try:
@@ -356,7 +360,8 @@ def deliver_digest(db_path: str, run_id: str, message_path: str, announced: int,
 @task(name="derive", cache_policy=NO_CACHE)
 def derive_notices(db_path: str) -> dict:
     """After notices are stored: link processes (ocid), segment new text, refresh the glossary and its translations."""
-    from pipelines import processes, store, translate
+    from pipelines.publishing import translate
+    from pipelines.storage import processes, store
 
     with store.session(db_path) as con:
         linked = processes.assign_ocids(con)
@@ -372,7 +377,7 @@ def derive_notices(db_path: str) -> dict:
 
 
 def last_good_crawl_date(db_path: Path, source: str) -> date | None:
-    from pipelines import store
+    from pipelines.storage import store
 
     with store.session(db_path) as con:
         value = store.scalar(
@@ -387,7 +392,7 @@ def last_good_crawl_date(db_path: Path, source: str) -> date | None:
 
 def active_backoff(db_path: Path, source: str, now: datetime) -> tuple[datetime, str] | None:
     """(until, why) when the source's latest live crawl was blocked and asked us to stay away past ``now``."""
-    from pipelines import store
+    from pipelines.storage import store
 
     if not Path(db_path).exists():
         return None
@@ -526,7 +531,7 @@ def backfill_plan(start: date, end: date, window_days: int) -> list[tuple[date, 
 
 
 def finished_backfill_windows(db_path: Path) -> set[tuple[str, date, date]]:
-    from pipelines import store
+    from pipelines.storage import store
 
     with store.session(db_path) as con:
         rows = con.execute("SELECT source, window_from, window_until FROM backfill_windows").fetchall()
@@ -536,7 +541,7 @@ def finished_backfill_windows(db_path: Path) -> set[tuple[str, date, date]]:
 @task(name="record-backfill-windows", cache_policy=NO_CACHE)
 def record_backfill_windows(crawls: list[dict], db_path: str) -> None:
     """Mark the windows of these healthy crawls finished, so a resumed backfill skips them."""
-    from pipelines import store
+    from pipelines.storage import store
 
     with store.session(db_path) as con:
         for crawl in crawls:
@@ -664,8 +669,8 @@ def rematch(data_dir: str = "data", config: str | None = None) -> dict:
 
 @task(name="reprocess-archive", cache_policy=NO_CACHE)
 def reprocess_archive(archive: str, db_path: str, run_id: str) -> dict:
-    from pipelines import store
-    from pipelines.reprocess import reprocess_archive as rebuild
+    from pipelines.ingest.reprocess import reprocess_archive as rebuild
+    from pipelines.storage import store
 
     with store.session(db_path) as con:
         return asdict(rebuild(con, archive, run_id))
@@ -786,7 +791,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from pipelines.normalize import normalize_page, to_json
+    from pipelines.ingest.normalize import normalize_page, to_json
 
     path = Path(args.file)
     if not path.is_file():
@@ -797,7 +802,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def _load_matcher():
-    from pipelines.matcher import Matcher, RulesError
+    from pipelines.matching.engine import Matcher, RulesError
 
     try:
         return Matcher.load(os.environ.get("TENDERWATCH_RULES") or None)
@@ -809,7 +814,7 @@ def _load_matcher():
 def cmd_match_text(args: argparse.Namespace) -> int:
     matcher = _load_matcher()
     if args.jsonl:
-        from pipelines.matcher import match_jsonl
+        from pipelines.matching.engine import match_jsonl
 
         with Path(args.jsonl).open(encoding="utf-8") as lines:
             for out in match_jsonl(lines, matcher):
@@ -823,7 +828,7 @@ def cmd_match_text(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from pipelines.evaluate import evaluate, format_report, load_cases
+    from pipelines.matching.evaluate import evaluate, format_report, load_cases
 
     if not args.labels and not args.reviews:
         print("error: give a labelled set (LABELS.jsonl), --reviews, or both", file=sys.stderr)
@@ -837,7 +842,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 2
     if args.reviews:
-        from pipelines import reviews, store
+        from pipelines.matching import reviews
+        from pipelines.storage import store
 
         paths = Paths(args.data_dir)
         if not _has_work_db(paths):
@@ -851,7 +857,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from pipelines import reviews, store
+    from pipelines.matching import reviews
+    from pipelines.storage import store
 
     paths = Paths(args.data_dir)
     if not _has_work_db(paths):
@@ -900,7 +907,7 @@ def cmd_rematch(args: argparse.Namespace) -> int:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    from pipelines import store
+    from pipelines.storage import store
 
     paths = Paths(args.data_dir)
     if not paths.work_db.exists():
@@ -1018,7 +1025,7 @@ def _add_crawl_options(sub: argparse.ArgumentParser, *, with_sources: bool = Tru
     )  # fmt: skip
     sub.add_argument(
         "--prefilter", action="store_true",
-        help="fetch a detail page only when its list title may match (pipelines/queries.py); far fewer requests",
+        help="fetch a detail page only when its list title may match (pipelines/matching/queries.py)",
     )  # fmt: skip
 
 
@@ -1032,7 +1039,7 @@ def _spider_arg(value: str) -> str:
 def cmd_export_ocds(args: argparse.Namespace) -> int:
     import duckdb
 
-    from pipelines import ocds
+    from pipelines.publishing import ocds
 
     paths = Paths(args.data_dir)
     if not paths.snapshot.exists():
@@ -1052,7 +1059,8 @@ def cmd_export_ocds(args: argparse.Namespace) -> int:
 
 
 def cmd_translate(args: argparse.Namespace) -> int:
-    from pipelines import store, translate
+    from pipelines.publishing import translate
+    from pipelines.storage import store
 
     paths = Paths(args.data_dir)
     if not _has_work_db(paths):

@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
-from pipelines.matcher import Matcher  # noqa: E402
-from pipelines.textnorm import normalize  # noqa: E402
+from pipelines.matching.engine import Matcher  # noqa: E402
+from pipelines.matching.folding import normalize  # noqa: E402
 from tests.corpora import hefei_notices  # noqa: E402
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipelines.queries import title_may_match  # noqa: E402
+from pipelines.matching.queries import title_may_match  # noqa: E402
 from spiders import settings  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "ccgp_trade_2022"

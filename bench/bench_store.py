@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipelines import store  # noqa: E402
+from pipelines.storage import store  # noqa: E402
 
 
 def synthetic_notices(count: int) -> list[dict]:

@@ -52,7 +52,7 @@ class Notice:
     id: int
     column: str  # zygg 中央公告 | dfgg 地方公告
     sub: str  # ccgp sub-column code: gkzb, zbgg, cjgg, gzgg, …
-    kind: str  # notice type code of pipelines/notice_types.py
+    kind: str  # notice type code of pipelines/national/notice_types.py
     published: str  # YYYY-MM-DD HH:MM, Asia/Shanghai
     title: str
     project_name: str

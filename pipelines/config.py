@@ -31,7 +31,7 @@ class Sources:
     # Spider names (modules in spiders/) crawled by the nightly job.
     enabled: tuple[str, ...] = ("ccgp",)
     # Search keywords for portals with a search API; given to every crawl as ``-a keywords=…`` (empty: each
-    # spider's own default terms, pipelines/queries.py).
+    # spider's own default terms, pipelines/matching/queries.py).
     queries: tuple[str, ...] = ()
 
 

@@ -68,7 +68,7 @@ class BaseSpider(scrapy.Spider):
       base_url   fetch from another host with the same paths (a mirror, or the test server)
       list_only  fetch only the first list page(s) and count their notices, no detail pages (the operators'
                  live check: ``flows.py check-sources``); a spider honours it with ``self.list_only``
-      prefilter  fetch a detail page only when its list title passes ``pipelines.queries.title_may_match``
+      prefilter  fetch a detail page only when its list title passes ``pipelines.matching.queries.title_may_match``
                  (default: the class's ``prefilter_default``); a spider asks ``self.title_wanted(title)``
     """
 
@@ -132,7 +132,7 @@ class BaseSpider(scrapy.Spider):
         """Whether a listed notice's detail page is worth fetching under the title prefilter (counted in stats)."""
         if not self.prefilter:
             return True
-        from pipelines.queries import title_may_match
+        from pipelines.matching.queries import title_may_match
 
         if title_may_match(title):
             self.crawler.stats.inc_value("tenderwatch/prefilter_passed")

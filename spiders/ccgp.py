@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import scrapy
 from scrapy.http import Response
 
-from pipelines.notice_types import CCGP_COLUMNS, classify
+from pipelines.national.notice_types import CCGP_COLUMNS, classify
 from spiders.base import SHANGHAI, BaseSpider
 
 SOURCE = "ccgp"
@@ -251,8 +251,9 @@ class CcgpSpider(BaseSpider):
     sub-columns. Paging stops at the first page whose notices are all older than ``from_date``.
 
     ``-a mode=search``: the keyword search ``search.ccgp.gov.cn/bxsearch`` over the date window, one query per
-    keyword (``-a keywords=算力,A100``; default ``pipelines.queries.search_terms()``), ``-a searchtype=1`` (title) or
-    ``2`` (full text, the default), ``-a bid_type=N`` (0 all). A notice found by several keywords is fetched once.
+    keyword (``-a keywords=算力,A100``; default ``pipelines.matching.queries.search_terms()``), ``-a searchtype=1``
+    (title) or ``2`` (full text, the default), ``-a bid_type=N`` (0 all). A notice found by several keywords is
+    fetched once.
     """
 
     name = "ccgp"
@@ -297,7 +298,7 @@ class CcgpSpider(BaseSpider):
         if keywords:
             self.keywords = [k.strip() for k in keywords.split(",") if k.strip()]
         else:
-            from pipelines.queries import search_terms
+            from pipelines.matching.queries import search_terms
 
             self.keywords = search_terms()
         # A mirror or test server answers the search on its own host, with the same path.

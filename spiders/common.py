@@ -1,7 +1,7 @@
 """Small helpers the portal spiders added for issue 5 share: the raw item, list dates, JSON answers, text cleanup.
 
 The raw item has the same keys as the ccgp spider's (``source``, ``notice_id``, ``url``, ``listing``, ``fetched_at``,
-``status``, ``encoding``, ``html``), so the flow and ``pipelines.normalize`` treat every portal alike.
+``status``, ``encoding``, ``html``), so the flow and ``pipelines.ingest.normalize`` treat every portal alike.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import scrapy
 from scrapy.http import Response
 
-from pipelines.notice_types import classify
+from pipelines.national.notice_types import classify
 from spiders.base import SHANGHAI, BaseSpider
 from spiders.common import clean, first_datetime_text, json_answer, node_text
 

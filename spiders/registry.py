@@ -1,6 +1,6 @@
 """Every portal the project can crawl: source name → spider class, detail-page parser, hosts and notice-id finder.
 
-``pipelines.normalize`` builds its dispatch tables from ``ALL_SOURCES``; which sources the nightly job runs is
+``pipelines.ingest.normalize`` builds its dispatch tables from ``ALL_SOURCES``; which sources the nightly job runs is
 configuration (``flows.DEFAULT_SOURCES``), not this list.
 """
 

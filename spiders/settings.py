@@ -38,7 +38,7 @@ DOWNLOADER_MIDDLEWARES = {
 
 EXTENSIONS = {
     # Dumps the crawl's stats to a JSON file at close: the flow judges a crawl by its stats, not its exit code.
-    "spiders.health.StatsDump": 500,
+    "spiders.stats.StatsDump": 500,
 }
 
 ADDONS = {

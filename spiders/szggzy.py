@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import scrapy
 from scrapy.http import Response
 
-from pipelines.notice_types import classify
+from pipelines.national.notice_types import classify
 from spiders.base import SHANGHAI, BaseSpider
 from spiders.common import clean, json_answer, node_text, raw_item
 

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import scrapy
 from scrapy.http import Response
 
-from pipelines.notice_types import classify
+from pipelines.national.notice_types import classify
 from spiders.base import BaseSpider
 from spiders.common import clean, first_datetime_text, node_text
 

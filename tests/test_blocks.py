@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 import flows
-from pipelines.health import DEFAULT_BLOCK_BACKOFF
+from pipelines.ingest.verdicts import DEFAULT_BLOCK_BACKOFF
 from spiders.base import SHANGHAI
 from tests.ccgp_site import Notice, write_site
 from tests.conftest import real_page
@@ -109,7 +109,7 @@ def test_a_source_inside_its_backoff_is_skipped_and_a_later_run_fetches_what_was
     data = tmp_path / "data"
     # History: the last good crawl ran five days ago.
     last_good = now - timedelta(days=5)
-    from pipelines import store
+    from pipelines.storage import store
 
     with store.session(data / "work" / "warehouse.duckdb") as con:
         con.execute(

@@ -14,7 +14,7 @@ import pytest
 import flows
 from tests.conftest import ROOT
 
-RULES = ROOT / "pipelines" / "rules.toml"
+RULES = ROOT / "pipelines" / "matching" / "rules.toml"
 
 
 def cli(*argv: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:

@@ -19,9 +19,9 @@ import feedparser
 import pytest
 
 import flows
-from pipelines import publish
+from pipelines.publishing import ledger as publish
 from tests.conftest import ROOT
-from tests.pipelines.test_publish_outputs import Receiver, free_port
+from tests.pipelines.publishing.test_outputs import Receiver, free_port
 
 DEMO = ROOT / "demo"
 EXPECTED = json.loads((DEMO / "expected.json").read_text(encoding="utf-8"))["notices"]

@@ -12,7 +12,7 @@ from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.test import get_crawler
 
-from pipelines.normalize import PORTAL_PARSERS, SOURCE_HOSTS
+from pipelines.ingest.normalize import PORTAL_PARSERS, SOURCE_HOSTS
 from spiders.registry import ALL_SOURCES
 
 SPIDERS = {

@@ -9,7 +9,7 @@ from scrapy.exceptions import CloseSpider
 from scrapy.http import HtmlResponse, TextResponse
 from scrapy.utils.test import get_crawler
 
-from pipelines.normalize import normalize
+from pipelines.ingest.normalize import normalize
 from spiders.epoint import (
     SEARCH_PATH,
     JsggzySpider,

@@ -11,7 +11,7 @@ from scrapy.exceptions import CloseSpider
 from scrapy.http import HtmlResponse, TextResponse
 from scrapy.utils.test import get_crawler
 
-from pipelines.normalize import normalize
+from pipelines.ingest.normalize import normalize
 from spiders.archive import iter_responses
 from spiders.ggzy import GgzySpider, content_url, list_form, notice_id_from_url, parse_detail_page, parse_list
 from tests.conftest import ROOT, shared_path

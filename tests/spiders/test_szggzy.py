@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from scrapy.http import HtmlResponse
 
-from pipelines.normalize import normalize, source_for_url
+from pipelines.ingest.normalize import normalize, source_for_url
 from spiders.szggzy import LIST_PATH, attachments_of, notice_id_from_url, parse_detail_page, wrap_detail
 from tests.conftest import ROOT
 from tests.spiders.crawling import crawl, json_answer

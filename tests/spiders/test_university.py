@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from scrapy.http import HtmlResponse
 
-from pipelines.normalize import normalize
+from pipelines.ingest.normalize import normalize
 from spiders.common import list_date
 from spiders.university import ScuSpider, ShuSpider, SzuSpider, parse_detail_page, parse_list_page
 from tests.conftest import ROOT

@@ -1,0 +1,1 @@
+"""From crawls and archives to stored notices: the WARC format, crawl verdicts, normalizing and reprocessing."""

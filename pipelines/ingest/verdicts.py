@@ -1,0 +1,136 @@
+"""Judging a crawl from its stats: `scrapy crawl` exits 0 even when every request failed.
+
+Verdicts: ``ok``; ``degraded`` (some errors, or far fewer notices than usual); ``blocked`` (the portal refused
+us: a block page, a 403/429/521); ``broken`` (the site answers but its pages no longer parse: a layout change);
+``unreachable`` (nothing came back at all: DNS, connection or TLS failures, timeouts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+VERDICTS = ("ok", "degraded", "blocked", "broken", "unreachable")
+
+# More than this share of requests failing makes a crawl degraded even when it produced notices.
+ERROR_RATE_DEGRADED = 0.2
+# Fewer notices than this share of the source's recent median makes a crawl degraded.
+ITEM_DROP_DEGRADED = 0.3
+# How long a blocked source is left alone when the portal does not say (no Retry-After): ccgp's rate limit lasts
+# "minutes to hours" (STRUCTURE.md §1.5); a nightly job comes back the next night anyway, so this only stops an
+# operator's re-runs from prolonging the block.
+DEFAULT_BLOCK_BACKOFF = timedelta(hours=1)
+# A Retry-After longer than this is taken as this: a portal's typo must not silence a source for months.
+MAX_BLOCK_BACKOFF = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: str
+    reason: str
+
+
+# Exception class names in Scrapy's stats, in words an operator reads at a glance.
+PLAIN_FAILURES = {
+    "CannotResolveHostError": "DNS lookup failed",
+    "DownloadConnectionRefusedError": "connection refused",
+    "DownloadTimeoutError": "timed out",
+    "DownloadFailedError": "download failed",
+    "ResponseDataLossError": "response cut short",
+    "DNSLookupError": "DNS lookup failed",
+    "ConnectionRefusedError": "connection refused",
+    "ConnectError": "connection failed",
+    "TCPTimedOutError": "connection timed out",
+    "TimeoutError": "timed out",
+    "ResponseNeverReceived": "no response received",
+    "ConnectionLost": "connection lost",
+    "SSLError": "TLS handshake failed",
+}
+
+
+def _exceptions(stats: dict) -> dict[str, int]:
+    prefix = "downloader/exception_type_count/"
+    return {key[len(prefix) :].rsplit(".", 1)[-1]: value for key, value in stats.items() if key.startswith(prefix)}
+
+
+def judge(stats: dict | None, recent_item_counts: list[int] | tuple[int, ...] = ()) -> Verdict:
+    """The verdict on one crawl from its dumped stats (see ``spiders.stats.StatsDump``)."""
+    if not stats:
+        return Verdict("broken", "the crawl wrote no stats: the crawler process failed before closing")
+    reason = stats.get("finish_reason", "")
+    requests = stats.get("downloader/request_count", 0)
+    responses = stats.get("downloader/response_count", 0)
+    items = stats.get("item_scraped_count", 0)
+    errors = stats.get("log_count/ERROR", 0)
+    exceptions = _exceptions(stats)
+
+    if stats.get("tenderwatch/blocked") or reason == "blocked":
+        evidence = stats.get("tenderwatch/block_reason", "block page")
+        url = stats.get("tenderwatch/block_url", "")
+        retry_after = stats.get("tenderwatch/retry_after")
+        suffix = f"; Retry-After {retry_after}" if retry_after else ""
+        return Verdict("blocked", f"{evidence} at {url}{suffix}")
+    if requests and not responses:
+        kinds = ", ".join(f"{PLAIN_FAILURES.get(name, name)} ({count}×)" for name, count in sorted(exceptions.items()))
+        return Verdict("unreachable", f"no response to {requests} request(s): {kinds or 'nothing came back'}")
+    empty_pages = stats.get("tenderwatch/empty_list_pages", 0)
+    if empty_pages and not items and not stats.get("tenderwatch/list_items"):
+        url = stats.get("tenderwatch/empty_list_url", "")
+        return Verdict("broken", f"list page parsed to zero notices while the site answered: {url}")
+    if reason not in ("finished", "closespider_itemcount", "sample"):
+        return Verdict("broken", f"crawl ended with reason {reason!r}")
+    problems = []
+    if empty_pages:
+        url = stats.get("tenderwatch/empty_list_url", "")
+        problems.append(f"{empty_pages} list page(s) parsed to zero notices, e.g. {url}")
+    if stats.get("tenderwatch/next_page_lost"):
+        problems.append("the next list page could not be found")
+    failed = sum(exceptions.values()) + stats.get("tenderwatch/detail_errors", 0)
+    if requests and failed / requests > ERROR_RATE_DEGRADED:
+        problems.append(f"{failed} of {requests} requests failed")
+    if errors and not problems:
+        problems.append(f"{errors} error(s) logged")
+    usual = sorted(recent_item_counts)
+    if usual:
+        median = usual[len(usual) // 2]
+        if median and items < median * ITEM_DROP_DEGRADED:
+            problems.append(f"{items} notices against a recent median of {median}")
+    if problems:
+        return Verdict("degraded", "; ".join(problems))
+    if stats.get("tenderwatch/list_only"):
+        listed = stats.get("tenderwatch/list_items", 0)
+        return Verdict("ok", f"{listed} notices listed on {stats.get('tenderwatch/list_pages', 0)} list page(s)")
+    skipped = stats.get("tenderwatch/prefilter_skipped")
+    suffix = f" ({skipped} listed notices skipped by the title prefilter)" if skipped else ""
+    return Verdict("ok", f"{items} notices from {responses} responses{suffix}")
+
+
+def responses_by_status(stats: dict | None) -> dict[str, int]:
+    """Responses per HTTP status, e.g. ``{"200": 68, "404": 1}`` (Scrapy counts them after retries too)."""
+    prefix = "downloader/response_status_count/"
+    return {key[len(prefix) :]: value for key, value in sorted((stats or {}).items()) if key.startswith(prefix)}
+
+
+def retry_after_delay(value: str | None, now: datetime) -> timedelta | None:
+    """A Retry-After header as a delay: delta-seconds or an HTTP date (RFC 9110 §10.2.3); None if unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return timedelta(seconds=int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(when - now, timedelta(0))
+
+
+def blocked_until(stats: dict | None, finished_at: datetime) -> datetime | None:
+    """Until when a blocked source is left alone: Retry-After when the portal gave one, else the default."""
+    if not stats or not (stats.get("tenderwatch/blocked") or stats.get("finish_reason") == "blocked"):
+        return None
+    delay = retry_after_delay(stats.get("tenderwatch/retry_after"), finished_at)
+    return finished_at + min(delay if delay is not None else DEFAULT_BLOCK_BACKOFF, MAX_BLOCK_BACKOFF)

@@ -1,0 +1,154 @@
+"""The match stage: runs the matcher over every notice not yet matched with the current rules, in batches.
+
+A notice is (re)matched when it is new, when its text changed (content hash) or when the rules changed (rules
+version), so a rules change re-matches the whole history and a re-run with nothing new does no work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.storage.store import MATCH_SCHEMA, RESULT_COLUMNS, RESULT_SCHEMA, insert_arrow
+
+PUBLISHED_TIERS = ("strong", "review")
+_RESULT_NAMES = ", ".join(c.name for c in RESULT_COLUMNS)
+BATCH_SIZE = 2000
+
+
+@dataclass
+class MatchSummary:
+    matched: int = 0
+    hits: int = 0
+    newly_matching: int = 0
+
+
+def items_text(items: list[dict] | None) -> str:
+    """The item table as text lines the matcher reads as the ``items`` field."""
+    lines = []
+    for item in items or []:
+        parts = [item.get(key) for key in ("name", "brand", "model")]
+        quantity = item.get("quantity")
+        if quantity is not None:
+            parts.append(f"{quantity:g}{item.get('unit') or ''}" if isinstance(quantity, float) else str(quantity))
+        lines.append(" ".join(str(p) for p in parts if p))
+    return "\n".join(lines)
+
+
+def attachments_text(attachments: list[dict] | None) -> str:
+    return "\n".join(a.get("name") or "" for a in attachments or [])
+
+
+def match_pending(con: duckdb.DuckDBPyConnection, matcher, batch_size: int = BATCH_SIZE) -> MatchSummary:
+    """Match every notice whose rules version or content changed since it was last matched."""
+    version = matcher.rules_version
+    summary = MatchSummary()
+    pending = con.sql(
+        """
+        SELECT n.source, n.notice_id, n.title, n.text, n.items, n.attachments, n.published_at, n.notice_type,
+               n.content_hash, r.tier AS old_tier
+        FROM notices n LEFT JOIN match_results r USING (source, notice_id)
+        WHERE r.rules_version IS DISTINCT FROM ? OR r.content_hash IS DISTINCT FROM n.content_hash
+        ORDER BY n.source, n.notice_id
+        """,
+        params=[version],
+    ).to_arrow_table()
+    now = datetime.now(UTC)
+    for batch in pending.to_batches(batch_size):
+        rows = batch.to_pylist()
+        hit_rows, result_rows = [], []
+        for row in rows:
+            published = row["published_at"]
+            result = matcher.match(
+                title=row["title"] or "",
+                text=row["text"] or "",
+                items=items_text(row["items"]),
+                attachments=attachments_text(row["attachments"]),
+                published=published.date() if isinstance(published, datetime) else None,
+                notice_type=row["notice_type"],
+            )
+            for number, hit in enumerate(result["hits"]):
+                hit_rows.append(_hit_row(row, number, hit, version))
+            reaches_publish = result["tier"] in PUBLISHED_TIERS
+            if reaches_publish and row["old_tier"] not in PUBLISHED_TIERS:
+                summary.newly_matching += 1
+            result_rows.append(
+                {
+                    "source": row["source"],
+                    "notice_id": row["notice_id"],
+                    "tier": result["tier"],
+                    "score": float(result["score"]),
+                    "categories": list(result["categories"]),
+                    "rules_version": version,
+                    "content_hash": row["content_hash"],
+                    "first_matched_at": now if reaches_publish else None,
+                    "matched_at": now,
+                }
+            )
+        _replace_results(con, result_rows, hit_rows)
+        summary.matched += len(rows)
+        summary.hits += len(hit_rows)
+    return summary
+
+
+def _money(value) -> Decimal | None:
+    return Decimal(str(value)).quantize(Decimal("0.01")) if value is not None else None
+
+
+def _hit_row(notice: dict, number: int, hit: dict, version: str) -> dict:
+    restricted = hit.get("restricted_since")
+    return {
+        "source": notice["source"],
+        "notice_id": notice["notice_id"],
+        "hit_no": number,
+        "rule_id": hit.get("rule_id"),
+        "category": hit.get("category"),
+        "tier": hit.get("tier"),
+        "score": float(hit["score"]) if hit.get("score") is not None else None,
+        "matched_text": hit.get("text"),
+        "evidence": hit.get("evidence"),
+        "field": hit.get("field"),
+        "model": hit.get("model"),
+        "quantity": float(hit["quantity"]) if hit.get("quantity") is not None else None,
+        "unit": hit.get("unit"),
+        "memory": hit.get("memory"),
+        "provider": hit.get("provider"),
+        "tokens": int(hit["tokens"]) if hit.get("tokens") is not None else None,
+        "restricted_since": date.fromisoformat(restricted) if isinstance(restricted, str) else restricted,
+        "after_restriction": hit.get("after_restriction"),
+        "reason": hit.get("reason"),
+        "amount_cny": _money(hit.get("amount")),
+        "rules_version": version,
+    }
+
+
+def _replace_results(con: duckdb.DuckDBPyConnection, result_rows: list[dict], hit_rows: list[dict]) -> None:
+    """Swap in a batch's results and hits in one transaction: old hits of these notices go, new ones come."""
+    results = pa.Table.from_pylist(result_rows, schema=RESULT_SCHEMA)
+    hits = pa.Table.from_pylist(hit_rows, schema=MATCH_SCHEMA)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.register("batch_results", results)
+        con.execute("DELETE FROM matches WHERE (source, notice_id) IN (SELECT (source, notice_id) FROM batch_results)")
+        insert_arrow(con, "matches", hits)
+        con.execute(
+            f"""
+            INSERT INTO match_results ({_RESULT_NAMES})
+            SELECT {_RESULT_NAMES} FROM batch_results
+            ON CONFLICT (source, notice_id) DO UPDATE SET
+                tier = excluded.tier, score = excluded.score, categories = excluded.categories,
+                rules_version = excluded.rules_version, content_hash = excluded.content_hash,
+                first_matched_at = coalesce(match_results.first_matched_at, excluded.first_matched_at),
+                matched_at = excluded.matched_at
+            """
+        )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("batch_results")

@@ -1,0 +1,378 @@
+"""Nightly publishing: the digest of newly matched notices, exactly once per notice.
+
+Order of work, so a crash at any point neither loses nor duplicates a notice:
+1. the notices to publish are entered in the ``publications`` ledger as ``pending`` for tonight's date;
+2. tonight's outputs are (re)written from the ledger (every notice of that date), each file atomically;
+3. the ledger rows are marked ``published``.
+Outputs per date: ``digest.md``, ``digest.html``, ``matches.csv``, ``matches.json``; plus the cumulative
+``feed.atom`` next to the date folders (see ``pipelines/publishing/outputs.py``).
+A run that finds ``pending`` rows left by a crash writes them into their own date's outputs and marks them, and
+never enters them again.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from pipelines.config import Outputs
+from pipelines.matching.pending import PUBLISHED_TIERS
+from pipelines.publishing import outputs
+from pipelines.publishing.delivery import Message
+
+CSV_COLUMNS = (
+    "published_at",
+    "tier",
+    "categories",
+    "title",
+    "notice_type",
+    "buyer",
+    "suppliers",
+    "watched_suppliers",
+    "amount_cny",
+    "models",
+    "quantities",
+    "providers",
+    "tokens",
+    "evidence",
+    "url",
+    "source",
+    "notice_id",
+)
+
+
+@dataclass
+class Digest:
+    publish_date: date
+    new: int
+    total: int
+    rows: list[dict] = field(default_factory=list)
+    markdown: str = ""
+    paths: list[Path] = field(default_factory=list)
+    announced: list[dict] = field(default_factory=list)
+    recovered: list[date] = field(default_factory=list)
+
+
+def enter_new_publications(con: duckdb.DuckDBPyConnection, run_id: str, publish_date: date, now: datetime) -> int:
+    """Enter every matched notice not yet in the ledger as pending for ``publish_date``; returns how many."""
+    before = _count(con, "SELECT count(*) FROM publications")
+    con.execute(
+        """
+        INSERT INTO publications (source, notice_id, run_id, publish_date, published_at, tier, categories, status)
+        SELECT r.source, r.notice_id, ?, ?, ?, r.tier, r.categories, 'pending'
+        FROM match_results r
+        WHERE r.tier IN (SELECT unnest(?::VARCHAR[]))
+          AND NOT EXISTS (SELECT 1 FROM publications p WHERE p.source = r.source AND p.notice_id = r.notice_id)
+        """,
+        [run_id, publish_date, now, list(PUBLISHED_TIERS)],
+    )
+    return _count(con, "SELECT count(*) FROM publications") - before
+
+
+def pending_dates(con: duckdb.DuckDBPyConnection) -> list[date]:
+    rows = con.execute("SELECT DISTINCT publish_date FROM publications WHERE status = 'pending' ORDER BY 1").fetchall()
+    return [row[0] for row in rows]
+
+
+def mark_published(con: duckdb.DuckDBPyConnection, publish_date: date) -> None:
+    con.execute(
+        "UPDATE publications SET status = 'published' WHERE status = 'pending' AND publish_date = ?",
+        [publish_date],
+    )
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    return con.execute(sql).fetchall()[0][0]
+
+
+_LEDGER_ROWS = """
+    SELECT p.source, p.notice_id, p.tier, p.categories, p.run_id, p.publish_date, p.published_at AS entered_at,
+           n.title, {title_en} AS title_en, n.url, n.notice_type_en, n.published_at, n.buyer,
+           [s.name FOR s IN coalesce(n.suppliers, [])] AS suppliers,
+           (SELECT list(w.name_en ORDER BY w.name_en) FROM supplier_watchlist w
+              WHERE len([s FOR s IN coalesce(n.suppliers, []) IF contains(s.name, w.name_zh)]) > 0)
+             AS watched_suppliers,
+           coalesce(n.award_cny, n.budget_cny) AS amount_cny,
+           (SELECT list_sort(list(DISTINCT m.model) FILTER (WHERE m.model IS NOT NULL))
+              FROM matches m WHERE m.source = p.source AND m.notice_id = p.notice_id) AS models,
+           (SELECT list_sort(list(DISTINCT m.quantity::BIGINT || ' ' || coalesce(m.unit, ''))
+                     FILTER (WHERE m.quantity IS NOT NULL))
+              FROM matches m WHERE m.source = p.source AND m.notice_id = p.notice_id) AS quantities,
+           (SELECT list_sort(list(DISTINCT m.provider) FILTER (WHERE m.provider IS NOT NULL))
+              FROM matches m WHERE m.source = p.source AND m.notice_id = p.notice_id) AS providers,
+           (SELECT max(m.tokens) FROM matches m
+              WHERE m.source = p.source AND m.notice_id = p.notice_id) AS tokens,
+           (SELECT list(m.evidence ORDER BY m.score DESC, m.hit_no)
+              FROM matches m WHERE m.source = p.source AND m.notice_id = p.notice_id
+               AND m.tier IN ('strong', 'review')) AS evidence
+    FROM publications p LEFT JOIN notices n USING (source, notice_id)
+"""
+
+
+def _ledger_rows(con: duckdb.DuckDBPyConnection, where_order: str, params: list) -> list[dict]:
+    sql = _LEDGER_ROWS.format(title_en=_title_en_expression(con)) + where_order
+    cursor = con.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def digest_rows(con: duckdb.DuckDBPyConnection, publish_date: date) -> list[dict]:
+    """Every notice in the ledger for ``publish_date``, with what the analysts need to judge it."""
+    return _ledger_rows(
+        con,
+        "WHERE p.publish_date = ? "
+        "ORDER BY CASE p.tier WHEN 'strong' THEN 0 ELSE 1 END, n.published_at DESC, p.source, p.notice_id",
+        [publish_date],
+    )
+
+
+def feed_rows(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict]:
+    """The newest ``limit`` notices of the whole ledger, for the cumulative feed."""
+    return _ledger_rows(
+        con, "ORDER BY p.published_at DESC, n.published_at DESC, p.source, p.notice_id LIMIT ?", [limit]
+    )
+
+
+def _title_en_expression(con: duckdb.DuckDBPyConnection) -> str:
+    """SQL for a notice's English title when the database has one, else NULL.
+
+    An English title arrives with translations: a ``title_en`` column on ``notices``, the ``notices_en`` view, or
+    any table or view keyed by (source, notice_id) with a ``title_en`` column. The relation name comes from the
+    catalog, never from scraped text, and is quoted as an identifier.
+    """
+    rows = con.execute(
+        """
+        SELECT table_name FROM duckdb_columns()
+        WHERE schema_name = current_schema() AND database_name = current_database()
+        GROUP BY table_name
+        HAVING bool_or(column_name = 'title_en') AND bool_or(column_name = 'source')
+           AND bool_or(column_name = 'notice_id')
+        ORDER BY table_name <> 'notices', table_name <> 'notices_en', table_name
+        """
+    ).fetchall()
+    if not rows:
+        return "NULL::VARCHAR"
+    relation = rows[0][0]
+    if relation == "notices":
+        return "n.title_en"
+    quoted = '"' + relation.replace('"', '""') + '"'
+    return (
+        f"(SELECT any_value(t.title_en) FROM {quoted} t WHERE t.source = p.source AND t.notice_id = p.notice_id "
+        "AND t.title_en IS NOT NULL)"
+    )
+
+
+def timeline(con: duckdb.DuckDBPyConnection, end: date, weeks: int) -> dict[date, dict[str, int]]:
+    """Published matches per week (Monday) and category, by the notice's own publish date, up to ``end``'s week."""
+    last = end - timedelta(days=end.weekday())
+    first = last - timedelta(weeks=weeks - 1)
+    counts: dict[date, dict[str, int]] = {first + timedelta(weeks=i): {} for i in range(weeks)}
+    rows = con.execute(
+        """
+        SELECT week, category, count(*) FROM (
+            SELECT date_trunc('week', coalesce(CAST(n.published_at AS DATE), p.publish_date))::DATE AS week,
+                   unnest(p.categories) AS category
+            FROM publications p LEFT JOIN notices n USING (source, notice_id)
+        )
+        WHERE week BETWEEN ? AND ?
+        GROUP BY ALL
+        """,
+        [first, last],
+    ).fetchall()
+    for week, category, count in rows:
+        counts[week][category] = count
+    return counts
+
+
+# --- rendering ---------------------------------------------------------------------------------------------------
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
+
+
+def md(text: object) -> str:
+    """Scraped text made inert in Markdown (and in the HTML a Markdown renderer makes of it)."""
+    if text is None:
+        return ""
+    flat = " ".join(str(text).split())
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat).replace("&", "&amp;")
+
+
+def render_markdown(publish_date: date, rows: list[dict], new: int) -> str:
+    lines = [f"# tenderwatch digest, {publish_date.isoformat()}", ""]
+    if not rows:
+        lines.append("No matched notices were published for this date.")
+        return "\n".join(lines) + "\n"
+    by_category: dict[str, int] = {}
+    for row in rows:
+        for category in row["categories"] or []:
+            by_category[category] = by_category.get(category, 0) + 1
+    summary = ", ".join(f"{name}: {count}" for name, count in sorted(by_category.items()))
+    lines += [f"{len(rows)} matched notice(s) for this date ({new} new in the latest run). {summary}", ""]
+    for row in rows:
+        lines.append(f"## [{row['tier']}] {md(row['title'])}")
+        lines.append("")
+        lines += [f"- **{label}:** {md(value)}" for label, value in outputs.match_facts(row)]
+        for snippet in (row["evidence"] or [])[:3]:
+            lines.append(f"- **Evidence:** {md(snippet)}")
+        if row["url"]:
+            lines.append(f"- **Link:** <{safe_url(row['url'])}>")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def safe_url(url: str) -> str:
+    """Only http(s) links, with characters that could end the autolink escaped."""
+    if not re.match(r"https?://", url):
+        return "about:blank"
+    return url.replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        value = "; ".join(str(v) for v in value if v is not None)
+    # One line per cell: evidence snippets quote table rows and paragraphs.
+    text = " ".join(str(value).split()) if isinstance(value, str) else str(value)
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def render_csv(rows: list[dict]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        record = dict(row)
+        record["notice_type"] = row["notice_type_en"]
+        record["published_at"] = row["published_at"].isoformat() if row["published_at"] else ""
+        record["evidence"] = (row["evidence"] or [""])[0]
+        writer.writerow([csv_cell(record.get(column)) for column in CSV_COLUMNS])
+    # The BOM makes Excel read the file as UTF-8, so Chinese text does not turn into mojibake.
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path
+
+
+FEED_FILE = "feed.atom"
+
+
+def write_outputs(
+    con: duckdb.DuckDBPyConnection, out_root: Path, publish_date: date, new: int, options: Outputs | None = None
+) -> Digest:
+    """(Re)write the outputs of ``publish_date`` and the cumulative feed from the ledger, each file atomically."""
+    options = options or Outputs()
+    rows = digest_rows(con, publish_date)
+    markdown = render_markdown(publish_date, rows, new)
+    chart = timeline(con, publish_date, options.chart_weeks)
+    page = outputs.render_html(publish_date, rows, new, chart)
+    feed = outputs.render_atom(
+        feed_rows(con, options.feed_entries), options.feed_title, options.tag_authority, options.tag_date
+    )
+    folder = out_root / publish_date.isoformat()
+    paths = [
+        write_atomic(folder / "matches.csv", render_csv(rows)),
+        write_atomic(folder / "matches.json", outputs.render_json(publish_date, rows, new)),
+        write_atomic(folder / "digest.html", page.encode("utf-8")),
+        write_atomic(folder / "digest.md", markdown.encode("utf-8")),
+        write_atomic(out_root / FEED_FILE, feed),
+    ]
+    return Digest(publish_date=publish_date, new=new, total=len(rows), rows=rows, markdown=markdown, paths=paths)
+
+
+# Fault injection for the crash-safety tests: the process dies at the named point, as a killed run would.
+FAULT_ENV = "TENDERWATCH_FAULT"
+FAULT_EXIT_CODE = 70
+
+
+def _fault_point(name: str) -> None:
+    if os.environ.get(FAULT_ENV) == name:
+        os._exit(FAULT_EXIT_CODE)
+
+
+def publish(
+    con: duckdb.DuckDBPyConnection,
+    out_root: Path,
+    run_id: str,
+    publish_date: date,
+    now: datetime,
+    options: Outputs | None = None,
+) -> Digest:
+    """Publish every matched notice that has not gone out before (see the module docstring for the order).
+
+    The returned digest is tonight's; its ``announced`` rows are every notice this run took from pending to
+    published (tonight's new ones and those a crashed run left pending), which is what delivery sends.
+    """
+    new = enter_new_publications(con, run_id, publish_date, now)
+    _fault_point("after-enter")
+    pending_keys = _pending_keys(con)
+    digest = None
+    announced: list[dict] = []
+    for pending in pending_dates(con):
+        written = write_outputs(con, out_root, pending, new if pending == publish_date else 0, options)
+        _fault_point("after-write-outputs")
+        mark_published(con, pending)
+        announced += [row for row in written.rows if (row["source"], row["notice_id"]) in pending_keys]
+        if pending == publish_date:
+            digest = written
+    if digest is None:
+        # Nothing new tonight: tonight's digest still says so (and keeps what an earlier run put there).
+        digest = write_outputs(con, out_root, publish_date, 0, options)
+    digest.announced = announced
+    digest.recovered = sorted({row["publish_date"] for row in announced} - {publish_date})
+    return digest
+
+
+def _pending_keys(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
+    rows = con.execute("SELECT source, notice_id FROM publications WHERE status = 'pending'").fetchall()
+    return {(source, notice_id) for source, notice_id in rows}
+
+
+def delivery_message(digest: Digest) -> Message:
+    """What webhook and e-mail carry: every notice this run published (tonight's and any recovered)."""
+    rows = digest.announced
+    payload = outputs.digest_payload(digest.publish_date, rows, digest.new)
+    payload["recovered_dates"] = [day.isoformat() for day in digest.recovered]
+    subject = f"tenderwatch {digest.publish_date.isoformat()}: {len(rows)} new matched notice(s)"
+    chart: dict[date, dict[str, int]] = {}
+    return Message(
+        publish_date=digest.publish_date,
+        payload=payload,
+        subject=subject,
+        text=render_markdown(digest.publish_date, rows, len(rows)),
+        html=outputs.render_html(digest.publish_date, rows, len(rows), chart),
+    )
+
+
+ARTIFACT_COLUMNS = ("tier", "categories", "title", "buyer", "suppliers", "amount_cny", "models", "providers", "url")
+
+
+def artifact_table(rows: list[dict]) -> list[dict]:
+    """The digest as rows of plain strings for a Prefect table artifact."""
+    table = []
+    for row in rows:
+        record = {}
+        for column in ARTIFACT_COLUMNS:
+            value = row.get(column)
+            record[column] = outputs.joined(value) if isinstance(value, list) else ("" if value is None else str(value))
+        table.append(record)
+    return table

@@ -1,0 +1,285 @@
+"""Every rule in pipelines/matching/rules.toml has a positive and a trap; malformed rules files fail loudly with a line.
+
+Adding a rule (or a modifier) without a row in POSITIVES and in TRAPS makes ``test_every_rule_has_cases`` fail.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from pipelines.matching.engine import DEFAULT_RULES_PATH, Matcher, RulesError
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher.load()
+
+
+# (rule id, title, body): the rule must be among the hits.
+POSITIVES: list[tuple[str, str, str]] = [
+    ("chip.a100", "GPU加速卡采购", "NVIDIA A100 80GB PCIe GPU加速卡 2块"),
+    ("chip.a800", "服务器采购", "GPU服务器1台，8*A800 80G"),
+    ("chip.h100", "计算卡采购", "H100 80GB SXM5 GPU 8块"),
+    ("chip.h800", "训练平台", "英伟达H800训练卡16块"),
+    ("chip.h200", "HGX平台", "HGX H200 141GB 8-GPU 服务器1台"),
+    ("chip.h20", "推理服务器", "每台配置8张英伟达H20 96G GPU卡"),
+    ("chip.grace_hopper", "超级芯片服务器", "NVIDIA GH200 Grace Hopper 超级芯片服务器 2台"),
+    ("chip.blackwell", "DGX系统", "NVIDIA DGX B200，8颗B200 GPU"),
+    ("chip.grace_blackwell", "整机柜", "GB200 NVL72 液冷整机柜1套"),
+    ("chip.l40s", "推理服务器", "配置4块NVIDIA L40S 48GB GPU"),
+    ("chip.l40", "GPU卡", "英伟达L40 48G GPU卡 ×2"),
+    ("chip.l4", "推理卡", "NVIDIA L4 24GB 推理卡 4张"),
+    ("chip.rtx4090", "工作站", "显卡：RTX4090 24G 涡轮版×2"),
+    ("chip.rtx5090", "显卡", "GeForce RTX 5090 32GB 显卡10块"),
+    ("chip.rtx_d_variant", "显卡", "GeForce RTX 4090D 24GB 显卡"),
+    ("chip.amd_instinct", "加速卡", "AMD Instinct MI300X 192GB 加速卡 8块"),
+    ("platform.hgx_dgx", "服务器", "NVIDIA DGX A100 640GB 1台"),
+    ("platform.eight_gpu_server", "服务器", "戴尔 PowerEdge XE9680 1台"),
+    ("hint.interconnect", "服务器", "GPU服务器，支持NVLink全互联"),
+    ("vendor.nvidia_gpu", "显卡", "英伟达GPU加速卡 4块"),
+    ("server.ai_generic", "服务器", "采购GPU服务器2台"),
+    ("cloud.aws", "云服务", "采购亚马逊云科技（AWS）云服务账号，含GPU实例"),
+    ("cloud.azure", "云服务", "采购微软Azure云服务GPU虚拟机"),
+    ("cloud.google", "云服务", "采购Google Cloud GPU实例资源"),
+    ("cloud.oracle", "云服务", "采购Oracle Cloud GPU裸金属实例"),
+    ("cloud.gpu_instance", "云资源", "p4d.24xlarge实例2000小时"),
+    ("cloud.restricted_gpu_remote", "算力", "A100 GPU云服务器按卡时计费"),
+    ("cloud.overseas_account", "账号", "采购海外云服务器账号（含GPU实例）"),
+    ("cloud.compute_leasing", "算力", "采购算力租赁服务10000卡时"),
+    ("cloud.gpu_cloud_generic", "云", "采购GPU云服务器4台"),
+    ("llm.azure_openai", "大模型", "采购Azure OpenAI服务4000万tokens"),
+    ("llm.foreign_model", "大模型", "采购OpenAI API调用服务"),
+    ("llm.token_volume", "大模型", "大模型API服务，总量5000万tokens"),
+    ("llm.token_pricing", "大模型", "大模型调用单价不高于0.05元/千tokens"),
+    ("llm.api_service", "大模型", "采购大模型API服务"),
+]
+
+# (rule id, title, body): realistic text that looks like the rule's target; the rule must NOT be among the hits.
+TRAPS: list[tuple[str, str, str]] = [
+    ("chip.a100", "平板电脑采购", "平板电脑200台，处理器：全志A100 四核，GPU：PowerVR GE8300"),
+    ("chip.a100", "工作站采购", "显卡：NVIDIA RTX A1000 8GB"),
+    ("chip.a100", "国产加速卡", "单卡FP16算力不低于英伟达A100 PCIe 80GB"),
+    ("chip.a100", "云服务", "采购AWS云服务器（A100 GPU实例）"),
+    ("chip.a800", "生化分析仪", "A800型全自动生化分析仪1台"),
+    ("chip.a800", "维保", "对现有8台A800 GPU服务器提供一年原厂维保服务"),
+    ("chip.h100", "密集柜", "密集柜 L1000×D560×H2300mm，底座高H100mm"),
+    ("chip.h800", "办公桌", "办公桌 规格W1200×D600×H800mm"),
+    ("chip.h200", "型钢", "H型钢H200×200×8×12 Q235B 45吨，用于GPU服务器机房钢平台"),
+    ("chip.h20", "模板", "H20木梁（木工字梁）3000米"),
+    ("chip.grace_hopper", "型号", "GH200型手持终端 10台"),
+    ("chip.blackwell", "刀片", "思科UCS B200 M5刀片服务器16台，含GPU扩展卡"),
+    ("chip.grace_blackwell", "变压器", "能效符合GB 20052-2020，UPS为GPU服务器供电"),
+    ("chip.grace_blackwell", "水泥", "水泥满足GB 200-2017，检测GPU指标"),
+    ("chip.l40s", "国产", "推理卡性能对标英伟达L40S"),
+    ("chip.l40", "螺栓", "不锈钢螺栓M8×L40 2000套，用于GPU机柜"),
+    ("chip.l4", "自动驾驶", "改装L4级自动驾驶测试车，配备GPU计算平台"),
+    ("chip.rtx4090", "结算", "结算金额：4090元"),
+    ("chip.rtx4090", "合规版", "显卡：GeForce RTX 4090D 24GB"),
+    ("chip.rtx5090", "台式机", "戴尔 OptiPlex 5090 台式计算机，独立显卡"),
+    ("chip.rtx_d_variant", "显卡", "显卡：GeForce RTX 4090 24GB"),
+    ("chip.amd_instinct", "注射泵", "MI-300型微量注射泵20台，含显示屏"),
+    ("chip.amd_instinct", "台式机", "AMD 锐龙7 7700处理器，集成Radeon显卡"),
+    ("platform.hgx_dgx", "维保", "DGX-1服务器（V100）维保一年"),
+    ("platform.eight_gpu_server", "云", "租用XE9680 GPU云服务器3个月"),
+    ("hint.interconnect", "国产", "互联带宽不低于NVLink"),
+    ("vendor.nvidia_gpu", "办公电脑", "NVIDIA GPU独立显卡 GTX 1650 4GB，30台"),
+    ("server.ai_generic", "租赁", "GPU服务器租赁服务3个月"),
+    ("cloud.aws", "焊接检测", "焊缝检测依据AWS D1.1《钢结构焊接规范》"),
+    ("cloud.aws", "气象站", "AWS自动气象站10套，含云端数据平台"),
+    ("cloud.aws", "大模型", "采购海外AWS账号，用于调用Claude 3大模型"),
+    ("cloud.azure", "办公软件", "续订微软云Office 365 E3订阅300个"),
+    ("cloud.google", "临床试验", "GCP（药物临床试验质量管理规范）培训及云端考核"),
+    ("cloud.oracle", "数据库", "Oracle数据库许可，支持OCI部署的计算资源授权"),
+    ("cloud.gpu_instance", "国产", "性能不低于p4d.24xlarge实例"),
+    ("cloud.restricted_gpu_remote", "账号", "开户行账号：3400 1234 H100 5678"),
+    ("cloud.restricted_gpu_remote", "分包", "包1：GPU服务器1台，8块A800 80GB。包2：AWS云服务器资源"),
+    ("cloud.overseas_account", "外贸", "海外云服务器（用于外贸网站托管）"),
+    ("cloud.compute_leasing", "国产", "不接受算力租赁方式"),
+    ("cloud.gpu_cloud_generic", "国产", "不得使用GPU云服务器"),
+    ("llm.azure_openai", "培训", "Azure OpenAI应用开发培训班"),
+    ("llm.foreign_model", "禁用", "严禁使用境外大模型（如ChatGPT、Claude等）"),
+    ("llm.foreign_model", "试剂", "谷丙转氨酶（ALT/GPT）测定试剂盒200盒"),
+    ("llm.foreign_model", "相机", "采购天文望远镜用Gemini相机1台"),
+    ("llm.token_volume", "令牌", "采购OTP动态令牌300个token及USB Key 500个，对接大模型门户"),
+    ("llm.token_volume", "鉴权", "大模型门户接口鉴权：access token有效期2小时，刷新token 1个"),
+    ("llm.token_pricing", "笔记本", "笔记本电脑支持TPM 2.0安全芯片，预装大模型助手"),
+    ("llm.api_service", "一体机", "大模型服务一体机，本地部署"),
+]
+
+# (modifier id, title, body, applies): the modifier must (or must not) adjust the hits of this notice.
+MODIFIER_CASES: list[tuple[str, str, str, bool]] = [
+    ("mod.compute_voucher", "算力券申报", "对租用英伟达A100 GPU云服务器的企业发放算力券", True),
+    ("mod.compute_voucher", "算力服务采购", "采购A100 GPU云服务器租用服务，按卡时计费", False),
+    ("mod.policy_document", "关于印发人工智能算力扶持政策的通知", "支持企业采购H100 GPU服务器", True),
+    ("mod.policy_document", "H100 GPU服务器采购公告", "支持企业采购H100 GPU服务器", False),
+    ("mod.acceptance_report", "GPU服务器采购项目验收结果公告", "验收内容：8块A100 GPU", True),
+    ("mod.acceptance_report", "GPU服务器采购公告", "8块A100 GPU；验收标准：按国家标准验收", False),
+    ("mod.acceptance_text", "项目公告", "GPU服务器（8块A100 GPU）已通过验收", True),
+    ("mod.acceptance_text", "项目公告", "GPU服务器（8块A100 GPU），经验收合格后支付货款", False),
+    ("mod.maintenance_title", "GPU服务器维保服务采购", "服务对象：8块A100 GPU服务器", True),
+    ("mod.maintenance_title", "GPU服务器采购及维保服务", "8块A100 GPU服务器", False),
+    ("mod.project_report", "重点研发计划课题结题报告公示", "课题使用8块A100 GPU完成训练", True),
+    ("mod.project_report", "重点研发计划课题设备采购", "采购8块A100 GPU", False),
+]
+
+
+def _rule_ids(result: dict) -> set[str]:
+    return {hit["rule_id"] for hit in result["hits"]}
+
+
+def _rules_file() -> dict:
+    return tomllib.loads(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+
+
+def test_every_rule_has_cases() -> None:
+    data = _rules_file()
+    rule_ids = {rule["id"] for rule in data["rules"]}
+    modifier_ids = {modifier["id"] for modifier in data.get("modifiers", [])}
+    assert rule_ids - {case[0] for case in POSITIVES} == set(), "rules without a positive case"
+    assert rule_ids - {case[0] for case in TRAPS} == set(), "rules without a trap case"
+    applies = {case[0] for case in MODIFIER_CASES if case[3]}
+    spared = {case[0] for case in MODIFIER_CASES if not case[3]}
+    assert modifier_ids - applies == set(), "modifiers without a case where they apply"
+    assert modifier_ids - spared == set(), "modifiers without a look-alike case where they must not apply"
+    unknown = {case[0] for case in POSITIVES + TRAPS} - rule_ids
+    assert unknown == set(), "cases for rules that no longer exist"
+
+
+@pytest.mark.parametrize(("rule_id", "title", "text"), POSITIVES, ids=[case[0] for case in POSITIVES])
+def test_rule_positive(matcher: Matcher, rule_id: str, title: str, text: str) -> None:
+    result = matcher.match(title, text)
+    assert rule_id in _rule_ids(result), result
+
+
+@pytest.mark.parametrize(("rule_id", "title", "text"), TRAPS, ids=[f"{case[0]}:{case[2][:12]}" for case in TRAPS])
+def test_rule_trap(matcher: Matcher, rule_id: str, title: str, text: str) -> None:
+    result = matcher.match(title, text)
+    assert rule_id not in _rule_ids(result), result
+
+
+@pytest.mark.parametrize(
+    ("modifier_id", "title", "text", "applies"), MODIFIER_CASES, ids=[f"{c[0]}:{c[3]}" for c in MODIFIER_CASES]
+)
+def test_modifier(matcher: Matcher, modifier_id: str, title: str, text: str, applies: bool) -> None:
+    result = matcher.match(title, text)
+    assert result["hits"], "the case needs a hit for the modifier to act on"
+    adjusted = any(modifier_id in hit["reason"] for hit in result["hits"])
+    assert adjusted is applies, result
+    if applies:
+        assert result["tier"] not in ("strong", "review")
+
+
+def test_rules_file_has_version_and_every_category(matcher: Matcher) -> None:
+    data = _rules_file()
+    assert isinstance(data["version"], str) and data["version"]
+    assert re.fullmatch(re.escape(data["version"]) + r"\+[0-9a-f]{8}", matcher.rules_version)
+    assert {rule["category"] for rule in data["rules"]} == {"ai_chip", "cloud_compute", "llm_tokens"}
+
+
+def test_restricted_models_carry_class_and_date() -> None:
+    data = _rules_file()
+    classes = data["restriction_classes"]
+    for model in data["models"]:
+        assert model["restriction"] in classes
+        if model["restriction"] != "compliant":
+            assert model["restricted_since"] is not None, model["name"]
+    since = {model["name"]: model.get("restricted_since") for model in data["models"]}
+    assert str(since["A100"]) == str(since["H100"]) == "2022-10-07"
+    assert str(since["A800"]) == str(since["H800"]) == str(since["L40S"]) == str(since["RTX 4090"]) == "2023-10-17"
+    assert str(since["H20"]) == "2025-04-15"
+    assert since["RTX 4090D"] is None and since["RTX 5090D"] is None
+
+
+# ───────────────────────── malformed rules files ─────────────────────────
+
+_GOOD_RULE = """
+[[rules]]
+id = "test.extra"
+category = "ai_chip"
+patterns = ['extra ?chip']
+weight = 0.5
+reason = "test rule"
+"""
+
+
+def _base_text() -> str:
+    return DEFAULT_RULES_PATH.read_text(encoding="utf-8")
+
+
+def _line_of(text: str, marker: str, occurrence: int = -1) -> int:
+    """1-based line of the last (or given) line containing ``marker``."""
+    numbers = [number for number, line in enumerate(text.splitlines(), start=1) if marker in line]
+    return numbers[occurrence]
+
+
+def _load_text(tmp_path: Path, text: str) -> Matcher:
+    path = tmp_path / "rules.toml"
+    path.write_text(text, encoding="utf-8")
+    return Matcher.load(path)
+
+
+def test_extra_rule_loads(tmp_path: Path) -> None:
+    matcher = _load_text(tmp_path, _base_text() + _GOOD_RULE)
+    assert "test.extra" in matcher.rule_ids
+    assert matcher.match("", "an extra chip here")["hits"][0]["rule_id"] == "test.extra"
+
+
+MALFORMED: list[tuple[str, str, str, str]] = [
+    # (name, appended text, marker whose line the error must name, words the message must contain)
+    ("syntax error", '\n[[rules]]\nid = "test.syntax"\nweight = = 0.5\n', "weight = = 0.5", "TOML syntax error"),
+    ("bad regex", _GOOD_RULE.replace("'extra ?chip'", "'(unclosed'"), "'(unclosed'", "bad regex"),
+    ("unknown category", _GOOD_RULE.replace('"ai_chip"', '"quantum"'), 'category = "quantum"', "unknown category"),
+    ("missing id", _GOOD_RULE.replace('id = "test.extra"\n', ""), "[[rules]]", "missing field 'id'"),
+    ("missing weight", _GOOD_RULE.replace("weight = 0.5\n", ""), "[[rules]]", "missing field 'weight'"),
+    ("unknown field", _GOOD_RULE.replace("weight = 0.5", "weight = 0.5\ncontxt = ['gpu']"), "contxt", "unknown field"),
+    ("upper case", _GOOD_RULE.replace("'extra ?chip'", "'EXTRA'"), "'EXTRA'", "upper-case"),
+    ("unknown vocab", _GOOD_RULE.replace("'extra ?chip'", "'{no_such_words}'"), "{no_such_words}", "unknown vocab"),
+    ("empty match", _GOOD_RULE.replace("'extra ?chip'", "'x?'"), "'x?'", "empty string"),
+    ("duplicate id", _GOOD_RULE.replace("test.extra", "chip.a100"), 'id = "chip.a100"', "duplicate id"),
+    ("weight range", _GOOD_RULE.replace("weight = 0.5", "weight = 1.5"), "weight = 1.5", "weight must be"),
+    (
+        "unknown model",
+        _GOOD_RULE.replace("weight = 0.5", 'weight = 0.5\nmodel = "Z9"'),
+        'model = "Z9"',
+        "unknown model",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "appended", "marker", "words"), MALFORMED, ids=[case[0] for case in MALFORMED])
+def test_malformed_rules_fail_with_line(tmp_path: Path, name: str, appended: str, marker: str, words: str) -> None:
+    text = _base_text() + appended
+    expected_line = _line_of(text, marker)
+    with pytest.raises(RulesError) as caught:
+        _load_text(tmp_path, text)
+    message = str(caught.value)
+    assert words in message
+    assert f"rules.toml:{expected_line}:" in message, message
+
+
+def test_syntax_error_names_line_and_column(tmp_path: Path) -> None:
+    text = 'version = "1"\n[defaults]\nwindow = [1,\n'
+    with pytest.raises(RulesError, match=r"rules\.toml:\d+:\d+: TOML syntax error"):
+        _load_text(tmp_path, text)
+
+
+def test_bad_model_date_fails(tmp_path: Path) -> None:
+    text = _base_text().replace("restricted_since = 2025-04-15", 'restricted_since = "April 2025"', 1)
+    line = _line_of(text, 'restricted_since = "April 2025"')
+    with pytest.raises(RulesError, match=rf"rules\.toml:{line}: .*restricted_since"):
+        _load_text(tmp_path, text)
+
+
+def test_missing_version_fails(tmp_path: Path) -> None:
+    text = re.sub(r"^version = .*$", "", _base_text(), count=1, flags=re.MULTILINE)
+    with pytest.raises(RulesError, match="version"):
+        _load_text(tmp_path, text)
+
+
+def test_unreadable_file_fails(tmp_path: Path) -> None:
+    with pytest.raises(RulesError, match="cannot read"):
+        Matcher.load(tmp_path / "absent.toml")

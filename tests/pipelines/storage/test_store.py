@@ -1,0 +1,160 @@
+"""The DuckDB working database and the analysts' snapshot, on real DuckDB files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import duckdb
+import pytest
+
+from pipelines.storage import store
+
+READ_COUNTS = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print(con.execute("SELECT count(*) FROM notices").fetchone()[0])
+print(con.execute("SELECT count(*) FROM matched_notices").fetchone()[0])
+"""
+
+
+def notice(notice_id: str, fetched_at: str, **fields) -> dict:
+    return {
+        "source": "ccgp",
+        "notice_id": notice_id,
+        "url": f"https://www.ccgp.gov.cn/cggg/zygg/zbgg/202611/t20261120_{notice_id}.htm",
+        "title": f"公告{notice_id}",
+        "fetched_at": fetched_at,
+        "published_at": "2026-11-20T15:32:00+08:00",
+        **fields,
+    }
+
+
+@pytest.fixture
+def con(tmp_path):
+    connection = store.connect(tmp_path / "work" / "warehouse.duckdb")
+    yield connection
+    connection.close()
+
+
+def load(con, notices, run_id="r1"):
+    return store.upsert_notices(con, store.notices_to_arrow(notices, run_id, datetime.now(UTC)))
+
+
+def test_upsert_keeps_the_newest_fetch_of_a_duplicated_key(con):
+    inserted, updated = load(
+        con,
+        [
+            notice("1", "2026-11-20T01:00:00+00:00", budget_cny="100.00"),
+            notice("1", "2026-11-21T01:00:00+00:00", budget_cny="200.00"),
+            notice("2", "2026-11-20T01:00:00+00:00"),
+        ],
+    )
+    assert (inserted, updated) == (2, 0)
+    assert con.execute("SELECT budget_cny FROM notices WHERE notice_id = '1'").fetchall() == [(Decimal("200.00"),)]
+
+
+def test_rerunning_a_batch_adds_nothing_and_keeps_first_seen(con):
+    batch = [notice("1", "2026-11-20T01:00:00+00:00"), notice("2", "2026-11-20T01:00:00+00:00")]
+    load(con, batch, "r1")
+    first_seen = con.execute("SELECT first_seen_at FROM notices ORDER BY notice_id").fetchall()
+    assert load(con, batch, "r2") == (0, 2)
+    assert store.scalar(con, "SELECT count(*) FROM notices") == 2
+    assert con.execute("SELECT first_seen_at FROM notices ORDER BY notice_id").fetchall() == first_seen
+    assert {r[0] for r in con.execute("SELECT run_id FROM notices").fetchall()} == {"r2"}
+
+
+def test_nested_fields_and_amounts_survive_the_arrow_load(con):
+    load(
+        con,
+        [
+            notice(
+                "7",
+                "2026-11-20T01:00:00+00:00",
+                budget_cny=Decimal("33000000.00"),
+                suppliers=[{"name": "天津市联大医用设备有限公司", "amount_cny": "13950000", "lot": "1"}],
+                items=[{"name": "GPU服务器", "brand": "浪潮", "model": "NF5688M7", "quantity": "2", "unit": "台"}],
+                attachments=[{"name": "采购文件.pdf", "url": "https://example.org/a.pdf"}],
+            )
+        ],
+    )
+    row = con.execute(
+        "SELECT budget_cny, suppliers[1].name, suppliers[1].amount_cny, items[1].quantity, items[1].model, "
+        "attachments[1].name, strftime(published_at AT TIME ZONE 'Asia/Shanghai', '%Y-%m-%d %H:%M') FROM notices"
+    ).fetchone()
+    assert row == (
+        Decimal("33000000.00"),
+        "天津市联大医用设备有限公司",
+        Decimal("13950000.00"),
+        2.0,
+        "NF5688M7",
+        "采购文件.pdf",
+        "2026-11-20 15:32",
+    )
+
+
+def test_every_table_view_and_column_is_documented(con):
+    undocumented = con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE NOT internal AND comment IS NULL"
+    ).fetchall()
+    assert undocumented == []
+    assert store.scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE comment IS NULL") == 0
+    assert store.scalar(con, "SELECT count(*) FROM duckdb_views() WHERE NOT internal AND comment IS NULL") == 0
+
+
+def test_snapshot_swaps_atomically_under_an_open_reader(tmp_path, con):
+    load(con, [notice("1", "2026-11-20T01:00:00+00:00")])
+    con.close()
+    work = tmp_path / "work" / "warehouse.duckdb"
+    snapshot = tmp_path / "tenders.duckdb"
+    store.publish_snapshot(work, snapshot)
+    reader = duckdb.connect(str(snapshot), read_only=True)
+    with store.session(work) as writer:
+        load(writer, [notice("2", "2026-11-21T01:00:00+00:00")])
+    store.publish_snapshot(work, snapshot)
+    assert reader.execute("SELECT count(*) FROM notices").fetchone() == (1,)
+    # An analyst's new session is another process (within one process DuckDB reuses the open instance).
+    fresh = subprocess.run(
+        [sys.executable, "-c", READ_COUNTS, str(snapshot)], capture_output=True, text=True, check=True
+    )
+    assert fresh.stdout.split() == ["2", "0"]
+    reader.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tenders.duckdb", "work"]
+
+
+def test_sessions_opened_at_once_in_threads_do_not_conflict_over_the_schema(tmp_path):
+    # The nightly flow's crawl tasks run in threads and each opens a session when its crawl ends.
+    path = tmp_path / "w.duckdb"
+    store.connect(path).close()
+
+    def open_session(barrier: threading.Barrier, errors: list) -> None:
+        barrier.wait()
+        try:
+            with store.session(path) as con:
+                con.execute("SELECT count(*) FROM matched_notices").fetchall()
+        except Exception as error:  # collected: an exception in a thread would not fail the test
+            errors.append(error)
+
+    for _ in range(5):
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(3)
+        threads = [threading.Thread(target=open_session, args=(barrier, errors)) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+
+
+def test_a_database_set_up_by_other_code_gets_the_current_schema(tmp_path):
+    path = tmp_path / "w.duckdb"
+    with store.session(path) as con:
+        con.execute("DROP VIEW matched_notices")
+        con.execute("UPDATE store_schema SET fingerprint = 'an older version'")
+    with store.session(path) as con:
+        assert con.execute("SELECT fingerprint FROM store_schema").fetchall() == [(store.SCHEMA_FINGERPRINT,)]
+        comment = con.execute("SELECT comment FROM duckdb_views() WHERE view_name = 'matched_notices'").fetchall()
+        assert comment == [(store.VIEWS["matched_notices"][0],)]
