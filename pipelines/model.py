@@ -1,0 +1,188 @@
+"""The data model, declared once: the raw notice a crawl yields, the notice columns, the crawl-run record.
+
+Everything else derives from here: the Arrow schema and the DDL with its comments (``pipelines.storage``), the keys
+the normalizer fills (``NOTICE_KEYS``), and the spiders' items (``raw_notice``). Nothing here imports Scrapy or
+DuckDB, so both sides of the crawl boundary can use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypedDict
+
+import pyarrow as pa
+
+MONEY = pa.decimal128(18, 2)
+SUPPLIER = pa.struct(
+    [
+        ("name", pa.string()),
+        ("address", pa.string()),
+        ("credit_code", pa.string()),
+        ("amount_cny", MONEY),
+        ("amount_raw", pa.string()),
+        ("lot", pa.string()),
+    ]
+)
+LOT = pa.struct(
+    [
+        ("number", pa.string()),
+        ("name", pa.string()),
+        ("budget_cny", MONEY),
+        ("award_cny", MONEY),
+        ("suppliers", pa.list_(pa.string())),
+        ("status", pa.string()),
+    ]
+)
+ITEM = pa.struct(
+    [
+        ("lot", pa.string()),
+        ("name", pa.string()),
+        ("brand", pa.string()),
+        ("model", pa.string()),
+        ("quantity", pa.float64()),
+        ("unit", pa.string()),
+        ("unit_price_cny", MONEY),
+        ("unit_price_raw", pa.string()),
+    ]
+)
+ATTACHMENT = pa.struct([("name", pa.string()), ("url", pa.string())])
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    sql: str
+    arrow: pa.DataType
+    comment: str
+    # False for what the store adds (fetch and storage times, run, ocid): the normalizer does not fill those.
+    parsed: bool = True
+
+
+NOTICE_COLUMNS: tuple[Column, ...] = (
+    Column("source", "VARCHAR NOT NULL", pa.string(), "Portal the notice came from (spider name, e.g. ccgp)."),
+    Column("notice_id", "VARCHAR NOT NULL", pa.string(), "The portal's own id of the notice (from its URL)."),
+    Column("url", "VARCHAR", pa.string(), "Address of the notice page on the portal."),
+    Column("title", "VARCHAR", pa.string(), "Notice title in Chinese, as published."),
+    Column("notice_type", "VARCHAR", pa.string(), "Notice type code (award, open_tender, correction, …)."),
+    Column("notice_type_zh", "VARCHAR", pa.string(), "Notice type, Chinese label."),
+    Column("notice_type_en", "VARCHAR", pa.string(), "Notice type, English label."),
+    Column("procurement_method", "VARCHAR", pa.string(), "OCDS procurement method: open, selective, limited, direct."),
+    Column("procurement_method_zh", "VARCHAR", pa.string(), "Procurement method as written (公开招标, 竞争性磋商…)."),
+    Column("category", "VARCHAR", pa.string(), "What is bought: goods, services or works."),
+    Column("category_path", "VARCHAR", pa.string(), "品目: the portal's procurement catalogue path."),
+    Column("project_name", "VARCHAR", pa.string(), "Procurement project name."),
+    Column("project_code", "VARCHAR", pa.string(), "Project number (项目编号); links the notices of one process."),
+    Column("buyer", "VARCHAR", pa.string(), "Purchasing entity (采购人/采购单位)."),
+    Column("buyer_address", "VARCHAR", pa.string(), "Buyer's address."),
+    Column("buyer_contact", "VARCHAR", pa.string(), "Buyer's contact as published."),
+    Column("agency", "VARCHAR", pa.string(), "Procurement agency running the process (代理机构)."),
+    Column("agency_address", "VARCHAR", pa.string(), "Agency's address."),
+    Column("agency_contact", "VARCHAR", pa.string(), "Agency's contact as published."),
+    Column(
+        "suppliers",
+        "STRUCT(name VARCHAR, address VARCHAR, credit_code VARCHAR, amount_cny DECIMAL(18,2), amount_raw VARCHAR,"
+        " lot VARCHAR)[]",
+        pa.list_(SUPPLIER),
+        "Winning or proposed suppliers with address, credit code, amount (CNY) and lot; unnest() to query.",
+    ),
+    Column("budget_cny", "DECIMAL(18,2)", MONEY, "Budget in CNY (预算金额); NULL when not given or a placeholder."),
+    Column("budget_raw", "VARCHAR", pa.string(), "Budget as written on the page."),
+    Column("ceiling_cny", "DECIMAL(18,2)", MONEY, "Ceiling price in CNY (最高限价)."),
+    Column("ceiling_raw", "VARCHAR", pa.string(), "Ceiling price as written."),
+    Column("award_cny", "DECIMAL(18,2)", MONEY, "Total award (中标/成交) amount in CNY."),
+    Column("award_raw", "VARCHAR", pa.string(), "Award amount as written."),
+    Column("tax_included", "BOOLEAN", pa.bool_(), "Whether amounts include tax (含税) when the page says."),
+    Column("region", "VARCHAR", pa.string(), "Administrative area as the page gives it (行政区域)."),
+    Column("province", "VARCHAR", pa.string(), "Province (Chinese)."),
+    Column("city", "VARCHAR", pa.string(), "City (Chinese)."),
+    Column("region_code", "VARCHAR", pa.string(), "Administrative division code (6 digits) where derivable."),
+    Column("region_en", "VARCHAR", pa.string(), "Region in English (pinyin)."),
+    Column("published_at", "TIMESTAMPTZ", TIMESTAMP, "Publication time (portal time is Asia/Shanghai)."),
+    Column("deadline_at", "TIMESTAMPTZ", TIMESTAMP, "Bid or response deadline."),
+    Column("opening_at", "TIMESTAMPTZ", TIMESTAMP, "Bid opening time."),
+    Column("first_published_at", "TIMESTAMPTZ", TIMESTAMP, "Corrections: date of the first notice."),
+    Column("corrected_at", "TIMESTAMPTZ", TIMESTAMP, "Corrections: date of the correction."),
+    Column(
+        "lots",
+        "STRUCT(number VARCHAR, name VARCHAR, budget_cny DECIMAL(18,2), award_cny DECIMAL(18,2), suppliers VARCHAR[],"
+        " status VARCHAR)[]",
+        pa.list_(LOT),
+        "Lots (包/标段) with their own budget, award, suppliers and status.",
+    ),
+    Column(
+        "items",
+        "STRUCT(lot VARCHAR, name VARCHAR, brand VARCHAR, model VARCHAR, quantity DOUBLE, unit VARCHAR,"
+        " unit_price_cny DECIMAL(18,2), unit_price_raw VARCHAR)[]",
+        pa.list_(ITEM),
+        "Main items (主要标的): name, brand, model, quantity, unit, unit price (CNY).",
+    ),
+    Column("attachments", "STRUCT(name VARCHAR, url VARCHAR)[]", pa.list_(ATTACHMENT), "Attached files."),
+    Column("text", "VARCHAR", pa.string(), "Clean body text, normalized and translation-ready."),
+    Column("content_hash", "VARCHAR", pa.string(), "SHA-256 of the clean text: a changed notice gets a new hash."),
+    Column("parser_version", "VARCHAR", pa.string(), "Version of the parser that produced this row."),
+    Column("parse_error", "VARCHAR", pa.string(), "Why the page could not be fully parsed; NULL when it was."),
+    Column("fetched_at", "TIMESTAMPTZ", TIMESTAMP, "When the page was fetched.", parsed=False),
+    Column("first_seen_at", "TIMESTAMPTZ", TIMESTAMP, "When tenderwatch first stored this notice.", parsed=False),
+    Column("last_seen_at", "TIMESTAMPTZ", TIMESTAMP, "When tenderwatch last stored this notice.", parsed=False),
+    Column("run_id", "VARCHAR", pa.string(), "Nightly run that last stored this notice.", parsed=False),
+    Column(
+        "ocid",
+        "VARCHAR",
+        pa.string(),
+        "Procurement process (OCDS ocid): the tender, corrections, award and contract of one project share it.",
+        parsed=False,
+    ),
+)
+NOTICE_SCHEMA = pa.schema([pa.field(c.name, c.arrow) for c in NOTICE_COLUMNS])
+
+# The fields the normalizer fills, in column order.
+NOTICE_KEYS: tuple[str, ...] = tuple(c.name for c in NOTICE_COLUMNS if c.parsed)
+LIST_KEYS: frozenset[str] = frozenset(c.name for c in NOTICE_COLUMNS if c.parsed and pa.types.is_list(c.arrow))
+
+
+class RawNotice(TypedDict):
+    """One fetched notice as a crawl (or a reprocess of the archive) yields it, before normalizing."""
+
+    source: str
+    notice_id: str | None
+    url: str
+    # What the portal's list said of the notice (title, published, buyer, region, column …).
+    listing: dict[str, Any]
+    fetched_at: str | None
+    status: int
+    encoding: str
+    # The decoded page, or the portal's JSON answer wrapped as a small HTML document.
+    html: str
+
+
+class _Response(Protocol):
+    status: int
+    text: str
+
+
+def raw_notice(
+    source: str,
+    notice_id: str | None,
+    url: str,
+    listing: dict[str, Any] | None,
+    response: _Response,
+    *,
+    html: str | None = None,
+    fetched_at: str | None = None,
+) -> RawNotice:
+    """The raw notice of one detail response; ``html`` overrides its text (JSON APIs wrap their body).
+
+    ``fetched_at`` defaults to now: a live crawl. Reprocessing passes the archived record's date.
+    """
+    return {
+        "source": source,
+        "notice_id": notice_id,
+        "url": url,
+        "listing": listing or {},
+        "fetched_at": fetched_at if fetched_at is not None else datetime.now(UTC).isoformat(),
+        "status": response.status,
+        "encoding": getattr(response, "encoding", None) or "utf-8",
+        "html": html if html is not None else response.text,
+    }
