@@ -93,6 +93,37 @@ class Settings:
     origin: str | None = field(default=None, compare=False)
 
 
+@dataclass(frozen=True)
+class Paths:
+    """Where everything lives under one data directory (``data_dir``)."""
+
+    root: Path
+
+    @property
+    def archive(self) -> Path:
+        return self.root / "archive"
+
+    @property
+    def work_db(self) -> Path:
+        return self.root / "work" / "warehouse.duckdb"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "work" / "runs"
+
+    @property
+    def published(self) -> Path:
+        return self.root / "published"
+
+    @property
+    def snapshot(self) -> Path:
+        return self.root / "tenders.duckdb"
+
+    @property
+    def parquet(self) -> Path:
+        return self.root / "parquet"
+
+
 # Environment variable → dotted key. Secrets (SMTP password, a webhook URL holding a token) belong here, not in
 # the file.
 ENVIRONMENT = {

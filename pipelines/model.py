@@ -8,7 +8,7 @@ DuckDB, so both sides of the crawl boundary can use it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol, TypedDict
 
 import pyarrow as pa
@@ -186,3 +186,44 @@ def raw_notice(
         "encoding": getattr(response, "encoding", None) or "utf-8",
         "html": html if html is not None else response.text,
     }
+
+
+@dataclass(frozen=True)
+class CrawlRun:
+    """One source's crawl in one run, as judged from its stats; a row of ``crawl_runs`` (``items_path`` aside)."""
+
+    run_id: str
+    source: str
+    started_at: datetime
+    finished_at: datetime
+    from_date: date | None
+    until_date: date | None
+    # The WARC file or folder a replay read; None for a live crawl.
+    replay: str | None
+    finish_reason: str | None
+    requests: int
+    responses: int
+    items: int
+    errors: int
+    blocked: bool
+    verdict: str
+    reason: str
+    archive_path: str | None
+    # The whole stats dump and the responses by HTTP status, as JSON text.
+    stats: str
+    responses_by_status: str
+    empty_list_pages: int
+    next_page_lost: int
+    prefilter_skipped: int
+    retry_after: str | None
+    blocked_until: datetime | None
+    # The crawl's raw notices (JSONL); not stored: the notices are.
+    items_path: str | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return self.verdict in HEALTHY_VERDICTS
+
+
+# Verdicts under which a crawl counts as done: its window is closed and the next night starts after it.
+HEALTHY_VERDICTS: tuple[str, ...] = ("ok", "degraded")

@@ -14,6 +14,11 @@ from pathlib import Path
 
 import pytest
 
+# Prefect sets up its console log handler when first imported, bound to the sys.stderr of that moment. The CLI imports
+# the flows (and Prefect) only when a command runs one, which inside a test would bind the handler to that test's
+# captured stream, closed by the next test. Importing the flows here binds it to the real stream, as in production.
+import flows  # noqa: F401, E402
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 REAL = SHARED / "fixtures" / "real"

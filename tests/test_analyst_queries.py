@@ -7,7 +7,7 @@ import re
 import duckdb
 import pytest
 
-import flows
+import cli
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -32,7 +32,7 @@ DEMO_ANSWERS = {
 @pytest.fixture(scope="module")
 def demo_data(prefect_harness, tmp_path_factory):
     data = tmp_path_factory.mktemp("analyst-demo")
-    assert flows.main(["nightly", "--replay", str(ROOT / "demo"), "--data-dir", str(data)]) == 0
+    assert cli.main(["nightly", "--replay", str(ROOT / "demo"), "--data-dir", str(data)]) == 0
     return data
 
 

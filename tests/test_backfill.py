@@ -8,7 +8,9 @@ from datetime import date, timedelta
 import duckdb
 import pytest
 
-import flows
+import cli
+from pipelines.ingest import crawl
+from pipelines.storage import crawl_runs
 from tests.ccgp_site import Notice, write_site
 
 FAST = [arg for s in ("DOWNLOAD_DELAY=0", "AUTOTHROTTLE_ENABLED=False", "RETRY_TIMES=0") for arg in ("--setting", s)]
@@ -47,7 +49,7 @@ def query(data, sql: str) -> list[tuple]:
     ],
 )  # fmt: skip
 def test_windows_cover_the_range_once(start, end, days, expected):
-    assert flows.backfill_plan(start, end, days) == expected
+    assert crawl.backfill_plan(start, end, days) == expected
 
 
 def test_backfill_is_resumable_and_stores_every_notice_once(prefect_harness, tmp_path, local_site, capsys):
@@ -66,7 +68,7 @@ def test_backfill_is_resumable_and_stores_every_notice_once(prefect_harness, tmp
                "--window-days", "14", "--base-url", f"ccgp={site.url}", *FAST]  # fmt: skip
 
     # 1. A budget of one window.
-    assert flows.main([*command, "--max-windows", "1"]) == 0
+    assert cli.main([*command, "--max-windows", "1"]) == 0
     out = capsys.readouterr().out
     first = len(in_window(WINDOWS[0]))
     assert f"[1/5] 2026-09-01 … 2026-09-14: ccgp ok; {first} notices ({first} new)" in out
@@ -75,7 +77,7 @@ def test_backfill_is_resumable_and_stores_every_notice_once(prefect_harness, tmp
 
     # 2. The portal blocks us in the middle window: the backfill stops there for that source.
     blocking["on"] = True
-    assert flows.main(command) == 1
+    assert cli.main(command) == 1
     out = capsys.readouterr().out
     assert "[1/5] 2026-09-01 … 2026-09-14: already done" in out
     second = len(in_window(WINDOWS[1]))
@@ -87,12 +89,12 @@ def test_backfill_is_resumable_and_stores_every_notice_once(prefect_harness, tmp
     # 3. Resumed while the back-off lasts: the source is left alone.
     blocking["on"] = False
     requests = len(site.requests)
-    assert flows.main(command) == 1
+    assert cli.main(command) == 1
     assert "[3/5] 2026-09-29 … 2026-10-12: ccgp blocked" in capsys.readouterr().out
     assert len(site.requests) == requests
 
     # 4. Resumed after the block: only the unfinished windows are crawled.
-    assert flows.main([*command, "--ignore-backoff"]) == 0
+    assert cli.main([*command, "--ignore-backoff"]) == 0
     out = capsys.readouterr().out
     assert "[1/5] 2026-09-01 … 2026-09-14: already done" in out
     assert "[2/5] 2026-09-15 … 2026-09-28: already done" in out
@@ -110,6 +112,6 @@ def test_backfill_is_resumable_and_stores_every_notice_once(prefect_harness, tmp
     assert ok_crawls == [(start, end, 1) for start, end in WINDOWS]  # every window crawled to the end once
     assert query(data, "SELECT count(*) FROM publications") == [(0,)]  # the next nightly publishes, once
     # Backfill windows are not the incremental crawl: tonight's window is not moved by them.
-    assert flows.last_good_crawl_date(data / "work" / "warehouse.duckdb", "ccgp") is None
+    assert crawl_runs.last_good_crawl_date(data / "work" / "warehouse.duckdb", "ccgp") is None
     with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM notices").fetchone() == (31,)

@@ -11,8 +11,10 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import pytest
 
-import flows
+import cli
+from pipelines.ingest import crawl
 from pipelines.ingest.verdicts import DEFAULT_BLOCK_BACKOFF
+from pipelines.storage import crawl_runs
 from spiders.base import SHANGHAI
 from tests.ccgp_site import Notice, write_site
 from tests.conftest import real_page
@@ -64,7 +66,7 @@ def test_a_blocked_source_is_blocked_with_evidence_while_the_other_source_is_sto
     serve_real_pages(ggzy, real_wrappers())
     data = tmp_path / "data"
 
-    code = flows.main(["nightly", "--data-dir", str(data), "--sources", "ccgp,ggzy", "--base-url", f"ccgp={ccgp.url}",
+    code = cli.main(["nightly", "--data-dir", str(data), "--sources", "ccgp,ggzy", "--base-url", f"ccgp={ccgp.url}",
                        "--base-url", f"ggzy={ggzy.url}", *GGZY_WINDOW, *FAST_RETRYING])  # fmt: skip
 
     assert code == 1
@@ -86,7 +88,7 @@ def test_a_blocked_source_is_blocked_with_evidence_while_the_other_source_is_sto
     health = crawl_rows(data, "SELECT source, verdict, blocked_until IS NOT NULL FROM source_health ORDER BY source")
     assert health == [("ccgp", "blocked", True), ("ggzy", "ok", False)]
 
-    assert flows.main(["health", "--data-dir", str(data)]) == 1
+    assert cli.main(["health", "--data-dir", str(data)]) == 1
     lines = capsys.readouterr().out.splitlines()
     ccgp_line = next(line for line in lines if line.startswith("ccgp: "))
     assert ccgp_line.startswith("ccgp: blocked at ") and evidence in ccgp_line
@@ -117,28 +119,28 @@ def test_a_source_inside_its_backoff_is_skipped_and_a_later_run_fetches_what_was
             "VALUES ('earlier', 'ccgp', ?, ?, ?, 'ok', 'earlier run', 3)",
             [last_good, last_good, today - timedelta(days=7)],
         )
-    expected_from = last_good.astimezone(SHANGHAI).date() - timedelta(days=flows.OVERLAP_DAYS)
+    expected_from = last_good.astimezone(SHANGHAI).date() - timedelta(days=crawl.OVERLAP_DAYS)
     nightly = ["nightly", "--data-dir", str(data), "--base-url", f"ccgp={site.url}", *FAST]
 
     # 1. Blocked: nothing stored, the window stays open.
-    assert flows.main(nightly) == 1
+    assert cli.main(nightly) == 1
     assert "ccgp: blocked: HTTP 429 Too Many Requests" in capsys.readouterr().out
     requests_after_block = len(site.requests)
 
     # 2. Inside the back-off (the portal asked for an hour): not crawled, reported blocked, not "no new notices".
     blocking["on"] = False
-    assert flows.main(nightly) == 1
+    assert cli.main(nightly) == 1
     assert "ccgp: blocked: not crawled: backing off until " in capsys.readouterr().out
     assert len(site.requests) == requests_after_block
     skipped = crawl_rows(data, "SELECT verdict, finish_reason, requests, from_date FROM crawl_runs "
                                "WHERE source = 'ccgp' ORDER BY started_at DESC LIMIT 1")  # fmt: skip
     assert skipped == [("blocked", "backing_off", 0, expected_from)]
     db = data / "work" / "warehouse.duckdb"
-    assert flows.active_backoff(db, "ccgp", datetime.now(UTC)) is not None
-    assert flows.active_backoff(db, "ccgp", datetime.now(UTC) + timedelta(hours=2)) is None
+    assert crawl_runs.active_backoff(db, "ccgp", datetime.now(UTC)) is not None
+    assert crawl_runs.active_backoff(db, "ccgp", datetime.now(UTC) + timedelta(hours=2)) is None
 
     # 3. The block is over (the operator says so): the window still starts at the last GOOD crawl.
-    assert flows.main([*nightly, "--ignore-backoff"]) == 0
+    assert cli.main([*nightly, "--ignore-backoff"]) == 0
     assert "ccgp: ok: " in capsys.readouterr().out
     runs = crawl_rows(data, "SELECT verdict, from_date FROM crawl_runs WHERE source = 'ccgp' ORDER BY started_at")
     assert [verdict for verdict, _ in runs] == ["ok", "blocked", "blocked", "ok"]
@@ -166,8 +168,9 @@ def test_check_sources_fetches_one_list_page_per_column_and_stores_nothing(
     if blocked:
         site.routes.append(block_route(200, {}, real_page("ccgp/metalnino_ccgp_rate_limited_block_page.html")))
     data = tmp_path / "data"
-    assert flows.main(["check-sources", "--data-dir", str(data), "--base-url", f"ccgp={site.url}", *FAST]) == code
+    assert cli.main(["check-sources", "--data-dir", str(data), "--base-url", f"ccgp={site.url}", *FAST]) == code
     assert line in capsys.readouterr().out
     fetched = [path for path in site.requests if path != "/robots.txt"]
     assert set(fetched) <= {"/cggg/zygg/index.htm", "/cggg/dfgg/index.htm"}  # list pages only: no paging, no details
-    assert crawl_rows(data, "SELECT count(*) FROM crawl_runs") == [(0,)]
+    # A check records no crawl: it neither opens a night's window nor hides the last real verdict.
+    assert not (data / "work" / "warehouse.duckdb").exists()

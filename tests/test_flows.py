@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import flows
+import cli
 from tests.conftest import ROOT
 
 DEMO = ROOT / "demo"
@@ -23,7 +23,7 @@ FAST = ["DOWNLOAD_DELAY=0", "AUTOTHROTTLE_ENABLED=False", "RETRY_TIMES=0"]
 
 
 def run_cli(*argv: str) -> int:
-    return flows.main(list(argv))
+    return cli.main(list(argv))
 
 
 @pytest.fixture(scope="module")

@@ -11,20 +11,20 @@ import sys
 import duckdb
 import pytest
 
-import flows
+import cli
 from tests.conftest import ROOT
 
 RULES = ROOT / "pipelines" / "matching" / "rules.toml"
 
 
-def cli(*argv: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:
+def run_command(*argv: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "flows.py", *argv], cwd=ROOT, input=stdin, capture_output=True, text=True, env=env
     )
 
 
 def test_match_text_finds_sixteen_a800_cards():
-    done = cli("match-text", "--title", "GPU服务器采购", stdin="采购GPU服务器2台，每台配置8块NVIDIA A800 80GB")
+    done = run_command("match-text", "--title", "GPU服务器采购", stdin="采购GPU服务器2台，每台配置8块NVIDIA A800 80GB")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["tier"] == "strong"
@@ -37,12 +37,12 @@ def test_match_text_finds_sixteen_a800_cards():
 
 
 def test_match_text_ignores_a_desk_800mm_tall():
-    result = json.loads(cli("match-text", stdin="办公桌 规格W1200×D600×H800mm").stdout)
+    result = json.loads(run_command("match-text", stdin="办公桌 规格W1200×D600×H800mm").stdout)
     assert (result["tier"], result["categories"], result["hits"]) == ("none", [], [])
 
 
 def test_match_text_dates_the_export_control():
-    done = cli("match-text", "--date", "2024-03-01", stdin="采购GPU服务器2台，每台配置8块NVIDIA A800 80GB")
+    done = run_command("match-text", "--date", "2024-03-01", stdin="采购GPU服务器2台，每台配置8块NVIDIA A800 80GB")
     chip = next(hit for hit in json.loads(done.stdout)["hits"] if hit["model"] == "A800")
     assert (chip["restricted_since"], chip["after_restriction"]) == ("2023-10-17", True)
 
@@ -58,7 +58,7 @@ def test_match_text_jsonl_answers_every_line_even_a_broken_one(tmp_path):
         + "\n",
         encoding="utf-8",
     )
-    done = cli("match-text", "--jsonl", str(lines))
+    done = run_command("match-text", "--jsonl", str(lines))
     answers = [json.loads(line) for line in done.stdout.splitlines()]
     assert [a.get("id") for a in answers] == ["a", None, "c"]
     assert answers[0]["categories"] == ["cloud_compute"]
@@ -67,7 +67,7 @@ def test_match_text_jsonl_answers_every_line_even_a_broken_one(tmp_path):
 
 
 def test_evaluate_prints_precision_and_recall_per_category():
-    done = cli("evaluate", "tests/data/labels.jsonl")
+    done = run_command("evaluate", "tests/data/labels.jsonl")
     assert done.returncode == 0, done.stderr
     print(done.stdout)  # the report shows in CI's log
     for category in ("ai_chip", "cloud_compute", "llm_tokens"):
@@ -79,7 +79,7 @@ def test_evaluate_prints_precision_and_recall_per_category():
 def test_a_malformed_rules_file_fails_loudly_at_load(tmp_path):
     broken = tmp_path / "rules.toml"
     broken.write_text('version = "x"\n[[rules]]\nid = "a"\ncategory = "gpu"\n', encoding="utf-8")
-    done = cli("match-text", stdin="A800", env={**os.environ, "TENDERWATCH_RULES": str(broken)})
+    done = run_command("match-text", stdin="A800", env={**os.environ, "TENDERWATCH_RULES": str(broken)})
     assert done.returncode == 2
     assert str(broken) in done.stderr and "Traceback" not in done.stderr
 
@@ -97,12 +97,12 @@ def test_rematch_after_a_rules_change_publishes_what_newly_matches(prefect_harne
     reduced.write_text(rules_without("llm_tokens"), encoding="utf-8")
     monkeypatch.setenv("TENDERWATCH_RULES", str(reduced))
     data = tmp_path / "data"
-    assert flows.main(["nightly", "--replay", str(ROOT / "demo"), "--data-dir", str(data)]) == 0
+    assert cli.main(["nightly", "--replay", str(ROOT / "demo"), "--data-dir", str(data)]) == 0
     with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
         before = {r[0] for r in con.execute("SELECT notice_id FROM publications").fetchall()}
     monkeypatch.delenv("TENDERWATCH_RULES")
     capsys.readouterr()
-    assert flows.main(["rematch", "--data-dir", str(data)]) == 0
+    assert cli.main(["rematch", "--data-dir", str(data)]) == 0
     out = capsys.readouterr().out
     found = re.search(r"re-matched (\d+) notice\(s\) .*: (\d+) newly match, (\d+) newly published", out)
     assert found, out
@@ -118,23 +118,21 @@ def test_rematch_after_a_rules_change_publishes_what_newly_matches(prefect_harne
 
 def test_review_command_records_a_verdict(prefect_harness, tmp_path):
     data = tmp_path / "data"
-    assert (
-        flows.main(["nightly", "--replay", str(ROOT / "demo"), "--data-dir", str(data), "--until", "2026-11-17"]) == 0
-    )
-    listing = cli("review", "--data-dir", str(data))
+    assert cli.main(["nightly", "--replay", str(ROOT / "demo"), "--data-dir", str(data), "--until", "2026-11-17"]) == 0
+    listing = run_command("review", "--data-dir", str(data))
     first = listing.stdout.splitlines()[0].split("\t")[0]
-    done = cli("review", first, "--verdict", "false_positive", "--note", "test", "--data-dir", str(data))
+    done = run_command("review", first, "--verdict", "false_positive", "--note", "test", "--data-dir", str(data))
     assert done.returncode == 0, done.stderr
     with duckdb.connect(str(data / "work" / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("SELECT verdict, note FROM match_reviews").fetchall() == [("false_positive", "test")]
-    refused = cli("review", "ccgp:nope", "--verdict", "confirmed", "--data-dir", str(data))
+    refused = run_command("review", "ccgp:nope", "--verdict", "confirmed", "--data-dir", str(data))
     assert refused.returncode == 2 and "no notice ccgp:nope" in refused.stderr
-    scored = cli("evaluate", "--reviews", "--data-dir", str(data))
+    scored = run_command("evaluate", "--reviews", "--data-dir", str(data))
     assert "1 case(s) from analysts' reviews" in scored.stdout
 
 
 @pytest.mark.parametrize("argv", [["review", "ccgp:1"], ["evaluate"]])
 def test_incomplete_commands_say_what_is_missing(tmp_path, argv):
     (tmp_path / "work").mkdir()
-    done = cli(*argv, "--data-dir", str(tmp_path))
+    done = run_command(*argv, "--data-dir", str(tmp_path))
     assert done.returncode == 2 and done.stderr.startswith("error:")

@@ -18,7 +18,7 @@ import duckdb
 import feedparser
 import pytest
 
-import flows
+import cli
 from pipelines.publishing import ledger as publish
 from tests.conftest import ROOT
 from tests.pipelines.publishing.test_outputs import Receiver, free_port
@@ -35,7 +35,7 @@ print(con.execute("SELECT count(*) FROM publications").fetchone()[0])
 
 
 def nightly(data: Path, *extra: str) -> int:
-    return flows.main(["nightly", "--replay", str(DEMO), "--data-dir", str(data), *extra])
+    return cli.main(["nightly", "--replay", str(DEMO), "--data-dir", str(data), *extra])
 
 
 def csv_ids(data: Path, day: str) -> list[str]:

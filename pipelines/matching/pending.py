@@ -13,7 +13,8 @@ from decimal import Decimal
 import duckdb
 import pyarrow as pa
 
-from pipelines.storage.store import MATCH_SCHEMA, RESULT_COLUMNS, RESULT_SCHEMA, insert_arrow
+from pipelines.storage.schema import MATCH_SCHEMA, RESULT_COLUMNS, RESULT_SCHEMA
+from pipelines.storage.store import insert_arrow
 
 PUBLISHED_TIERS = ("strong", "review")
 _RESULT_NAMES = ", ".join(c.name for c in RESULT_COLUMNS)

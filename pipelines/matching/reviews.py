@@ -14,29 +14,6 @@ import duckdb
 
 VERDICTS = ("confirmed", "false_positive", "unsure")
 
-DDL = """
-CREATE TABLE IF NOT EXISTS match_reviews (
-    source VARCHAR NOT NULL,
-    notice_id VARCHAR NOT NULL,
-    verdict VARCHAR NOT NULL CHECK (verdict IN ('confirmed', 'false_positive', 'unsure')),
-    categories VARCHAR[],
-    note VARCHAR,
-    reviewer VARCHAR,
-    reviewed_at TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (source, notice_id)
-);
-"""
-COMMENTS = {
-    "source": "Portal of the reviewed notice.",
-    "notice_id": "Portal id of the reviewed notice.",
-    "verdict": "confirmed (a real purchase), false_positive, or unsure.",
-    "categories": "For confirmed notices: the right categories (default: the matched ones).",
-    "note": "The analyst's note.",
-    "reviewer": "Who reviewed.",
-    "reviewed_at": "When the verdict was recorded.",
-}
-TABLE_COMMENT = "Analysts' verdicts on matched notices; evaluate --reviews turns them into a labelled set."
-
 
 class ReviewError(ValueError):
     """A review that cannot be recorded (unknown notice, bad verdict or category)."""

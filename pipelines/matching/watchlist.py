@@ -21,22 +21,6 @@ WATCHLIST_ENV = "TENDERWATCH_WATCHLIST"
 # A shorter fragment would match unrelated companies (运达 is also in 浙江运达风电).
 MIN_NAME_CHARS = 3
 
-DDL = """
-CREATE TABLE IF NOT EXISTS supplier_watchlist (
-    name_zh VARCHAR PRIMARY KEY,
-    name_en VARCHAR NOT NULL,
-    why VARCHAR NOT NULL
-);
-"""
-TABLE_COMMENT = (
-    "Known intermediaries (pipelines/matching/watchlist.toml): suppliers that resold restricted compute before."
-)
-COMMENTS = {
-    "name_zh": "Distinctive part of the company's Chinese name; a supplier whose name contains it is watched.",
-    "name_en": "The company's name in English.",
-    "why": "Why it is watched and who reported it.",
-}
-
 
 @dataclass(frozen=True)
 class WatchedSupplier:

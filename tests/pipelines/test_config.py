@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import flows
+import cli
 from pipelines import config
 from tests.conftest import ROOT
 
@@ -118,7 +118,7 @@ def test_the_environment_names_the_file(tmp_path):
 def test_commands_stop_on_bad_settings_before_any_work(tmp_path, capsys, command):
     path = write(tmp_path, "[schedule]\ncron = '99 * * * *'\n")
     data = tmp_path / "data"
-    assert flows.main([command, "--config", str(path), "--data-dir", str(data)]) == 2
+    assert cli.main([command, "--config", str(path), "--data-dir", str(data)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: settings: ")
     assert "schedule.cron: '99 * * * *' is not valid" in err
@@ -126,7 +126,7 @@ def test_commands_stop_on_bad_settings_before_any_work(tmp_path, capsys, command
 
 
 def test_serve_rejects_a_bad_cron_flag(tmp_path, capsys):
-    assert flows.main(["serve", "--config", str(write(tmp_path, "")), "--cron", "0 25 * * *"]) == 2
+    assert cli.main(["serve", "--config", str(write(tmp_path, "")), "--cron", "0 25 * * *"]) == 2
     assert "schedule.cron: '0 25 * * *' is not valid" in capsys.readouterr().err
 
 

@@ -3,36 +3,33 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from pipelines.ingest.crawl import crawl_command, crawl_environment
 from tests.conftest import ROOT
 
 # Local crawls need no politeness: the server is ours.
-FAST = [
-    "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
-    "-s", "ROBOTSTXT_OBEY=False",
-]  # fmt: skip
+FAST = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "CONCURRENT_REQUESTS_PER_DOMAIN": "8",
+        "ROBOTSTXT_OBEY": "False"}  # fmt: skip
 
 Answer = tuple[int, dict[str, str], bytes]
 
 
 def crawl(tmp_path: Path, spider: str, label: str, *args: str) -> tuple[list[dict], dict]:
-    """Run `scrapy crawl SPIDER` in its own process; returns its items and its stats dump."""
+    """Run `scrapy crawl SPIDER` in its own process as the flow does; returns its items and its stats dump.
+
+    ``args`` are ``-s NAME=VALUE`` and ``-a NAME=VALUE`` pairs, as on the scrapy command line.
+    """
     items = tmp_path / f"{label}.jsonl"
     stats = tmp_path / f"{label}.stats.json"
-    command = [
-        sys.executable, "-m", "scrapy", "crawl", spider,
-        "-O", f"{items}:jsonlines",
-        "-s", f"TENDERWATCH_STATS_FILE={stats}",
-        "-s", f"LOG_FILE={tmp_path / label}.log",
-        *FAST, *args,
-    ]  # fmt: skip
-    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "spiders.settings"}
-    subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=300)
+    settings, spider_args = dict(FAST), {}
+    for flag, pair in zip(args[::2], args[1::2], strict=True):
+        name, _, value = pair.partition("=")
+        {"-s": settings, "-a": spider_args}[flag][name] = value
+    command = crawl_command(spider, items, stats, tmp_path / f"{label}.log", settings, spider_args)
+    subprocess.run(command, cwd=ROOT, env=crawl_environment(), check=True, timeout=300)
     lines = items.read_text(encoding="utf-8").splitlines() if items.exists() else []
     return [json.loads(line) for line in lines], json.loads(stats.read_text(encoding="utf-8"))
 

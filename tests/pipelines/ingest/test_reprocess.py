@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-import flows
+import cli
 from pipelines.ingest.normalize import PARSER_VERSION, empty_notice
 from pipelines.storage import store
 from spiders.archive import WarcWriter
@@ -45,7 +45,7 @@ def offline():
 def run_reprocess(data) -> tuple[int, str]:
     out = io.StringIO()
     with offline(), redirect_stdout(out):
-        code = flows.main(["reprocess", "--data-dir", str(data)])
+        code = cli.main(["reprocess", "--data-dir", str(data)])
     return code, out.getvalue()
 
 
@@ -140,5 +140,5 @@ def test_a_block_page_archived_later_never_replaces_a_good_notice(tmp_path, pref
 
 
 def test_reprocess_without_an_archive_is_a_clear_error(tmp_path, capsys):
-    assert flows.main(["reprocess", "--data-dir", str(tmp_path)]) == 2
+    assert cli.main(["reprocess", "--data-dir", str(tmp_path)]) == 2
     assert f"no WARC archive at {tmp_path / 'archive'}" in capsys.readouterr().err

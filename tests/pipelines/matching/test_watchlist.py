@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-import flows
+import cli
 from pipelines.matching import watchlist
 from pipelines.publishing import ledger as publish
 from pipelines.storage import store
@@ -130,7 +130,7 @@ def test_a_bad_rules_or_watch_list_file_stops_the_night_before_any_crawl(
     broken.write_text(content, encoding="utf-8")
     monkeypatch.setenv(variable, str(broken))
     data = tmp_path / "data"
-    assert flows.main(["nightly", "--replay", "demo", "--data-dir", str(data)]) == 2
+    assert cli.main(["nightly", "--replay", "demo", "--data-dir", str(data)]) == 2
     error = capsys.readouterr().err
     assert error.startswith("error: ") and str(broken) in error and named in error
     assert "Traceback" not in error

@@ -11,10 +11,10 @@ from jsonschema import Draft4Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-import flows
+import cli
 from pipelines.ingest.reprocess import reprocess_archive
 from pipelines.publishing import ocds
-from pipelines.storage import store
+from pipelines.storage import snapshot, store
 from pipelines.storage.processes import assign_ocids
 from tests.conftest import ROOT, shared_path
 
@@ -34,7 +34,7 @@ def demo_data(tmp_path_factory):
     with store.session(work) as con:
         reprocess_archive(con, data / "archive", "test")
         assign_ocids(con)
-    store.publish_snapshot(work, data / "tenders.duckdb")
+    snapshot.publish_snapshot(work, data / "tenders.duckdb")
     return data
 
 
@@ -161,7 +161,7 @@ def test_termination_status(exported, notice_id, status):
 
 def test_export_command_since_a_date_reads_the_snapshot(demo_data, capsys):
     out = demo_data / "since" / "package.json"
-    code = flows.main(["export-ocds", str(out), "--since", "2026-11-24", "--data-dir", str(demo_data)])
+    code = cli.main(["export-ocds", str(out), "--since", "2026-11-24", "--data-dir", str(demo_data)])
     assert code == 0
     package = json.loads(out.read_text(encoding="utf-8"))
     expected = {n["id"] for n in EXPECTED["notices"] if date.fromisoformat(n["published"][:10]) >= date(2026, 11, 24)}
@@ -175,6 +175,6 @@ def test_export_command_since_a_date_reads_the_snapshot(demo_data, capsys):
 
 
 def test_export_without_a_snapshot_is_a_clear_error(tmp_path, capsys):
-    assert flows.main(["export-ocds", str(tmp_path / "x.json"), "--data-dir", str(tmp_path)]) == 2
+    assert cli.main(["export-ocds", str(tmp_path / "x.json"), "--data-dir", str(tmp_path)]) == 2
     assert "no analysts' database" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()

@@ -19,7 +19,7 @@ import pytest
 from pipelines import config
 from pipelines.publishing import delivery
 from pipelines.publishing import ledger as publish
-from pipelines.storage import store
+from pipelines.storage import schema, snapshot, store
 from tests.conftest import ROOT
 from tests.pipelines.publishing.test_ledger import NIGHT_1, NIGHT_2, matched
 
@@ -356,10 +356,10 @@ def test_the_delivery_message_round_trips_through_its_file(con, tmp_path):
 
 def test_deliveries_are_documented_in_the_snapshot(con, tmp_path):
     con.close()
-    snapshot = store.publish_snapshot(tmp_path / "warehouse.duckdb", tmp_path / "tenders.duckdb")
-    with duckdb.connect(str(snapshot), read_only=True) as reader:
+    published = snapshot.publish_snapshot(tmp_path / "warehouse.duckdb", tmp_path / "tenders.duckdb")
+    with duckdb.connect(str(published), read_only=True) as reader:
         comments = reader.execute(
             "SELECT column_name, comment FROM duckdb_columns() WHERE table_name = 'deliveries'"
         ).fetchall()
-    assert {name for name, _ in comments} == set(store.DELIVERY_COMMENTS)
+    assert {name for name, _ in comments} == set(schema.DELIVERY_COMMENTS)
     assert all(comment for _, comment in comments)

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-import flows
+import cli
 from pipelines.ingest.normalize import empty_notice
 from pipelines.ingest.reprocess import reprocess_archive
 from pipelines.matching.engine import Matcher
@@ -271,11 +271,11 @@ def test_retries(demo_db, libretranslate, plan, requests, error):
 def test_translate_command_with_the_glossary_and_libretranslate(demo_db, libretranslate, tmp_path, capsys):
     demo_db.close()
     server = libretranslate()
-    assert flows.main(["translate", "--engine", "glossary", "--data-dir", str(tmp_path)]) == 0
+    assert cli.main(["translate", "--engine", "glossary", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("glossary → en: translated ")
     argv = ["translate", "--engine", "libretranslate", "--url", server.url, "--limit", "7", "--data-dir", str(tmp_path)]
-    assert flows.main(argv) == 0
+    assert cli.main(argv) == 0
     assert "libretranslate → en: translated 7 segment(s)" in capsys.readouterr().out
     assert sum(len(r["q"]) for r in server.requests) == 7
     import duckdb
@@ -297,5 +297,5 @@ def test_translate_command_with_the_glossary_and_libretranslate(demo_db, libretr
 )
 def test_bad_translate_arguments_are_clear_errors(demo_db, tmp_path, capsys, argv, message):
     demo_db.close()
-    assert flows.main(["translate", *argv, "--data-dir", str(tmp_path)]) == 2
+    assert cli.main(["translate", *argv, "--data-dir", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err

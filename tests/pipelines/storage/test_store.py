@@ -11,7 +11,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from pipelines.storage import store
+from pipelines.storage import schema, snapshot, store
 
 READ_COUNTS = """
 import sys, duckdb
@@ -109,16 +109,16 @@ def test_snapshot_swaps_atomically_under_an_open_reader(tmp_path, con):
     load(con, [notice("1", "2026-11-20T01:00:00+00:00")])
     con.close()
     work = tmp_path / "work" / "warehouse.duckdb"
-    snapshot = tmp_path / "tenders.duckdb"
-    store.publish_snapshot(work, snapshot)
-    reader = duckdb.connect(str(snapshot), read_only=True)
+    snapshot_path = tmp_path / "tenders.duckdb"
+    snapshot.publish_snapshot(work, snapshot_path)
+    reader = duckdb.connect(str(snapshot_path), read_only=True)
     with store.session(work) as writer:
         load(writer, [notice("2", "2026-11-21T01:00:00+00:00")])
-    store.publish_snapshot(work, snapshot)
+    snapshot.publish_snapshot(work, snapshot_path)
     assert reader.execute("SELECT count(*) FROM notices").fetchone() == (1,)
     # An analyst's new session is another process (within one process DuckDB reuses the open instance).
     fresh = subprocess.run(
-        [sys.executable, "-c", READ_COUNTS, str(snapshot)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", READ_COUNTS, str(snapshot_path)], capture_output=True, text=True, check=True
     )
     assert fresh.stdout.split() == ["2", "0"]
     reader.close()
@@ -155,6 +155,6 @@ def test_a_database_set_up_by_other_code_gets_the_current_schema(tmp_path):
         con.execute("DROP VIEW matched_notices")
         con.execute("UPDATE store_schema SET fingerprint = 'an older version'")
     with store.session(path) as con:
-        assert con.execute("SELECT fingerprint FROM store_schema").fetchall() == [(store.SCHEMA_FINGERPRINT,)]
+        assert con.execute("SELECT fingerprint FROM store_schema").fetchall() == [(schema.SCHEMA_FINGERPRINT,)]
         comment = con.execute("SELECT comment FROM duckdb_views() WHERE view_name = 'matched_notices'").fetchall()
-        assert comment == [(store.VIEWS["matched_notices"][0],)]
+        assert comment == [(schema.VIEWS["matched_notices"][0],)]

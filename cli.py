@@ -1,0 +1,573 @@
+"""tenderwatch's command line (``python flows.py COMMAND``): options declared once, one preflight for every command.
+
+    python flows.py nightly [--replay PATH] [--sources ccgp,…] [--from YYYY-MM-DD] [--until …] [--sample N]
+    python flows.py serve [--cron EXPR] [--timezone TZ]
+    python flows.py backfill --from YYYY-MM-DD [--until …] [--window-days 7] [--max-windows N] [--replay PATH]
+    python flows.py check-sources [--sources ccgp,…]
+    python flows.py rematch | reprocess | health
+    python flows.py review [SOURCE:NOTICE_ID --verdict V]
+    python flows.py export-ocds [--since YYYY-MM-DD] OUT
+    python flows.py translate [--engine glossary|libretranslate] [--lang en] [--url URL] [--limit N]
+    python flows.py parse FILE --url URL
+    python flows.py match-text [--title T] [--date YYYY-MM-DD] [--notice-type X] < notice.txt
+    python flows.py evaluate [LABELS.jsonl] [--reviews]
+
+Every command takes ``--config FILE`` and ``--data-dir DIR``. The preflight reads the settings the same way for
+all of them (flag > environment > ``$TENDERWATCH_CONFIG`` or ``./tenderwatch.toml`` > defaults), so every command
+sees the same data directory and sources. The CLI is its own module so that ``--help`` and a mistyped option answer
+without importing Prefect; the flows are imported only by the commands that run one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pipelines.config import ConfigError, Paths, Settings, schedule_errors
+from pipelines.config import load as load_settings
+from pipelines.model import HEALTHY_VERDICTS
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class CommandError(Exception):
+    """A command that cannot start: printed as one ``error:`` line, exit status 2, nothing done."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the preflight settled for a command: its settings, data directory and sources."""
+
+    settings: Settings
+    paths: Paths
+    sources: list[str]
+
+    @property
+    def config_file(self) -> str | None:
+        return self.settings.origin
+
+
+def preflight(args: argparse.Namespace) -> Context:
+    """Settings for every command, flags over settings; the rules and watch-list too where the command matches."""
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as error:
+        raise CommandError(f"settings: {error}") from None
+    if getattr(args, "reads_rules", False):
+        from pipelines.matching.configured import check_reviewed_data
+
+        try:
+            check_reviewed_data()
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+    sources = args.sources.split(",") if getattr(args, "sources", None) else list(settings.sources.enabled)
+    return Context(settings, Paths(Path(args.data_dir or settings.data_dir)), sources)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args, preflight(args))
+    except CommandError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+# --- options, declared once ----------------------------------------------------------------------------------
+
+
+def _date_arg(value: str) -> str:
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def _pair_arg(what: str, check):
+    def parse(value: str) -> tuple[str, str]:
+        name, _, setting = value.partition("=")
+        if not check(name, setting):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value!r}")
+        return name, setting
+
+    return parse
+
+
+_base_url = _pair_arg("SOURCE=http(s)://host", lambda name, url: name and url.startswith(("http://", "https://")))
+_setting = _pair_arg(
+    "NAME=VALUE with an upper-case Scrapy setting name", lambda name, v: name.isidentifier() and name.isupper() and v
+)
+_spider_arg = _pair_arg("NAME=VALUE with a spider argument name", lambda name, v: name.isidentifier() and v)
+
+
+def _common(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    sub.add_argument("--config", help="settings file (default: $TENDERWATCH_CONFIG or ./tenderwatch.toml)")
+    sub.add_argument(
+        "--data-dir", help="data directory (default: data_dir of the settings, $TENDERWATCH_DATA_DIR, or ./data)"
+    )
+    return sub
+
+
+def _crawl_options(sub: argparse.ArgumentParser, *, replay: bool) -> None:
+    """Options that shape crawls: nightly, backfill and check-sources."""
+    sub.add_argument("--sources", help="comma-separated spiders (default: sources.enabled of the settings)")
+    sub.add_argument(
+        "--base-url", action="append", default=[], type=_base_url, metavar="SOURCE=URL",
+        help="fetch SOURCE from another host with the same paths (a mirror, a test server); repeatable",
+    )  # fmt: skip
+    sub.add_argument(
+        "--setting", action="append", default=[], type=_setting, metavar="NAME=VALUE",
+        help="Scrapy setting for every crawl, e.g. DOWNLOAD_DELAY=10; repeatable",
+    )  # fmt: skip
+    sub.add_argument(
+        "--spider-arg", action="append", default=[], type=_spider_arg, metavar="NAME=VALUE",
+        help="spider argument for every crawl (-a NAME=VALUE), e.g. mode=search; repeatable",
+    )  # fmt: skip
+    sub.add_argument(
+        "--prefilter", action="store_true",
+        help="fetch a detail page only when its list title may match (pipelines/matching/queries.py)",
+    )  # fmt: skip
+    if replay:
+        sub.add_argument("--replay", help="read responses from this .warc.gz file or folder instead of the network")
+        sub.add_argument(
+            "--ignore-backoff", action="store_true", help="crawl a source even inside the back-off of a recent block"
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python flows.py", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, handler, help: str, *, reads_rules: bool = False) -> argparse.ArgumentParser:
+        sub = _common(commands.add_parser(name, help=help))
+        sub.set_defaults(handler=handler, reads_rules=reads_rules)
+        return sub
+
+    nightly = command("nightly", cmd_nightly, "crawl, normalize, match, store and publish", reads_rules=True)
+    _crawl_options(nightly, replay=True)
+    nightly.add_argument("--from", dest="from_date", type=_date_arg, help="oldest publish date to collect")
+    nightly.add_argument("--until", dest="until_date", type=_date_arg, help="newest publish date to collect")
+    nightly.add_argument("--sample", type=int, help="collect at most this many notices per source")
+    nightly.add_argument("--publish-date", type=_date_arg, help="date of the digest (default: today, Asia/Shanghai)")
+
+    serve = command(
+        "serve", cmd_serve, "serve the nightly deployment on its schedule (Prefect runner)", reads_rules=True
+    )
+    serve.add_argument("--sources", help="comma-separated spiders to run (default: from the settings)")
+    serve.add_argument("--cron", help="cron expression (default: schedule.cron from the settings)")
+    serve.add_argument("--timezone", help="IANA time zone of the cron expression (default: schedule.timezone)")
+
+    backfill = command(
+        "backfill", cmd_backfill, "crawl history in date windows (resumable), without publishing", reads_rules=True
+    )
+    _crawl_options(backfill, replay=True)
+    backfill.add_argument("--from", dest="from_date", type=_date_arg, required=True, help="first publish date")
+    backfill.add_argument("--until", dest="until_date", type=_date_arg, help="last publish date (default: yesterday)")
+    backfill.add_argument("--window-days", type=int, default=7, help="days per window (default: 7)")
+    backfill.add_argument("--max-windows", type=int, help="stop after this many windows; run again to go on")
+
+    check = command("check-sources", cmd_check_sources, "live: fetch one list page per source and print its health")
+    _crawl_options(check, replay=False)
+
+    parse = command("parse", cmd_parse, "print the normalized notice of a saved detail page")
+    parse.add_argument("file", help="saved detail page (raw bytes as fetched)")
+    parse.add_argument("--url", required=True, help="the page's address (gives the portal and the notice id)")
+
+    match = command("match-text", cmd_match_text, "match a notice's text read on stdin")
+    match.add_argument("--title", help="the notice title")
+    match.add_argument("--date", type=_date_arg, help="publish date, for export-control dates")
+    match.add_argument("--notice-type", help="notice type code (award, open_tender, …)")
+    match.add_argument("--jsonl", help="match every line of this JSONL file ({id, title, text, …}) instead")
+
+    evaluate = command("evaluate", cmd_evaluate, "precision and recall on a labelled set")
+    evaluate.add_argument("labels", nargs="?", help="JSONL of {id, title, text, expected: {match, categories}}")
+    evaluate.add_argument("--reviews", action="store_true", help="add the analysts' verdicts in match_reviews")
+
+    command("rematch", cmd_rematch, "re-match every notice the rules have not seen", reads_rules=True)
+
+    review = command("review", cmd_review, "record an analyst's verdict on a match, or list unreviewed matches")
+    review.add_argument("notice", nargs="?", help="SOURCE:NOTICE_ID (omit to list matches awaiting review)")
+    review.add_argument("--verdict", choices=("confirmed", "false_positive", "unsure"), help="the verdict")
+    review.add_argument("--categories", help="for confirmed: comma-separated right categories (default: matched)")
+    review.add_argument("--note", help="a note for the team")
+    review.add_argument("--reviewer", default=os.environ.get("USER"), help="who reviews (default: $USER)")
+    review.add_argument("--limit", type=int, default=50, help="how many unreviewed matches to list")
+
+    command("health", cmd_health, "latest crawl verdict per source")
+
+    export = command("export-ocds", cmd_export_ocds, "write the notices as an OCDS release package")
+    export.add_argument("out", help="release package file (records go to OUT.records.json beside it)")
+    export.add_argument("--since", type=_date_arg, help="only notices published on or after this date")
+
+    translate = command("translate", cmd_translate, "translate segments not yet translated")
+    translate.add_argument("--engine", choices=("glossary", "libretranslate"), default="glossary")
+    translate.add_argument("--lang", default="en", help="target language (default: en)")
+    translate.add_argument(
+        "--url", help="LibreTranslate server, e.g. http://localhost:5000 (API key: $LIBRETRANSLATE_API_KEY)"
+    )
+    translate.add_argument("--limit", type=int, help="send at most this many segments to the engine")
+
+    command("reprocess", cmd_reprocess, "rebuild notices from the WARC archive with the current parser")
+    return parser
+
+
+def _spider_args(args: argparse.Namespace, settings: Settings) -> dict[str, str]:
+    """-a arguments for every crawl: --spider-arg, --prefilter, and the settings' search keywords unless given."""
+    spider_args = dict(args.spider_arg)
+    if args.prefilter:
+        spider_args["prefilter"] = "1"
+    if settings.sources.queries and "keywords" not in spider_args:
+        spider_args["keywords"] = ",".join(settings.sources.queries)
+    return spider_args
+
+
+def _require_work_db(paths: Paths) -> None:
+    if not paths.work_db.exists():
+        raise CommandError(f"no working database at {paths.work_db} (run `python flows.py nightly` first)")
+
+
+def _require_replay(replay: str | None) -> None:
+    if replay and not Path(replay).exists():
+        raise CommandError(f"no WARC file or folder at {replay}")
+
+
+def _status_counts(by_status: str | dict | None) -> str:
+    """``{"200": 68, "404": 1}`` → ``HTTP 200×68, 404×1``."""
+    counts = json.loads(by_status) if isinstance(by_status, str) else (by_status or {})
+    return ("HTTP " + ", ".join(f"{status}×{count}" for status, count in sorted(counts.items()))) if counts else ""
+
+
+def _local(moment: datetime) -> str:
+    return f"{moment.astimezone(SHANGHAI):%Y-%m-%d %H:%M %Z}"
+
+
+# --- crawling commands -----------------------------------------------------------------------------------------
+
+
+def cmd_nightly(args: argparse.Namespace, context: Context) -> int:
+    from flows import nightly
+
+    _require_replay(args.replay)
+    state = nightly(
+        data_dir=str(context.paths.root),
+        replay=args.replay,
+        sources=context.sources,
+        from_date=args.from_date,
+        until_date=args.until_date,
+        sample=args.sample,
+        base_urls=dict(args.base_url),
+        crawl_settings=dict(args.setting),
+        spider_args=_spider_args(args, context.settings),
+        ignore_backoff=args.ignore_backoff,
+        config=context.config_file,
+        publish_date=args.publish_date,
+        return_state=True,
+    )
+    summary = state.result(raise_on_failure=False)
+    if not isinstance(summary, dict):
+        print(f"nightly failed: {state.message}", file=sys.stderr)
+        return 1
+    for source, info in summary["sources"].items():
+        print(f"{source}: {info['verdict']}: {info['reason']}")
+    published = summary["published"]
+    print(
+        f"notices: {summary['notices']} ({summary['stored']['inserted']} new), parse errors: "
+        f"{summary['parse_errors']}, newly published matches: {published['new']}"
+    )
+    for path in published["paths"]:
+        print(f"wrote {path}")
+    print(f"analysts' database: {summary['snapshot']}")
+    return 0 if state.is_completed() else 1
+
+
+def cmd_backfill(args: argparse.Namespace, context: Context) -> int:
+    from flows import backfill
+
+    _require_replay(args.replay)
+    until = args.until_date or (datetime.now(SHANGHAI).date() - timedelta(days=1)).isoformat()
+    if args.from_date > until:
+        raise CommandError(f"--from {args.from_date} is after --until {until}")
+    if args.window_days < 1 or (args.max_windows is not None and args.max_windows < 1):
+        raise CommandError("--window-days and --max-windows must be at least 1")
+    state = backfill(
+        data_dir=str(context.paths.root),
+        from_date=args.from_date,
+        until_date=until,
+        sources=context.sources,
+        window_days=args.window_days,
+        replay=args.replay,
+        base_urls=dict(args.base_url),
+        crawl_settings=dict(args.setting),
+        spider_args=_spider_args(args, context.settings),
+        max_windows=args.max_windows,
+        ignore_backoff=args.ignore_backoff,
+        return_state=True,
+    )
+    summary = state.result(raise_on_failure=False)
+    if not isinstance(summary, dict):
+        print(f"backfill failed: {state.message}", file=sys.stderr)
+        return 1
+    for source, why in summary["failures"].items():
+        print(f"{source}: {why}")
+    print(
+        f"backfill: {summary['windows']} window(s), {summary['remaining']} source window(s) left; "
+        f"{summary['notices']} notices ({summary['inserted']} new)"
+    )
+    print(f"analysts' database: {summary['snapshot']}")
+    return 0 if state.is_completed() else 1
+
+
+def cmd_check_sources(args: argparse.Namespace, context: Context) -> int:
+    """One list page per source, live: is each portal answering with notices right now? Nothing is stored."""
+    from pipelines.ingest.crawl import CrawlRequest, run_crawl
+    from pipelines.storage import crawl_runs
+
+    paths = context.paths
+    run_id = "check-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    yesterday = (datetime.now(SHANGHAI).date() - timedelta(days=1)).isoformat()
+    base_urls = dict(args.base_url)
+    healthy = True
+    for source in context.sources:
+        request = CrawlRequest(
+            source=source, run_id=run_id, from_date=yesterday, sample=1, base_url=base_urls.get(source),
+            settings=dict(args.setting), spider_args={**_spider_args(args, context.settings), "list_only": "1"},
+        )  # fmt: skip
+        crawl = run_crawl(request, paths.runs / run_id, paths.archive, recent_items=[])
+        line = f"{source}: {crawl.verdict}: {crawl.reason}"
+        statuses = _status_counts(crawl.responses_by_status)
+        if statuses:
+            line += f" [{statuses}]"
+        backoff = crawl_runs.active_backoff(paths.work_db, source, datetime.now(UTC))
+        if backoff:
+            line += f"; the nightly job leaves it alone until {_local(backoff[0])}"
+        print(line)
+        healthy = healthy and crawl.healthy
+    return 0 if healthy else 1
+
+
+def cmd_serve(args: argparse.Namespace, context: Context) -> int:
+    from prefect import serve
+
+    from flows import nightly_deployment
+
+    schedule = context.settings.schedule
+    schedule = replace(schedule, cron=args.cron or schedule.cron, timezone=args.timezone or schedule.timezone)
+    problems = schedule_errors(schedule)
+    if problems:
+        raise CommandError(f"settings: {'; '.join(problems)}")
+    deployment = nightly_deployment(
+        replace(context.settings, schedule=schedule), str(context.paths.root), context.sources
+    )
+    # pause_on_shutdown=False: restarting the server process must not silently stop the nightly schedule.
+    serve(deployment, pause_on_shutdown=False)
+    return 0
+
+
+# --- commands on the stored data -------------------------------------------------------------------------------
+
+
+def cmd_rematch(args: argparse.Namespace, context: Context) -> int:
+    from flows import rematch
+
+    _require_work_db(context.paths)
+    result = rematch(data_dir=str(context.paths.root), config=context.config_file)
+    matched = result["matched"]
+    print(
+        f"re-matched {matched['matched']} notice(s) with rules {matched['rules_version']}: "
+        f"{matched['newly_matching']} newly match, {result['published']['new']} newly published"
+    )
+    for path in result["published"]["paths"]:
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_reprocess(args: argparse.Namespace, context: Context) -> int:
+    from flows import reprocess
+    from spiders.archive import warc_files
+
+    archive = context.paths.archive
+    if not archive.is_dir() or not warc_files(archive):
+        raise CommandError(f"no WARC archive at {archive}")
+    result = reprocess(data_dir=str(context.paths.root))
+    rebuilt = result["rebuilt"]
+    skipped = ", ".join(f"{reason}: {count}" for reason, count in rebuilt["skipped"].items()) or "none"
+    print(
+        f"reprocessed {rebuilt['notices']} notice(s) from {rebuilt['responses']} archived response(s) with parser "
+        f"{rebuilt['parser_version']}: {rebuilt['inserted']} new, {rebuilt['updated']} updated, "
+        f"parse errors: {rebuilt['parse_errors']}, skipped: {skipped}"
+    )
+    processes = result["derived"]["processes"]["processes"]
+    print(f"re-matched {result['matched']['matched']} notice(s); {processes} procurement process(es)")
+    return 0
+
+
+def cmd_health(args: argparse.Namespace, context: Context) -> int:
+    from pipelines.storage import crawl_runs, store
+
+    paths = context.paths
+    if not paths.work_db.exists():
+        print(f"no crawls recorded yet ({paths.work_db} does not exist)")
+        return 0
+    with store.session(paths.work_db) as con:
+        rows = crawl_runs.latest_per_source(con)
+    now = datetime.now(UTC)
+    for source, started, verdict, reason, by_status, until in rows:
+        line = f"{source}: {verdict} at {_local(started)}: {reason}"
+        statuses = _status_counts(by_status)
+        if statuses:
+            line += f" [{statuses}]"
+        if until and until > now:
+            line += f"; left alone until {_local(until)}"
+        print(line)
+    return 0 if all(row[2] in HEALTHY_VERDICTS for row in rows) else 1
+
+
+def cmd_review(args: argparse.Namespace, context: Context) -> int:
+    from pipelines.matching import reviews
+    from pipelines.storage import store
+
+    _require_work_db(context.paths)
+    with store.session(context.paths.work_db) as con:
+        if not args.notice:
+            for source, notice_id, tier, categories, title in reviews.pending(con, args.limit):
+                print(f"{source}:{notice_id}\t{tier}\t{','.join(categories or [])}\t{title}")
+            return 0
+        source, _, notice_id = args.notice.partition(":")
+        if not notice_id or not args.verdict:
+            raise CommandError("give SOURCE:NOTICE_ID and --verdict")
+        try:
+            reviews.record(
+                con,
+                source,
+                notice_id,
+                args.verdict,
+                categories=args.categories.split(",") if args.categories else None,
+                note=args.note,
+                reviewer=args.reviewer,
+            )
+        except reviews.ReviewError as error:
+            raise CommandError(str(error)) from None
+    print(f"recorded {args.verdict} for {args.notice}")
+    return 0
+
+
+def cmd_export_ocds(args: argparse.Namespace, context: Context) -> int:
+    import duckdb
+
+    from pipelines.publishing import ocds
+
+    snapshot = context.paths.snapshot
+    if not snapshot.exists():
+        raise CommandError(f"no analysts' database at {snapshot} (run nightly first)")
+    # The snapshot, read-only: an export never competes with the nightly writer.
+    con = duckdb.connect(str(snapshot), read_only=True)
+    try:
+        con.execute("SET TimeZone = 'Asia/Shanghai'")
+        since = date.fromisoformat(args.since) if args.since else None
+        summary = ocds.export(con, Path(args.out), since)
+    finally:
+        con.close()
+    print(f"wrote {summary.releases} release(s) to {summary.releases_path}")
+    print(f"wrote {summary.records} record(s) to {summary.records_path}")
+    return 0
+
+
+def cmd_translate(args: argparse.Namespace, context: Context) -> int:
+    from pipelines.publishing import translate
+    from pipelines.storage import snapshot, store
+
+    paths = context.paths
+    _require_work_db(paths)
+    with store.session(paths.work_db) as con:
+        translate.load_glossary(con)
+        translate.segment_pending(con)
+        try:
+            engine = translate.make_engine(
+                args.engine, con, args.lang, url=args.url, api_key=os.environ.get("LIBRETRANSLATE_API_KEY")
+            )
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        summary = translate.translate_pending(con, engine, args.lang, args.limit)
+    snapshot.publish_snapshot(paths.work_db, paths.snapshot)
+    print(
+        f"{summary.engine} → {summary.target_lang}: translated {summary.translated} segment(s), "
+        f"{summary.declined} declined, {summary.remaining} left"
+    )
+    if summary.error:
+        print(f"error: stopped: {summary.error}; what was translated is kept, run again to continue", file=sys.stderr)
+        return 1
+    return 0
+
+
+# --- commands on one page or text ------------------------------------------------------------------------------
+
+
+def cmd_parse(args: argparse.Namespace, context: Context) -> int:
+    from pipelines.ingest.normalize import normalize_page, to_json
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CommandError(f"no file at {path}")
+    print(to_json(normalize_page(path.read_bytes(), args.url)))
+    return 0
+
+
+def _load_matcher():
+    from pipelines.matching.configured import load_matcher
+    from pipelines.matching.engine import RulesError
+
+    try:
+        return load_matcher()
+    except RulesError as error:
+        raise CommandError(str(error)) from None
+
+
+def cmd_match_text(args: argparse.Namespace, context: Context) -> int:
+    matcher = _load_matcher()
+    if args.jsonl:
+        from pipelines.matching.engine import match_jsonl
+
+        with Path(args.jsonl).open(encoding="utf-8") as lines:
+            for out in match_jsonl(lines, matcher):
+                sys.stdout.write(out + "\n")
+        return 0
+    text = sys.stdin.read()
+    published = date.fromisoformat(args.date) if args.date else None
+    result = matcher.match(title=args.title or "", text=text, published=published, notice_type=args.notice_type)
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace, context: Context) -> int:
+    from pipelines.matching.evaluate import evaluate, format_report, load_cases
+
+    if not args.labels and not args.reviews:
+        raise CommandError("give a labelled set (LABELS.jsonl), --reviews, or both")
+    matcher = _load_matcher()
+    cases = []
+    if args.labels:
+        try:
+            cases += load_cases(args.labels)
+        except (OSError, ValueError) as error:
+            raise CommandError(str(error)) from None
+    if args.reviews:
+        from pipelines.matching import reviews
+        from pipelines.storage import store
+
+        _require_work_db(context.paths)
+        with store.session(context.paths.work_db) as con:
+            reviewed = list(reviews.labelled_cases(con))
+        print(f"{len(reviewed)} case(s) from analysts' reviews")
+        cases += reviewed
+    print(format_report(evaluate(cases, matcher)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,574 @@
+"""The warehouse schema: tables, views and their comments, declared once and applied by fingerprint.
+
+The notice columns come from ``pipelines.model``; the match, review, watch-list, crawl-run, ledger and translation
+tables are declared here. Table and column names are the analysts' interface: every one has a ``COMMENT ON``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.model import MONEY, NOTICE_COLUMNS, TIMESTAMP, Column
+
+MATCH_COLUMNS: tuple[Column, ...] = (
+    Column("source", "VARCHAR NOT NULL", pa.string(), "Portal of the matched notice."),
+    Column("notice_id", "VARCHAR NOT NULL", pa.string(), "Portal id of the matched notice."),
+    Column("hit_no", "INTEGER NOT NULL", pa.int32(), "Position of this hit among the notice's hits."),
+    Column("rule_id", "VARCHAR", pa.string(), "Rule that fired (see pipelines/matching/rules.toml)."),
+    Column("category", "VARCHAR", pa.string(), "ai_chip, cloud_compute or llm_tokens."),
+    Column("tier", "VARCHAR", pa.string(), "Strength of this hit: strong, review or weak."),
+    Column("score", "DOUBLE", pa.float64(), "Score of this hit."),
+    Column("matched_text", "VARCHAR", pa.string(), "The text the rule matched, as on the page."),
+    Column("evidence", "VARCHAR", pa.string(), "About 40 characters either side of the hit, as on the page."),
+    Column("field", "VARCHAR", pa.string(), "Where the hit is: title, body, items or attachment."),
+    Column("model", "VARCHAR", pa.string(), "Chip model named (A100, H800, RTX 4090…)."),
+    Column("quantity", "DOUBLE", pa.float64(), "Number of cards or servers extracted."),
+    Column("unit", "VARCHAR", pa.string(), "Unit of the quantity (card, server, …)."),
+    Column("memory", "VARCHAR", pa.string(), "Accelerator memory named (80GB…)."),
+    Column("provider", "VARCHAR", pa.string(), "Cloud or model provider named (AWS, Azure, OpenAI…)."),
+    Column("tokens", "BIGINT", pa.int64(), "LLM tokens bought (4000万tokens → 40000000)."),
+    Column("restricted_since", "DATE", pa.date32(), "Date US export restrictions on this model began."),
+    Column("after_restriction", "BOOLEAN", pa.bool_(), "Whether the notice is dated after that restriction."),
+    Column("reason", "VARCHAR", pa.string(), "Why the rule exists, in English."),
+    Column("amount_cny", "DECIMAL(18,2)", MONEY, "Amount in CNY stated near the hit (a line total, a unit price)."),
+    Column("rules_version", "VARCHAR", pa.string(), "Version of the rules file that produced the hit."),
+)
+MATCH_SCHEMA = pa.schema([pa.field(c.name, c.arrow) for c in MATCH_COLUMNS])
+
+RESULT_COLUMNS: tuple[Column, ...] = (
+    Column("source", "VARCHAR NOT NULL", pa.string(), "Portal of the notice."),
+    Column("notice_id", "VARCHAR NOT NULL", pa.string(), "Portal id of the notice."),
+    Column("tier", "VARCHAR", pa.string(), "Overall verdict: strong (publish), review, weak or none."),
+    Column("score", "DOUBLE", pa.float64(), "Overall score of the notice."),
+    Column("categories", "VARCHAR[]", pa.list_(pa.string()), "Categories with hits at tier review or above."),
+    Column("rules_version", "VARCHAR", pa.string(), "Rules version the notice was last matched with."),
+    Column("content_hash", "VARCHAR", pa.string(), "Content hash of the notice text that was matched."),
+    Column("first_matched_at", "TIMESTAMPTZ", TIMESTAMP, "When the notice first reached tier review or above."),
+    Column("matched_at", "TIMESTAMPTZ", TIMESTAMP, "When the notice was last matched."),
+)
+RESULT_SCHEMA = pa.schema([pa.field(c.name, c.arrow) for c in RESULT_COLUMNS])
+
+DDL = f"""
+CREATE TABLE IF NOT EXISTS notices (
+    {", ".join(f"{c.name} {c.sql}" for c in NOTICE_COLUMNS)},
+    PRIMARY KEY (source, notice_id)
+);
+CREATE TABLE IF NOT EXISTS matches (
+    {", ".join(f"{c.name} {c.sql}" for c in MATCH_COLUMNS)},
+    PRIMARY KEY (source, notice_id, hit_no)
+);
+CREATE TABLE IF NOT EXISTS match_results (
+    {", ".join(f"{c.name} {c.sql}" for c in RESULT_COLUMNS)},
+    PRIMARY KEY (source, notice_id)
+);
+CREATE TABLE IF NOT EXISTS crawl_runs (
+    run_id VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    started_at TIMESTAMPTZ,
+    finished_at TIMESTAMPTZ,
+    from_date DATE,
+    until_date DATE,
+    replay VARCHAR,
+    finish_reason VARCHAR,
+    requests BIGINT,
+    responses BIGINT,
+    items BIGINT,
+    errors BIGINT,
+    blocked BOOLEAN,
+    verdict VARCHAR,
+    reason VARCHAR,
+    archive_path VARCHAR,
+    stats JSON,
+    responses_by_status JSON,
+    empty_list_pages BIGINT,
+    next_page_lost BIGINT,
+    prefilter_skipped BIGINT,
+    retry_after VARCHAR,
+    blocked_until TIMESTAMPTZ,
+    PRIMARY KEY (run_id, source)
+);
+-- Databases created before the crawl-health columns existed get them here.
+ALTER TABLE crawl_runs ADD COLUMN IF NOT EXISTS responses_by_status JSON;
+ALTER TABLE crawl_runs ADD COLUMN IF NOT EXISTS empty_list_pages BIGINT;
+ALTER TABLE crawl_runs ADD COLUMN IF NOT EXISTS next_page_lost BIGINT;
+ALTER TABLE crawl_runs ADD COLUMN IF NOT EXISTS prefilter_skipped BIGINT;
+ALTER TABLE crawl_runs ADD COLUMN IF NOT EXISTS retry_after VARCHAR;
+ALTER TABLE crawl_runs ADD COLUMN IF NOT EXISTS blocked_until TIMESTAMPTZ;
+CREATE TABLE IF NOT EXISTS backfill_windows (
+    source VARCHAR NOT NULL,
+    window_from DATE NOT NULL,
+    window_until DATE NOT NULL,
+    run_id VARCHAR NOT NULL,
+    verdict VARCHAR,
+    items BIGINT,
+    finished_at TIMESTAMPTZ,
+    PRIMARY KEY (source, window_from, window_until)
+);
+CREATE TABLE IF NOT EXISTS publications (
+    source VARCHAR NOT NULL,
+    notice_id VARCHAR NOT NULL,
+    run_id VARCHAR NOT NULL,
+    publish_date DATE NOT NULL,
+    published_at TIMESTAMPTZ NOT NULL,
+    tier VARCHAR,
+    categories VARCHAR[],
+    status VARCHAR NOT NULL,
+    PRIMARY KEY (source, notice_id)
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    run_id VARCHAR NOT NULL,
+    publish_date DATE,
+    channel VARCHAR NOT NULL,
+    target VARCHAR,
+    status VARCHAR NOT NULL,
+    attempts INTEGER,
+    error VARCHAR,
+    matches INTEGER,
+    delivered_at TIMESTAMPTZ NOT NULL
+);
+-- Databases created before the process column existed get it here.
+ALTER TABLE notices ADD COLUMN IF NOT EXISTS ocid VARCHAR;
+ALTER TABLE matches ADD COLUMN IF NOT EXISTS amount_cny DECIMAL(18,2);
+CREATE TABLE IF NOT EXISTS segments (
+    segment_hash VARCHAR PRIMARY KEY,
+    text VARCHAR NOT NULL,
+    chars INTEGER NOT NULL,
+    first_seen_at TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS notice_segments (
+    source VARCHAR NOT NULL,
+    notice_id VARCHAR NOT NULL,
+    position INTEGER NOT NULL,
+    field VARCHAR NOT NULL,
+    segment_hash VARCHAR NOT NULL,
+    segmented_from VARCHAR NOT NULL,
+    PRIMARY KEY (source, notice_id, position)
+);
+CREATE TABLE IF NOT EXISTS glossary (
+    term_zh VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    term_en VARCHAR NOT NULL,
+    PRIMARY KEY (term_zh, kind)
+);
+CREATE TABLE IF NOT EXISTS translations (
+    segment_hash VARCHAR NOT NULL,
+    target_lang VARCHAR NOT NULL,
+    engine VARCHAR NOT NULL,
+    text VARCHAR NOT NULL,
+    translated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (segment_hash, target_lang, engine)
+);
+"""
+
+TABLE_COMMENTS = {
+    "notices": "One row per procurement notice (source + notice_id), normalized from the archived page.",
+    "matches": "One row per rule hit on a notice: what matched, the evidence and what was extracted.",
+    "match_results": "One row per notice: its overall tier, score and categories under the current rules.",
+    "crawl_runs": "One row per source and nightly run: what was fetched and the health verdict.",
+    "backfill_windows": "Date windows a backfill has finished per source: a resumed backfill skips them.",
+    "publications": "Ledger of notices published in a nightly digest: each goes out exactly once.",
+    "deliveries": "One row per delivery channel tried per nightly run (webhook, e-mail): sent or failed, and why.",
+    "segments": "Translation units: each distinct sentence or line of clean text once, keyed by its hash.",
+    "notice_segments": "Which segments make up each notice's title and text, in order.",
+    "glossary": (
+        "Domain terms and coded-field labels, Chinese to English (pipelines/publishing/glossary.toml and code tables)."
+    ),
+    "translations": "Translations of segments by target language and engine.",
+}
+SEGMENT_COMMENTS = {
+    "segment_hash": "SHA-256 of the segment text: the key translations use.",
+    "text": "The segment in Chinese (a sentence or a line of the clean text).",
+    "chars": "Length of the segment in characters.",
+    "first_seen_at": "When the segment was first stored.",
+}
+NOTICE_SEGMENT_COMMENTS = {
+    "source": "Portal of the notice.",
+    "notice_id": "Portal id of the notice.",
+    "position": "Order of the segment in the notice (0 is the title when there is one).",
+    "field": "title or text.",
+    "segment_hash": "The segment (segments.segment_hash).",
+    "segmented_from": "Hash of the title and text this segmentation was made from.",
+}
+GLOSSARY_COMMENTS = {
+    "term_zh": "Term in Chinese.",
+    "kind": "What the term labels: notice_type, method, category, region, unit or term.",
+    "term_en": "English equivalent.",
+}
+TRANSLATION_COMMENTS = {
+    "segment_hash": "The segment translated (segments.segment_hash).",
+    "target_lang": "Language translated into (ISO 639-1, e.g. en).",
+    "engine": "Engine that produced it: glossary (exact terms) or libretranslate (machine translation).",
+    "text": "The translation.",
+    "translated_at": "When it was translated.",
+}
+CRAWL_RUN_COMMENTS = {
+    "run_id": "Nightly run id (UTC start time).",
+    "source": "Portal crawled.",
+    "started_at": "When the crawl started.",
+    "finished_at": "When the crawl ended.",
+    "from_date": "Oldest publish date asked for.",
+    "until_date": "Newest publish date asked for (NULL: up to now).",
+    "replay": "WARC archive replayed instead of the network (NULL for live crawls).",
+    "finish_reason": "Scrapy's close reason.",
+    "requests": "Requests sent.",
+    "responses": "Responses received.",
+    "items": "Notices collected.",
+    "errors": "Errors logged.",
+    "blocked": "Whether the portal refused us (block page, 403/429/521).",
+    "verdict": "ok, degraded, blocked, broken or unreachable.",
+    "reason": "One line explaining the verdict.",
+    "archive_path": "WARC file holding every response of this crawl.",
+    "stats": "All crawler stats as JSON.",
+    "responses_by_status": 'Responses per HTTP status as JSON, e.g. {"200": 68, "429": 3}.',
+    "empty_list_pages": "List pages that parsed to zero notices while the site answered (a layout change?).",
+    "next_page_lost": "List pages whose link to the next page could not be found (paging stopped early).",
+    "prefilter_skipped": "Listed notices whose detail page was not fetched: the title prefilter ruled them out.",
+    "retry_after": "Retry-After header of the block answer, as sent.",
+    "blocked_until": "After a block: the source is left alone until then (Retry-After, else a default back-off).",
+}
+BACKFILL_WINDOW_COMMENTS = {
+    "source": "Portal backfilled.",
+    "window_from": "First publish date of the window.",
+    "window_until": "Last publish date of the window.",
+    "run_id": "Backfill run that finished the window.",
+    "verdict": "Verdict of the window's crawl (ok or degraded: a finished window).",
+    "items": "Notices the window's crawl collected.",
+    "finished_at": "When the window was finished.",
+}
+PUBLICATION_COMMENTS = {
+    "source": "Portal of the published notice.",
+    "notice_id": "Portal id of the published notice.",
+    "run_id": "Nightly run that published it.",
+    "publish_date": "Date of the digest it appeared in (Asia/Shanghai).",
+    "published_at": "When it was published.",
+    "tier": "Tier at publication.",
+    "categories": "Categories at publication.",
+    "status": "pending while the night's outputs are being written, then published.",
+}
+DELIVERY_COMMENTS = {
+    "run_id": "Nightly run that delivered.",
+    "publish_date": "Date of the digest delivered (Asia/Shanghai).",
+    "channel": "webhook or email.",
+    "target": "Where to, without secrets: the webhook's scheme and host, or the SMTP server and recipient count.",
+    "status": "sent, or failed after every attempt.",
+    "attempts": "Attempts made (retries back off exponentially).",
+    "error": "The last attempt's error; NULL when sent.",
+    "matches": "Number of matches in the delivered message.",
+    "delivered_at": "When delivery finished.",
+}
+
+# A notice's English title: its title segment translated; the glossary's exact wording before machine translation.
+_TITLES_EN = """
+    SELECT s.source, s.notice_id, t.text AS title_en
+    FROM notice_segments s JOIN translations t ON t.segment_hash = s.segment_hash AND t.target_lang = 'en'
+    WHERE s.field = 'title'
+    QUALIFY row_number() OVER (
+        PARTITION BY s.source, s.notice_id ORDER BY t.engine = 'glossary' DESC, t.translated_at DESC) = 1
+"""
+
+VIEWS = {
+    "matched_notices": (
+        "Notices at tier review or above, newest first, with their evidence: the analysts' starting point.",
+        """
+        SELECT r.tier, r.score, r.categories, n.published_at, n.title, te.title_en, n.notice_type_en, n.buyer,
+               n.suppliers, n.budget_cny, n.award_cny, n.region, n.url, n.source, n.notice_id, n.ocid,
+               (SELECT list(m.evidence ORDER BY m.score DESC) FROM matches m
+                 WHERE m.source = n.source AND m.notice_id = n.notice_id) AS evidence,
+               (SELECT list_sort(list(DISTINCT m.model) FILTER (WHERE m.model IS NOT NULL)) FROM matches m
+                 WHERE m.source = n.source AND m.notice_id = n.notice_id) AS models,
+               (SELECT list_sort(list(DISTINCT m.provider) FILTER (WHERE m.provider IS NOT NULL)) FROM matches m
+                 WHERE m.source = n.source AND m.notice_id = n.notice_id) AS providers
+        FROM match_results r JOIN notices n USING (source, notice_id)
+        LEFT JOIN ({_TITLES_EN}) te ON te.source = n.source AND te.notice_id = n.notice_id
+        WHERE r.tier IN ('strong', 'review')
+        """.replace("{_TITLES_EN}", _TITLES_EN),
+    ),
+    "procurement_processes": (
+        "One row per procurement process (notices sharing an ocid): tender → corrections → award → contract.",
+        """
+        WITH linked AS (
+            SELECT n.*, te.title_en FROM notices n
+            LEFT JOIN ({_TITLES_EN}) te ON te.source = n.source AND te.notice_id = n.notice_id
+            WHERE n.ocid IS NOT NULL
+        ), processes AS (
+            SELECT ocid,
+                   arg_min(project_code, published_at) AS project_code,
+                   arg_min(source, published_at) AS source,
+                   arg_max(buyer, published_at) FILTER (WHERE buyer IS NOT NULL) AS buyer,
+                   arg_max(agency, published_at) FILTER (WHERE agency IS NOT NULL) AS agency,
+                   arg_min(title, published_at) AS process_title,
+                   arg_min(title_en, published_at) AS process_title_en,
+                   count(*) AS notice_count,
+                   min(published_at) AS first_notice_at,
+                   max(published_at) AS latest_notice_at,
+                   arg_max(notice_type, published_at) AS latest_notice_type,
+                   -- Corrections and side notices do not move the process on; the latest stage notice does.
+                   arg_max(notice_type, published_at)
+                       FILTER (WHERE notice_type NOT IN ('correction', 'complaint', 'supervision', 'other'))
+                       AS stage_type,
+                   arg_max(title, published_at) FILTER (WHERE notice_type = 'termination') AS termination_title,
+                   -- Award and deal notices rarely restate the method; the process keeps the latest one stated.
+                   arg_max(procurement_method, published_at) FILTER (WHERE procurement_method IS NOT NULL)
+                       AS procurement_method,
+                   arg_max(procurement_method_zh, published_at) FILTER (WHERE procurement_method_zh IS NOT NULL)
+                       AS procurement_method_zh,
+                   arg_max(budget_cny, published_at) FILTER (WHERE budget_cny IS NOT NULL) AS budget_cny,
+                   arg_max(award_cny, published_at)
+                       FILTER (WHERE award_cny IS NOT NULL AND notice_type IN ('award', 'deal', 'contract'))
+                       AS award_cny,
+                   coalesce(list_sort(list_distinct(flatten(list([s.name FOR s IN suppliers IF s.name IS NOT NULL])
+                       FILTER (WHERE notice_type IN ('award', 'deal', 'contract'))))), []) AS supplier_names,
+                   list(notice_id ORDER BY published_at, notice_id) AS notice_ids,
+                   arg_min(url, published_at) AS first_notice_url,
+                   arg_max(url, published_at) AS latest_notice_url
+            FROM linked GROUP BY ocid
+        )
+        SELECT ocid, project_code, source, buyer, agency, process_title, process_title_en,
+               CASE
+                   WHEN stage_type IN ('award', 'deal', 'contract', 'acceptance') THEN 'complete'
+                   WHEN stage_type = 'termination'
+                       THEN CASE WHEN regexp_matches(coalesce(termination_title, ''), '废标|流标|失败')
+                                 THEN 'unsuccessful' ELSE 'cancelled' END
+                   WHEN stage_type = 'intent' THEN 'planned'
+                   ELSE 'active'
+               END AS status,
+               latest_notice_type, procurement_method, procurement_method_zh, notice_count, first_notice_at,
+               latest_notice_at, budget_cny, award_cny, supplier_names, notice_ids, first_notice_url, latest_notice_url
+        FROM processes
+        """.replace("{_TITLES_EN}", _TITLES_EN),
+    ),
+    "watched_supplier_notices": (
+        "Notices naming a known intermediary (supplier_watchlist) as supplier, with the matcher's verdict on each.",
+        """
+        WITH supplied AS (
+            SELECT n.source, n.notice_id, unnest(n.suppliers) AS supplier FROM notices n
+        )
+        SELECT w.name_en AS watched_name_en, w.name_zh AS watched_name, w.why,
+               s.supplier.name AS supplier_name, s.supplier.amount_cny AS supplier_amount_cny,
+               n.published_at, n.notice_type, n.notice_type_en, n.title, te.title_en, n.buyer,
+               coalesce(r.tier, 'none') AS tier, r.categories, n.url, n.source, n.notice_id, n.ocid
+        FROM supplied s
+        JOIN supplier_watchlist w ON contains(s.supplier.name, w.name_zh)
+        JOIN notices n USING (source, notice_id)
+        LEFT JOIN match_results r USING (source, notice_id)
+        LEFT JOIN ({_TITLES_EN}) te ON te.source = n.source AND te.notice_id = n.notice_id
+        """.replace("{_TITLES_EN}", _TITLES_EN),
+    ),
+    "notices_en": (
+        "Every notice with its coded fields in English (glossary) and its English title where translated.",
+        """
+        WITH labels AS (
+            SELECT map_from_entries(list((term_zh, term_en)) FILTER (WHERE kind = 'method')) AS methods,
+                   map_from_entries(list((term_zh, term_en)) FILTER (WHERE kind = 'unit')) AS units
+            FROM glossary
+        )
+        SELECT n.source, n.notice_id, n.ocid, n.published_at, n.title, te.title_en, n.notice_type,
+               n.notice_type_en, n.procurement_method, labels.methods[n.procurement_method_zh] AS procurement_method_en,
+               n.category AS category_en, n.region_en, n.buyer, n.budget_cny, n.award_cny,
+               [{'name': i.name, 'model': i.model, 'quantity': i.quantity, 'unit': i.unit,
+                 'unit_en': labels.units[i.unit]} FOR i IN n.items] AS items_en,
+               n.url
+        FROM notices n CROSS JOIN labels
+        LEFT JOIN ({_TITLES_EN}) te ON te.source = n.source AND te.notice_id = n.notice_id
+        """.replace("{_TITLES_EN}", _TITLES_EN),
+    ),
+    "purchases_by_category": (
+        "One row per matched notice (tier review or above) and category, with what was bought, from whom, how "
+        "much, and the strongest evidence: filter on category for chips, remote compute or LLM tokens.",
+        """
+        WITH hits AS (
+            SELECT source, notice_id, category,
+                   list_sort(list(DISTINCT model) FILTER (WHERE model IS NOT NULL)) AS models,
+                   list_sort(list(DISTINCT quantity::BIGINT || ' ' || coalesce(unit, ''))
+                       FILTER (WHERE quantity IS NOT NULL)) AS quantities,
+                   max(quantity) FILTER (WHERE unit = 'card') AS cards,
+                   list_sort(list(DISTINCT provider) FILTER (WHERE provider IS NOT NULL)) AS providers,
+                   max(tokens) AS tokens,
+                   min(restricted_since) AS restricted_since,
+                   bool_or(after_restriction) AS after_restriction,
+                   arg_max(evidence, score) AS top_evidence
+            FROM matches WHERE tier IN ('strong', 'review')
+            GROUP BY source, notice_id, category
+        )
+        SELECT h.category, r.tier, n.published_at, n.title, te.title_en, n.notice_type, n.notice_type_en, n.buyer,
+               [s.name FOR s IN coalesce(n.suppliers, []) IF s.name IS NOT NULL] AS suppliers_named,
+               coalesce(n.award_cny, n.budget_cny) AS amount_cny, n.budget_cny, n.award_cny,
+               h.models, h.quantities, h.cards, h.providers, h.tokens, h.restricted_since, h.after_restriction,
+               h.top_evidence, n.project_code, n.ocid, n.region, n.url, n.source, n.notice_id
+        FROM hits h
+        JOIN match_results r ON r.source = h.source AND r.notice_id = h.notice_id
+        JOIN notices n ON n.source = h.source AND n.notice_id = h.notice_id
+        LEFT JOIN ({_TITLES_EN}) te ON te.source = n.source AND te.notice_id = n.notice_id
+        WHERE r.tier IN ('strong', 'review') AND list_contains(r.categories, h.category)
+        """.replace("{_TITLES_EN}", _TITLES_EN),
+    ),
+    "source_health": (
+        "Latest crawl verdict per source, with the evidence: responses by status, empty list pages, lost next "
+        "pages, and the back-off after a block.",
+        """
+        SELECT source, run_id, started_at, verdict, reason, requests, responses, items, errors,
+               responses_by_status, empty_list_pages, next_page_lost, prefilter_skipped, blocked, retry_after,
+               blocked_until
+        FROM crawl_runs
+        QUALIFY row_number() OVER (PARTITION BY source ORDER BY started_at DESC) = 1
+        """,
+    ),
+}
+
+
+REVIEWS_DDL = """
+CREATE TABLE IF NOT EXISTS match_reviews (
+    source VARCHAR NOT NULL,
+    notice_id VARCHAR NOT NULL,
+    verdict VARCHAR NOT NULL CHECK (verdict IN ('confirmed', 'false_positive', 'unsure')),
+    categories VARCHAR[],
+    note VARCHAR,
+    reviewer VARCHAR,
+    reviewed_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (source, notice_id)
+);
+"""
+REVIEWS_COMMENTS = {
+    "source": "Portal of the reviewed notice.",
+    "notice_id": "Portal id of the reviewed notice.",
+    "verdict": "confirmed (a real purchase), false_positive, or unsure.",
+    "categories": "For confirmed notices: the right categories (default: the matched ones).",
+    "note": "The analyst's note.",
+    "reviewer": "Who reviewed.",
+    "reviewed_at": "When the verdict was recorded.",
+}
+REVIEWS_TABLE_COMMENT = "Analysts' verdicts on matched notices; evaluate --reviews turns them into a labelled set."
+
+
+WATCHLIST_DDL = """
+CREATE TABLE IF NOT EXISTS supplier_watchlist (
+    name_zh VARCHAR PRIMARY KEY,
+    name_en VARCHAR NOT NULL,
+    why VARCHAR NOT NULL
+);
+"""
+WATCHLIST_TABLE_COMMENT = (
+    "Known intermediaries (pipelines/matching/watchlist.toml): suppliers that resold restricted compute before."
+)
+WATCHLIST_COMMENTS = {
+    "name_zh": "Distinctive part of the company's Chinese name; a supplier whose name contains it is watched.",
+    "name_en": "The company's name in English.",
+    "why": "Why it is watched and who reported it.",
+}
+
+
+def schema_statements() -> list[str]:
+    """Every statement that sets the schema up, except the view column comments (they need the views to exist)."""
+    statements = [DDL, REVIEWS_DDL, WATCHLIST_DDL, SCHEMA_DDL]
+    for name, (comment, sql) in VIEWS.items():
+        statements += [f"CREATE OR REPLACE VIEW {name} AS {sql}", f"COMMENT ON VIEW {name} IS {quote(comment)}"]
+    for table, comment in {**TABLE_COMMENTS, "store_schema": SCHEMA_TABLE_COMMENT}.items():
+        statements.append(f"COMMENT ON TABLE {table} IS {quote(comment)}")
+    for table, table_comment, comments in (
+        ("match_reviews", REVIEWS_TABLE_COMMENT, REVIEWS_COMMENTS),
+        ("supplier_watchlist", WATCHLIST_TABLE_COMMENT, WATCHLIST_COMMENTS),
+    ):
+        statements.append(f"COMMENT ON TABLE {table} IS {quote(table_comment)}")
+        statements += [f"COMMENT ON COLUMN {table}.{n} IS {quote(c)}" for n, c in comments.items()]
+    for table, columns in (("notices", NOTICE_COLUMNS), ("matches", MATCH_COLUMNS), ("match_results", RESULT_COLUMNS)):
+        statements += [f"COMMENT ON COLUMN {table}.{c.name} IS {quote(c.comment)}" for c in columns]
+    for table, comments in (
+        ("crawl_runs", CRAWL_RUN_COMMENTS),
+        ("backfill_windows", BACKFILL_WINDOW_COMMENTS),
+        ("publications", PUBLICATION_COMMENTS),
+        ("deliveries", DELIVERY_COMMENTS),
+        ("segments", SEGMENT_COMMENTS),
+        ("notice_segments", NOTICE_SEGMENT_COMMENTS),
+        ("glossary", GLOSSARY_COMMENTS),
+        ("translations", TRANSLATION_COMMENTS),
+        ("store_schema", SCHEMA_COMMENTS),
+    ):
+        statements += [f"COMMENT ON COLUMN {table}.{n} IS {quote(c)}" for n, c in comments.items()]
+    return statements
+
+
+def _view_column_comments() -> dict[str, str]:
+    """Comments of view columns, by column name: a table column's own, or VIEW_COLUMN_COMMENTS."""
+    known = {c.name: c.comment for c in (*NOTICE_COLUMNS, *MATCH_COLUMNS, *RESULT_COLUMNS)}
+    return {**known, **CRAWL_RUN_COMMENTS, **VIEW_COLUMN_COMMENTS}
+
+
+def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for statement in schema_statements():
+        con.execute(statement)
+    known = _view_column_comments()
+    for view in VIEWS:
+        for (column,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND schema_name = current_schema()",
+            [view],
+        ).fetchall():
+            con.execute(f"COMMENT ON COLUMN {view}.{column} IS {quote(known[column])}")
+    con.execute("DELETE FROM store_schema")
+    con.execute("INSERT INTO store_schema VALUES (?, now())", [SCHEMA_FINGERPRINT])
+
+
+def applied_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'store_schema' AND schema_name = current_schema()"
+    ).fetchall()[0][0]
+    if not exists:
+        return None
+    rows = con.execute("SELECT fingerprint FROM store_schema").fetchall()
+    return rows[0][0] if rows else None
+
+
+def quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# View columns that are not simply a documented table column under the same name.
+VIEW_COLUMN_COMMENTS = {
+    "evidence": "Evidence snippets of the notice's hits, strongest first.",
+    "models": "Chip models named in the notice's hits.",
+    "providers": "Cloud or model providers named in the notice's hits.",
+    "title_en": "Notice title in English where a translation exists (translations, glossary first).",
+    "process_title": "Title of the process's first notice, in Chinese.",
+    "process_title_en": "That title in English where a translation exists.",
+    "status": "Process status: planned, active, cancelled, unsuccessful (废标/流标) or complete (awarded).",
+    "latest_notice_type": "Notice type code of the process's latest notice.",
+    "notice_count": "Number of notices in the process.",
+    "first_notice_at": "Publication time of the process's first notice.",
+    "latest_notice_at": "Publication time of its latest notice.",
+    "supplier_names": "Suppliers named by the process's award, deal or contract notices.",
+    "notice_ids": "The process's notices (notices.notice_id), oldest first.",
+    "first_notice_url": "Address of the first notice.",
+    "latest_notice_url": "Address of the latest notice.",
+    "procurement_method_en": "Procurement method as written, in English (glossary).",
+    "category_en": "What is bought, in English: goods, services or works.",
+    "items_en": "Main items with their unit in English (glossary): name, model, quantity, unit, unit_en.",
+    "suppliers_named": "Suppliers (winning or proposed) named on this notice itself; award-type notices name them.",
+    "amount_cny": "Award amount in CNY when the notice has one, else its budget.",
+    "quantities": "Quantities extracted from the hits, with their unit (8 card, 2 server, 100000 card_hour).",
+    "cards": "Largest number of accelerator cards named in the hits.",
+    "top_evidence": "Evidence snippet of the strongest hit of this category.",
+    "watched_name_en": "The known intermediary, in English (supplier_watchlist.name_en).",
+    "watched_name": "The watch-list name found in the supplier's name (supplier_watchlist.name_zh).",
+    "why": "Why the company is watched and who reported it.",
+    "supplier_name": "The supplier's name as the notice gives it.",
+    "supplier_amount_cny": "That supplier's amount on the notice, CNY.",
+}
+
+
+SCHEMA_DDL = """
+CREATE TABLE IF NOT EXISTS store_schema (
+    fingerprint VARCHAR NOT NULL,
+    applied_at TIMESTAMPTZ NOT NULL
+);
+"""
+SCHEMA_TABLE_COMMENT = "Internal: which schema version store.connect last set this database up with."
+SCHEMA_COMMENTS = {
+    "fingerprint": "SHA-256 of every schema statement and comment; a new one makes store.connect apply the schema.",
+    "applied_at": "When the schema was last applied.",
+}
+SCHEMA_FINGERPRINT = hashlib.sha256(
+    "\n".join([*schema_statements(), json.dumps(_view_column_comments(), sort_keys=True)]).encode("utf-8")
+).hexdigest()
