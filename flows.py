@@ -802,7 +802,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def _load_matcher():
-    from pipelines.matching.engine import Matcher, RulesError
+    from pipelines.matching.engine import Matcher
+    from pipelines.matching.rules import RulesError
 
     try:
         return Matcher.load(os.environ.get("TENDERWATCH_RULES") or None)
