@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from pipelines.national.amounts import SHANGHAI
-from pipelines.national.body import category_code, method_code, parse_body, parse_text
+from pipelines.national.body import parse_body, parse_text
+from pipelines.national.labels import category_code, method_code
 from tests.conftest import shared_path
 
 HEFEI = "corpus/hefei_ggzy"
