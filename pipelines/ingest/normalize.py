@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 from scrapy.http import HtmlResponse
 
 from pipelines.national.amounts import Amount, parse_amount, parse_datetime
-from pipelines.national.body import METHODS, category_code, merge_lots, method_code, parse_body
+from pipelines.national.body import parse_body
+from pipelines.national.labels import METHODS, category_code, merge_lots, method_code
 from pipelines.national.notice_types import BY_CODE, CCGP_COLUMNS, classify
 from pipelines.national.page_text import clean_line, normalize_width
 from pipelines.national.regions import locate

@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pipelines.matching.engine import CATEGORIES, Matcher
+from pipelines.matching.engine import Matcher
+from pipelines.matching.rules import CATEGORIES
 
 DEFAULT_LABELS = Path(__file__).resolve().parent.parent / "tests" / "data" / "labels.jsonl"
 _POSITIVE_TIERS = frozenset({"strong", "review"})

@@ -30,7 +30,7 @@ def record(
     reviewer: str | None = None,
 ) -> None:
     """Record (or replace) the verdict on one notice."""
-    from pipelines.matching.engine import CATEGORIES
+    from pipelines.matching.rules import CATEGORIES
 
     if verdict not in VERDICTS:
         raise ReviewError(f"verdict must be one of {', '.join(VERDICTS)}, got {verdict!r}")

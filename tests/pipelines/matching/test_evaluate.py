@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.matching.engine import CATEGORIES, Matcher
+from pipelines.matching.engine import Matcher
 from pipelines.matching.evaluate import evaluate, format_report, load_cases, main
+from pipelines.matching.rules import CATEGORIES
 from tests.conftest import ROOT
 
 LABELS = ROOT / "tests" / "data" / "labels.jsonl"

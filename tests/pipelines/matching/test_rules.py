@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.matching.engine import DEFAULT_RULES_PATH, Matcher, RulesError
+from pipelines.matching.engine import Matcher
+from pipelines.matching.rules import DEFAULT_RULES_PATH, RulesError
 
 
 @pytest.fixture(scope="module")

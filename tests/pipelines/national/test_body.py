@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from pipelines.national.amounts import SHANGHAI
-from pipelines.national.body import category_code, method_code, parse_body, parse_text
+from pipelines.national.body import parse_body
+from pipelines.national.labels import category_code, method_code
+from pipelines.national.wording import parse_text
 from tests.conftest import shared_path
 
 HEFEI = "corpus/hefei_ggzy"

@@ -1,0 +1,473 @@
+"""The label/value text parser: ``parse_text`` reads a notice's fields from its text in the national wording.
+
+It works on any notice written that way (label：value lines, numbered sections), also plain-text notices from other
+portals. One pass over the lines keeps a ``_Reader``'s context: which party, lot, time or item list a bare label
+such as 名称 or 截止时间 belongs to; lots, per-lot budgets and the award are completed at the end.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pipelines.national.amounts import Amount, parse_amount, parse_date_range, parse_datetime
+from pipelines.national.labels import (
+    _AGENCY_ADDRESS_LABELS,
+    _AGENCY_CONTACT_LABELS,
+    _AGENCY_LABELS,
+    _AWARD_PREFIXES,
+    _AWARD_RATE_LABELS,
+    _BUDGET_PREFIXES,
+    _BUYER_ADDRESS_LABELS,
+    _BUYER_CONTACT_LABELS,
+    _BUYER_LABELS,
+    _CEILING_PREFIXES,
+    _CLAUSE_END,
+    _CODE_IN_TEXT,
+    _CORRECTED_LABELS,
+    _CREDIT_CODE_LABELS,
+    _ENUMERATOR,
+    _FIRST_PUBLISHED_LABELS,
+    _ITEM_NAME_LABELS,
+    _LABEL_LINE,
+    _LOT_AMOUNT,
+    _LOT_HEADING,
+    _LOT_MENTION,
+    _LOT_STATUS_WORDS,
+    _METHOD_IN_TEXT,
+    _METHOD_LABELS,
+    _METHOD_WORDS,
+    _NEXT_LABEL,
+    _OPENING_LABELS,
+    _PAIR_LABELS,
+    _PLACEHOLDER_VALUE,
+    _PROJECT_CODE_LABELS,
+    _PROJECT_NAME_LABELS,
+    _SUPPLIER_ADDRESS_LABELS,
+    _SUPPLIER_LABELS,
+    _TOP_HEADING,
+    _apply_title_lot,
+    _canonical_label,
+    _clean_code,
+    _empty,
+    _item,
+    _label_without_unit,
+    _lot,
+    _lot_number,
+    _lot_numbers,
+    _name,
+    _quantity,
+    _supplier,
+    _suppliers_total,
+    _total,
+    clean_lines,
+    logical_lines,
+    merge_lots,
+)
+from pipelines.national.page_text import clean_line
+
+
+@dataclass
+class _Reader:
+    """State of one pass over a notice's lines: which party, lot and time a bare label refers to."""
+
+    fields: dict[str, Any] = field(default_factory=lambda: _empty())
+    party: str | None = None  # buyer | agency | project | supplier
+    time_context: str | None = None  # deadline | opening | documents
+    in_items: bool = False
+    lot: str | None = None
+    supplier: dict[str, Any] | None = None
+    item: dict[str, Any] | None = None
+    documents_end: datetime | None = None
+    award_amounts: list[Amount] = field(default_factory=list)
+    lot_budgets: dict[str, Amount | None] = field(default_factory=dict)
+    lot_statuses: dict[str, str] = field(default_factory=dict)
+    # Parties of a two-column contact block (招标人：X 招标代理机构：Y), left to right, while it lasts.
+    columns: tuple[str, ...] = ()
+
+    def set(self, key: str, value: Any) -> None:
+        if self.fields.get(key) in (None, "", []) and value not in (None, ""):
+            self.fields[key] = value
+
+
+def parse_text(text: str | None, *, title: str | None = None) -> dict[str, Any]:
+    """Fields from the plain text of a notice in the national wording (label：value lines, numbered sections)."""
+    reader = _Reader()
+    lines = clean_lines(text or "")
+    for line in logical_lines(lines):
+        _read_line(reader, line)
+    _close_item(reader)
+    fields = reader.fields
+    fields["text"] = "\n".join(lines)
+    if title:
+        _note_lot_status(reader, title)
+    _finish_lots(reader, title)
+    _finish_award(reader)
+    if fields["budget"] is None and reader.lot_budgets:
+        fields["budget"] = _total(list(reader.lot_budgets.values()))
+    if fields["project_code"] is None:
+        found = _CODE_IN_TEXT.search(fields["text"]) or _CODE_IN_TEXT.search(title or "")
+        if found:
+            fields["project_code"] = _clean_code(found["code"])
+    if fields["procurement_method_zh"] is None:
+        found = _METHOD_IN_TEXT.search(fields["text"])
+        if found:
+            fields["procurement_method_zh"] = found["method"]
+    # The end of the document sale is the last word on timing when no bid deadline is written.
+    reader.set("deadline_at", reader.documents_end)
+    return fields
+
+
+def _read_line(reader: _Reader, line: str) -> None:
+    if _TOP_HEADING.match(line):
+        _close_item(reader)
+        reader.in_items = False
+        reader.supplier = None
+    lot = _LOT_HEADING.match(_ENUMERATOR.sub("", line))
+    if lot:
+        reader.lot = _lot_number(lot["n1"] or lot["n2"])
+        reader.supplier = None
+        return
+    _note_lot_status(reader, line)
+    if " | " in line:
+        _read_table_line(reader, line)
+        return
+    if reader.columns and _read_column_pairs(reader, line):
+        return
+    segments = _split_known_pairs(line)
+    if len(segments) > 1:
+        parties = []
+        for segment in segments:
+            _read_label_line(reader, segment)
+            parties.append(reader.party)
+        if len(parties) != 2:
+            reader.columns = ()
+        elif set(parties) == {"buyer", "agency"}:
+            reader.columns = tuple(parties)
+        return
+    reader.columns = ()
+    _read_label_line(reader, line)
+
+
+# Labels of a field of whichever party the block is about (名称：X 地址：Y under 采购人信息).
+_PARTY_FIELD_LABELS = frozenset({"名称", "单位名称", "地址", "详细地址", "单位地址", "联系方式", "联系电话", "电话"})
+# A later label on the same line, as two-column contact blocks print them: 招标人：X 招标代理机构：Y.
+_INLINE_LABEL = re.compile(r"\s+(?=(?P<label>[^\s：:|]{2,14})\s*[：:])")
+
+
+# Two pairs under one generic label, one per column: 电话：X 电话：Y / 联系人：A 联系人：B.
+_COLUMN_PAIR = re.compile(r"^(?P<label>[^：:\s]{1,8})\s*[：:]\s*(?P<left>\S+)\s+(?P=label)\s*[：:]\s*(?P<right>\S.*)$")
+
+
+def _read_column_pairs(reader: _Reader, line: str) -> bool:
+    """In a two-column block a repeated generic label holds the left party's value, then the right one's."""
+    found = _COLUMN_PAIR.match(line)
+    if not found:
+        return False
+    label = _canonical_label(found["label"])
+    for party, value in zip(reader.columns, (found["left"], found["right"]), strict=True):
+        reader.party = party
+        _read_pair(reader, label, value, value)
+    return True
+
+
+def _split_known_pairs(line: str) -> list[str]:
+    """A line holding several ``label：value`` pairs whose labels are known, cut into one pair each."""
+    cuts = [
+        m.start()
+        for m in _INLINE_LABEL.finditer(line)
+        if _is_known_label(label := _canonical_label(m["label"])) or label in _PARTY_FIELD_LABELS
+    ]
+    if not cuts or not _LABEL_LINE.match(line):
+        return [line]
+    bounds = [0, *cuts, len(line)]
+    return [line[start:end].strip() for start, end in zip(bounds, bounds[1:], strict=False)]
+
+
+def _read_label_line(reader: _Reader, line: str) -> None:
+    found = _LABEL_LINE.match(line)
+    if not found:
+        if len(line) <= _MAX_HEADING:
+            _read_heading(reader, _canonical_label(line))
+        return
+    label = _canonical_label(found["label"])
+    full_value = clean_line(found["value"])
+    value = _NEXT_LABEL.split(full_value)[0].strip()
+    if not value:
+        _read_heading(reader, label)
+        return
+    _read_pair(reader, label, value, full_value)
+
+
+def _read_table_line(reader: _Reader, line: str) -> None:
+    """A key-value table printed as ``项目编号 | X | 预算金额 | Y``: read the pairs whose key is a known label."""
+    cells = line.split(" | ")
+    if len(cells) % 2 or len(cells) > 6:
+        return
+    for label, value in zip(cells[::2], cells[1::2], strict=True):
+        label = _canonical_label(label)
+        if not value or not _is_known_label(label) or _is_known_label(_canonical_label(value)):
+            continue
+        if _needs_figure(label) and not _DIGIT.search(value):
+            continue  # a header row (中标金额(万元) | 评审得分), not a key and its value
+        _read_pair(reader, label, value, value)
+
+
+_DIGIT = re.compile(r"\d")
+
+
+def _needs_figure(label: str) -> bool:
+    bare = _label_without_unit(label)
+    return bare.startswith(_AWARD_PREFIXES + _CEILING_PREFIXES + _BUDGET_PREFIXES) or _is_deadline_label(bare)
+
+
+def _is_known_label(label: str) -> bool:
+    bare = _label_without_unit(label)
+    return (
+        any(bare in labels for labels in _PAIR_LABELS)
+        or bare.startswith(_AWARD_PREFIXES + _CEILING_PREFIXES + _BUDGET_PREFIXES)
+        or _is_deadline_label(bare)
+    )
+
+
+# Headings are short; a longer line without a label is prose and must not move the reader's context.
+_MAX_HEADING = 30
+
+
+def _read_heading(reader: _Reader, heading: str) -> None:
+    reader.party = None
+    reader.time_context = None
+    if "主要标的" in heading or heading in ("标的信息", "采购标的"):
+        reader.in_items = True
+        return
+    if "代理机构" in heading and ("信息" in heading or "联系" in heading):
+        reader.party = "agency"
+    elif ("采购人" in heading or "采购单位" in heading or "招标人" in heading) and (
+        "信息" in heading or "联系" in heading
+    ):
+        reader.party = "buyer"
+    elif "项目联系" in heading:
+        reader.party = "project"
+    elif "供应商" in heading and any(w in heading for w in ("拟定", "信息", "名称")) and "投标" not in heading:
+        reader.party = "supplier"  # 拟定的唯一供应商名称、地址 (single source), 中标供应商信息
+    if ("递交" in heading or "提交" in heading or "截止" in heading) and (
+        "响应" in heading or "投标" in heading or "文件" in heading
+    ):
+        reader.time_context = "deadline"
+    elif "开标" in heading or "开启" in heading:
+        reader.time_context = "opening"
+    elif "获取" in heading or "发售" in heading or "领取" in heading:
+        reader.time_context = "documents"
+
+
+def _read_pair(reader: _Reader, label: str, value: str, full_value: str) -> None:
+    bare = _label_without_unit(label)
+    if reader.in_items and _read_item_pair(reader, label, bare, value):
+        return
+    if bare in _PROJECT_CODE_LABELS:
+        reader.set("project_code", _clean_code(value))
+    elif bare in _PROJECT_NAME_LABELS:
+        reader.set("project_name", value)
+    elif bare in _METHOD_LABELS:
+        found = _METHOD_WORDS.search(value)
+        reader.set("procurement_method_zh", found.group(0) if found else value)
+    elif bare in _BUYER_LABELS:
+        reader.party = "buyer"
+        reader.set("buyer", _name(value))
+    elif bare in _BUYER_ADDRESS_LABELS:
+        reader.set("buyer_address", value)
+    elif bare in _BUYER_CONTACT_LABELS:
+        reader.set("buyer_contact", value)
+    elif bare in _AGENCY_LABELS:
+        reader.party = "agency"
+        reader.set("agency", _name(value))
+    elif bare in _AGENCY_ADDRESS_LABELS:
+        reader.set("agency_address", value)
+    elif bare in _AGENCY_CONTACT_LABELS:
+        reader.set("agency_contact", value)
+    elif bare in _SUPPLIER_LABELS:
+        _start_supplier(reader, value)
+        reader.party = "supplier"  # a bare 地址 right after it is the supplier's (合同公告 乙方)
+    elif bare in _SUPPLIER_ADDRESS_LABELS and reader.supplier is not None:
+        reader.supplier["address"] = reader.supplier["address"] or value
+    elif bare in _CREDIT_CODE_LABELS and reader.supplier is not None:
+        reader.supplier["credit_code"] = reader.supplier["credit_code"] or value
+    elif bare.startswith(_AWARD_PREFIXES) or bare in _AWARD_RATE_LABELS:
+        _read_award(reader, full_value, label)
+    elif bare.startswith(_CEILING_PREFIXES):
+        _read_lot_amounts(reader, full_value, label, "ceiling")
+    elif (bare.startswith(_BUDGET_PREFIXES) or bare.endswith("预算金额")) and "代理" not in bare:
+        _read_lot_amounts(reader, full_value, label, "budget")
+    elif bare in _FIRST_PUBLISHED_LABELS:
+        reader.set("first_published_at", parse_datetime(value))
+    elif bare in _CORRECTED_LABELS:
+        reader.set("corrected_at", parse_datetime(value))
+    elif _is_deadline_label(bare):
+        reader.set("deadline_at", parse_datetime(value))
+        if "开标" in bare or "开启" in bare:
+            reader.set("opening_at", parse_datetime(value))
+    elif bare in _OPENING_LABELS:
+        reader.set("opening_at", parse_datetime(value))
+    elif bare in ("时间", "日期", "截止时间", "截止日期") or bare.endswith("文件时间"):
+        # A bare 截止时间 takes its meaning from the section heading (提交投标文件截止时间、开标时间和地点).
+        _read_time(reader, bare, value)
+    elif bare in ("名称", "单位名称"):
+        _read_party_name(reader, value)
+    elif bare in ("地址", "详细地址", "单位地址"):
+        _read_party_field(reader, "address", value)
+    elif bare in ("联系方式", "联系方法", "联系电话", "电话"):
+        _read_party_field(reader, "contact", value)
+
+
+def _read_time(reader: _Reader, label: str, value: str) -> None:
+    context = reader.time_context
+    if label.endswith("文件时间") and ("获取" in label or "发售" in label):
+        context = "documents"
+    if context == "deadline":
+        reader.set("deadline_at", parse_datetime(value))
+    elif context == "opening":
+        reader.set("opening_at", parse_datetime(value))
+    elif context == "documents":
+        period = parse_date_range(value)
+        if period and period[1] and reader.documents_end is None:
+            reader.documents_end = period[1]
+
+
+def _is_deadline_label(label: str) -> bool:
+    if "截止" not in label or any(word in label for word in ("获取", "发售", "质疑", "报名", "领取")):
+        return False
+    return any(word in label for word in ("投标", "响应", "递交", "提交", "报价", "申请", "磋商", "谈判"))
+
+
+def _read_party_name(reader: _Reader, value: str) -> None:
+    if reader.party == "buyer":
+        reader.set("buyer", _name(value))
+    elif reader.party == "agency":
+        reader.set("agency", _name(value))
+    elif reader.party == "supplier":
+        _start_supplier(reader, value)
+
+
+def _read_party_field(reader: _Reader, which: str, value: str) -> None:
+    if reader.party in ("buyer", "agency"):
+        reader.set(f"{reader.party}_{which}", value)
+    elif reader.party == "supplier" and reader.supplier is not None and which == "address":
+        reader.supplier["address"] = reader.supplier["address"] or value
+
+
+def _start_supplier(reader: _Reader, value: str) -> None:
+    name = _name(value)
+    if not name:
+        return
+    reader.supplier = _supplier(name, lot=reader.lot)
+    reader.fields["suppliers"].append(reader.supplier)
+
+
+def _read_award(reader: _Reader, value: str, label: str) -> None:
+    amount = parse_amount(value, unit_hint=label)
+    if amount is None:
+        return
+    reader.award_amounts.append(amount)
+    if reader.supplier is not None and reader.supplier["amount_raw"] is None:
+        reader.supplier["amount_cny"] = amount.value_cny
+        reader.supplier["amount_raw"] = amount.raw
+
+
+def _read_lot_amounts(reader: _Reader, value: str, label: str, key: str) -> None:
+    """``预算金额：147万元，其中第1包: 28万元；第2包: 35万元`` → a total plus one amount per lot."""
+    per_lot: dict[str, Amount | None] = {}
+    for found in _LOT_AMOUNT.finditer(value):
+        amount = parse_amount(found["amount"], unit_hint=label)
+        for number in _lot_numbers(found["numbers"]):
+            per_lot[number] = amount
+    if not per_lot:
+        total = parse_amount(value, unit_hint=label)
+        if reader.lot is not None and key == "budget":
+            # Per-lot panels (包号：N … 预算金额：X): the notice budget is their sum, made at the end.
+            if total is not None:
+                reader.lot_budgets.setdefault(reader.lot, total)
+            return
+        reader.set(key, total)
+        return
+    if key == "budget":
+        for number, amount in per_lot.items():
+            reader.lot_budgets.setdefault(number, amount)
+    head = value.split("第", 1)[0]
+    stated = parse_amount(head, unit_hint=label) if head.strip(" ，,：:") else None
+    if stated is not None and stated.value_cny is not None:
+        reader.set(key, Amount(stated.value_cny, value, stated.tax_included))
+    else:
+        reader.set(key, _total(list(per_lot.values()), raw=value))
+
+
+def _read_item_pair(reader: _Reader, label: str, bare: str, value: str) -> bool:
+    if bare in _ITEM_NAME_LABELS:
+        _close_item(reader)
+        reader.item = _item(name=value, lot=reader.lot)
+        return True
+    if reader.item is None:
+        return False
+    if "品牌" in bare:
+        reader.item["brand"] = value
+    elif "型号" in bare or bare == "规格":
+        reader.item["model"] = value
+    elif "数量" in bare:
+        reader.item["quantity"], reader.item["unit"] = _quantity(value, reader.item["unit"])
+    elif "单价" in bare:
+        price = parse_amount(value, unit_hint=label)
+        if price is not None:
+            reader.item["unit_price_cny"], reader.item["unit_price_raw"] = price.value_cny, price.raw
+    elif bare in ("单位", "计量单位"):
+        reader.item["unit"] = value
+    else:
+        return bare.startswith(("服务", "施工", "工期", "项目经理"))
+    return True
+
+
+def _close_item(reader: _Reader) -> None:
+    if reader.item is not None and reader.item["name"] and not _PLACEHOLDER_VALUE.match(reader.item["name"]):
+        reader.fields["items"].append(reader.item)
+    reader.item = None
+
+
+def _note_lot_status(reader: _Reader, line: str) -> None:
+    """``第14包：…不足3家，本包废标。`` or a title ``第14包、第16包废标公告``: the lots a clause fails or ends."""
+    for clause in _CLAUSE_END.split(line):
+        status = next((status for word, status in _LOT_STATUS_WORDS if word in clause), None)
+        if status is None:
+            continue
+        for found in _LOT_MENTION.finditer(clause):
+            for number in _lot_numbers(found["numbers"]):
+                reader.lot_statuses.setdefault(number, status)
+        if reader.lot is not None and ("本包" in clause or "该包" in clause or "本标段" in clause):
+            reader.lot_statuses.setdefault(reader.lot, status)
+
+
+def _finish_lots(reader: _Reader, title: str | None) -> None:
+    fields = reader.fields
+    _apply_title_lot(fields, title)
+    lots: dict[str, dict[str, Any]] = {}
+    for number, amount in reader.lot_budgets.items():
+        _lot(lots, number)["budget_cny"] = amount.value_cny if amount else None
+    for supplier in fields["suppliers"]:
+        if supplier["lot"]:
+            lot = _lot(lots, supplier["lot"])
+            lot["suppliers"].append(supplier["name"])
+            if supplier["amount_cny"] is not None:
+                lot["award_cny"] = (lot["award_cny"] or Decimal(0)) + supplier["amount_cny"]
+    for number, status in reader.lot_statuses.items():
+        _lot(lots, number)["status"] = status
+    fields["lots"] = merge_lots(fields["lots"], list(lots.values()))
+
+
+def _finish_award(reader: _Reader) -> None:
+    fields = reader.fields
+    if fields["award"] is not None:
+        return
+    if sum(s["amount_cny"] is not None for s in fields["suppliers"]) > 1:
+        fields["award"] = _suppliers_total(fields["suppliers"])
+    elif reader.award_amounts:
+        fields["award"] = next((a for a in reader.award_amounts if a.value_cny is not None), reader.award_amounts[0])
