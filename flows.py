@@ -1088,7 +1088,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
 
 
 def cmd_reprocess(args: argparse.Namespace) -> int:
-    from spiders.archive import warc_files
+    from pipelines.ingest.warc import warc_files
 
     paths = Paths(args.data_dir)
     if not paths.archive.is_dir() or not warc_files(paths.archive):

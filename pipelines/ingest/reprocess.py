@@ -24,9 +24,9 @@ import duckdb
 from scrapy.http import HtmlResponse
 
 from pipelines.ingest.normalize import PARSER_VERSION, normalize, source_for_url
+from pipelines.ingest.warc import ArchivedResponse, WarcIndex, iter_responses, warc_files
 from pipelines.storage import store
 from spiders import ccgp
-from spiders.archive import ArchivedResponse, WarcIndex, iter_responses, warc_files
 
 BATCH_SIZE = 2000
 

@@ -12,7 +12,7 @@ from scrapy.http import HtmlResponse, TextResponse
 from scrapy.utils.test import get_crawler
 
 from pipelines.ingest.normalize import normalize
-from spiders.archive import iter_responses
+from pipelines.ingest.warc import iter_responses
 from spiders.ggzy import GgzySpider, content_url, list_form, notice_id_from_url, parse_detail_page, parse_list
 from tests.conftest import ROOT, shared_path
 from tests.spiders.crawling import crawl, json_answer
@@ -205,8 +205,12 @@ def test_crawl_of_the_real_pages_over_http_and_its_replay(tmp_path, local_site):
     page_one = [i for i in live if i["notice_id"] == "0034e46eb50de632482ca1c297017c764807"]
     assert len(page_one) == 1 and page_one[0]["listing"]["type_label"] == "招标/资审文件澄清"
 
-    methods = Counter(record.method for record in iter_responses(archive))
-    assert methods == {"POST": 8, "GET": 70}
+    records = list(iter_responses(archive))
+    assert Counter(record.method for record in records) == {"POST": 8, "GET": 70}
+    # Each list answer keeps the form that asked for it, so the archive says which page it is.
+    assert sorted(parse_qs(r.request_body.decode())["PAGENUMBER"][0] for r in records if r.method == "POST") == [
+        str(n) for n in range(1, 9)
+    ]
 
     replayed, replay_stats = crawl(tmp_path, "ggzy", "replay", *args, "-s", f"TENDERWATCH_REPLAY={archive}")
     assert sorted((i["notice_id"], i["html"], json.dumps(i["listing"], sort_keys=True)) for i in replayed) == sorted(
