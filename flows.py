@@ -222,6 +222,7 @@ def skipped_crawl(source: str, run_id: str, from_date: str, until_date: str | No
 def normalize_items(items_path: str | None, out_path: str) -> dict:
     """Normalize one crawl's raw notices into a JSONL batch of notices; a bad page is a parse error, not a loss."""
     from pipelines.ingest.normalize import normalize, to_json
+    from spiders.registry import PORTALS
 
     count = errors = unreadable = 0
     out = Path(out_path)
@@ -238,7 +239,7 @@ def normalize_items(items_path: str | None, out_path: str) -> dict:
                         # A crawl killed mid-write leaves a torn last line: count it, keep the rest.
                         unreadable += 1
                         continue
-                    notice = normalize(raw)
+                    notice = normalize(raw, PORTALS)
                     notice["fetched_at"] = raw.get("fetched_at")
                     sink.write(to_json(notice, exact_amounts=True) + "\n")
                     count += 1
@@ -792,12 +793,13 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
 def cmd_parse(args: argparse.Namespace) -> int:
     from pipelines.ingest.normalize import normalize_page, to_json
+    from spiders.registry import PORTALS
 
     path = Path(args.file)
     if not path.is_file():
         print(f"error: no file at {path}", file=sys.stderr)
         return 2
-    print(to_json(normalize_page(path.read_bytes(), args.url)))
+    print(to_json(normalize_page(path.read_bytes(), args.url, PORTALS)))
     return 0
 
 

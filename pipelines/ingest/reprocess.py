@@ -23,10 +23,12 @@ from typing import Any
 import duckdb
 from scrapy.http import HtmlResponse
 
-from pipelines.ingest.normalize import PARSER_VERSION, normalize, source_for_url
+from pipelines.ingest.normalize import PARSER_VERSION, normalize
+from pipelines.ingest.portals import source_for_url
 from pipelines.ingest.warc import ArchivedResponse, WarcIndex, iter_responses, warc_files
 from pipelines.storage import store
 from spiders import ccgp
+from spiders.registry import PORTALS as REGISTRY
 
 BATCH_SIZE = 2000
 
@@ -87,7 +89,7 @@ def reprocess_archive(
             raw = _raw_item(source, archived, listings.get(url), summary)
             if raw is None:
                 continue
-            notice = normalize(raw)
+            notice = normalize(raw, REGISTRY)
             notice["fetched_at"] = raw["fetched_at"]
             notices.append(notice)
             summary.parse_errors += bool(notice.get("parse_error"))
@@ -105,7 +107,7 @@ def _scan(archive: str | Path, summary: ReprocessSummary) -> tuple[dict[str, dic
     details: dict[str, str] = {}
     for archived in iter_responses(archive):
         summary.responses += 1
-        source = source_for_url(archived.url)
+        source = source_for_url(archived.url, REGISTRY)
         portal = PORTALS.get(source or "")
         if portal is None or archived.method != "GET":
             continue

@@ -19,6 +19,7 @@ from spiders.epoint import (
     parse_list,
     parse_scggzy_detail_page,
 )
+from spiders.registry import PORTALS
 from tests.conftest import ROOT, real_page
 from tests.spiders.crawling import crawl, json_answer
 
@@ -58,7 +59,7 @@ def test_real_jsggzy_detail_page_value_by_value():
     text = " ".join(body.xpath("//text()").getall())
     assert "1.招标条件" in text and "S3205010304000797001001" in text
     notice = normalize({"source": "jsggzy", "notice_id": "5951fba5-d1e5-4203-80dc-06cfbcea2d39", "url": JS_DETAIL,
-                        "listing": {}, "html": response.text})  # fmt: skip
+                        "listing": {}, "html": response.text}, PORTALS)  # fmt: skip
     assert notice["parse_error"] is None
     assert notice["title"] == page["title"]
     assert notice["published_at"] == "2026-07-06T22:41:54+08:00"
@@ -88,7 +89,9 @@ def test_sichuan_detail_page_value_by_value():
         "name": "采购文件.pdf",
         "url": "https://ggzyjy.sc.gov.cn/EpointWebBuilder/pages/webbuildermis/attach/downloadztbattach.jspx?attachGuid=ab12",
     }]  # fmt: skip
-    notice = normalize({"source": "scggzy", "notice_id": "x", "url": url, "listing": {}, "html": response.text})
+    notice = normalize(
+        {"source": "scggzy", "notice_id": "x", "url": url, "listing": {}, "html": response.text}, PORTALS
+    )
     assert notice["parse_error"] is None
     assert (notice["project_code"], notice["buyer"], str(notice["budget_cny"])) == (
         "N5101012024000017", "成都某研究院", "1200000.00",

@@ -14,6 +14,7 @@ from scrapy.utils.test import get_crawler
 from pipelines.ingest.normalize import normalize
 from pipelines.ingest.warc import iter_responses
 from spiders.ggzy import GgzySpider, content_url, list_form, notice_id_from_url, parse_detail_page, parse_list
+from spiders.registry import PORTALS
 from tests.conftest import ROOT, shared_path
 from tests.spiders.crawling import crawl, json_answer
 
@@ -138,7 +139,9 @@ def test_recorded_b_page_parses_and_normalizes():
     assert page["published"] == "2024-03-28 09:30"
     assert page["platform"] == "安徽合肥公共资源交易中心"
     assert page["body_html"].startswith('<div class="detail_content" id="mycontent">')
-    notice = normalize({"source": "ggzy", "notice_id": "00aa", "url": url, "listing": {}, "html": response.text})
+    notice = normalize(
+        {"source": "ggzy", "notice_id": "00aa", "url": url, "listing": {}, "html": response.text}, PORTALS
+    )
     assert notice["parse_error"] is None
     assert (notice["project_code"], notice["buyer"], str(notice["budget_cny"])) == (
         "2024AFFZ00123", "合肥某大学", "9800000.00",

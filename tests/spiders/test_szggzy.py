@@ -8,7 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from scrapy.http import HtmlResponse
 
-from pipelines.ingest.normalize import normalize, source_for_url
+from pipelines.ingest.normalize import normalize
+from pipelines.ingest.portals import source_for_url
+from spiders.registry import PORTALS
 from spiders.szggzy import LIST_PATH, attachments_of, notice_id_from_url, parse_detail_page, wrap_detail
 from tests.conftest import ROOT
 from tests.spiders.crawling import crawl, json_answer
@@ -40,14 +42,14 @@ def test_wrapped_detail_parses_and_normalizes():
     assert page["published"] == "2024-01-29 18:00:00"
     assert page["attachments"] == [{"name": "采购需求书.pdf", "url": "https://www.szggzy.com/file/2024/a1.pdf"}]
     assert "不少于32卡" in page["body_html"]
-    notice = normalize({"source": "szggzy", "notice_id": "2090011", "url": url, "listing": {}, "html": html})
+    notice = normalize({"source": "szggzy", "notice_id": "2090011", "url": url, "listing": {}, "html": html}, PORTALS)
     assert notice["parse_error"] is None
     assert (notice["project_code"], notice["buyer"], str(notice["budget_cny"])) == (
         "SZDL2024000123", "深圳市某区政务服务数据管理局", "3600000.00",
     )  # fmt: skip
     assert notice["published_at"] == "2024-01-29T18:00:00+08:00"
     assert notice["attachments"] == [{"name": "采购需求书.pdf", "url": "https://www.szggzy.com/file/2024/a1.pdf"}]
-    assert source_for_url(url) == "szggzy" and notice_id_from_url(url) == "2090011"
+    assert source_for_url(url, PORTALS) == "szggzy" and notice_id_from_url(url) == "2090011"
 
 
 def test_wrapping_escapes_the_title():

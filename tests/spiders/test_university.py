@@ -10,6 +10,7 @@ from scrapy.http import HtmlResponse
 
 from pipelines.ingest.normalize import normalize
 from spiders.common import list_date
+from spiders.registry import PORTALS
 from spiders.university import ScuSpider, ShuSpider, SzuSpider, parse_detail_page, parse_list_page
 from tests.conftest import ROOT
 from tests.spiders.crawling import crawl, file_route
@@ -66,7 +67,9 @@ def test_detail_page_values_and_normalized_notice(site, file, url, published):
     assert page["title"] == f"{site.university}人工智能学院GPU服务器采购项目公开招标公告"
     assert page["published"] == published
     assert page["attachments"] == [{"name": "招标文件.pdf", "url": response.urljoin("/attach/ZB2024-0117.pdf")}]
-    notice = normalize({"source": site.name, "notice_id": "7458", "url": url, "listing": {}, "html": response.text})
+    notice = normalize(
+        {"source": site.name, "notice_id": "7458", "url": url, "listing": {}, "html": response.text}, PORTALS
+    )
     assert notice["parse_error"] is None
     assert notice["title"] == page["title"]
     assert (notice["project_code"], notice["buyer"], str(notice["budget_cny"])) == (
