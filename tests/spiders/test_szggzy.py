@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from scrapy.http import HtmlResponse
@@ -11,15 +10,13 @@ from scrapy.http import HtmlResponse
 from pipelines.ingest.normalize import normalize
 from pipelines.ingest.portals import source_for_url
 from spiders.registry import PORTALS
-from spiders.szggzy import LIST_PATH, attachments_of, notice_id_from_url, parse_detail_page, wrap_detail
-from tests.conftest import ROOT
-from tests.spiders.crawling import crawl, json_answer
-
-FIXTURES = ROOT / "tests" / "fixtures" / "szggzy"
+from spiders.szggzy import attachments_of, notice_id_from_url, parse_detail_page, wrap_detail
+from tests.spiders.crawling import crawl
+from tests.spiders.portal_sites import SZ_FIXTURES, serve_szggzy
 
 
 def detail(content_id: int) -> dict:
-    return json.loads((FIXTURES / f"detail_{content_id}.json").read_bytes())["data"]
+    return json.loads((SZ_FIXTURES / f"detail_{content_id}.json").read_bytes())["data"]
 
 
 @pytest.mark.parametrize(
@@ -61,23 +58,8 @@ def test_wrapping_escapes_the_title():
 
 
 def test_crawl_over_http_pages_then_fetches_each_detail_and_replays(tmp_path, local_site):
-    site = local_site(FIXTURES)
-    bodies: list[dict] = []
-
-    def list_api(path, body):
-        if path != LIST_PATH:
-            return None
-        bodies.append(json.loads(body))
-        return json_answer((FIXTURES / f"page_{bodies[-1]['page']}.json").read_bytes())
-
-    def detail_api(path):
-        if not path.startswith("/cms/api/v1/trade/content/detail?"):
-            return None
-        content_id = parse_qs(urlsplit(path).query)["contentId"][0]
-        return json_answer((FIXTURES / f"detail_{content_id}.json").read_bytes())
-
-    site.post_routes.append(list_api)
-    site.routes.append(detail_api)
+    site = local_site(SZ_FIXTURES)
+    bodies = serve_szggzy(site)
     archive = tmp_path / "archive"
     window = ["-a", f"base_url={site.url}", "-a", "from_date=2024-01-01", "-a", "until_date=2024-01-31"]
     live, stats = crawl(tmp_path, "szggzy", "sz", *window, "-s", f"TENDERWATCH_ARCHIVE_DIR={archive}")
