@@ -672,9 +672,10 @@ def rematch(data_dir: str = "data", config: str | None = None) -> dict:
 def reprocess_archive(archive: str, db_path: str, run_id: str) -> dict:
     from pipelines.ingest.reprocess import reprocess_archive as rebuild
     from pipelines.storage import store
+    from spiders.registry import PORTALS
 
     with store.session(db_path) as con:
-        return asdict(rebuild(con, archive, run_id))
+        return asdict(rebuild(con, archive, run_id, PORTALS))
 
 
 @flow(name="reprocess", log_prints=True)
