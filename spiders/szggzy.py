@@ -7,9 +7,10 @@ Both list and notice are JSON APIs: ``POST /cms/api/v1/trade/content/page`` with
 body as HTML) and ``attrs`` (``jygg_fjzy`` lists attachments). The public page of a notice is
 ``/jygg/details.html?contentId=N``.
 
-The item's ``html`` is a small HTML document the spider builds from the detail JSON (title, release time, the
-``txt`` body, attachment links; see ``wrap_detail``), so the normalizer reads it like any other page; the WARC
-archive keeps the JSON as served. API shapes come from a public scraper (2023), unverified against a stored answer.
+The item's ``html`` is a small HTML document built from the detail JSON (title, release time, the ``txt`` body,
+attachment links; see ``wrap_detail``), so the normalizer reads it like any other page; the WARC archive keeps the
+JSON as served, and ``notice_page`` turns an answer into the public page URL and that document for the spider and
+for reprocessing alike. API shapes come from a public scraper (2023), unverified against a stored answer.
 """
 
 from __future__ import annotations

@@ -176,7 +176,7 @@ SPIDERS: tuple[type[UniversitySpider], ...] = (SzuSpider, ScuSpider, ShuSpider)
 
 # --- detail pages ---
 # A university notice page: title, a line with the publish (or update) time, and the notice body, at the selectors
-# the site's class names. ``detail_parser(site)`` gives the ``response → fields`` function normalize() dispatches to.
+# the site's class names. ``detail_parser(site)`` gives the site's ``response → fields`` reader for the registry.
 
 
 def parse_detail_page(response: Response, site: type[UniversitySpider]) -> dict[str, Any]:
