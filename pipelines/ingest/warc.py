@@ -4,8 +4,8 @@
   writes one file per crawl; the demo builder writes its archive with it too).
 - ``iter_responses`` reads every response record in file order; ``WarcIndex`` finds the latest answer to a request
   (method, URL and, for POST APIs, the request body).
-- ``ArchivedResponse`` is one answer: status, headers, body (decompressed), fetch time, the method and body of its
-  request, and the source (spider) that fetched it when the writer recorded it.
+- ``ArchivedResponse`` is one answer: status, headers, body (decompressed, its Content-Encoding header dropped),
+  fetch time, the method and body of its request, and the spider that fetched it when the writer recorded it.
 
 Nothing here imports Scrapy: replaying (``spiders.archive``) and reprocessing (``pipelines.ingest.reprocess``) both
 read the same format.
@@ -23,6 +23,7 @@ from io import BytesIO
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import BufferedReader
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -131,7 +132,7 @@ class ArchivedResponse:
     url: str
     status: int
     headers: list[tuple[str, str]]
-    # Decompressed (warcio undoes the Content-Encoding), though ``headers`` still name the encoding.
+    # Decompressed: warcio undoes the Content-Encoding, and ``headers`` no longer name it.
     body: bytes
     fetched_at: str
     method: str
@@ -177,13 +178,26 @@ def _to_archived(record, warc_path: Path) -> ArchivedResponse:
     return ArchivedResponse(
         url=headers.get_header("WARC-Target-URI"),
         status=int(http.get_statuscode()),
-        headers=list(http.headers),
+        headers=_decoded_body_headers(http.headers),
         body=record.content_stream().read(),
         fetched_at=headers.get_header("WARC-Date"),
         method=headers.get_header(METHOD_FIELD) or "GET",
         warc_path=str(warc_path),
         source=headers.get_header(SOURCE_FIELD) or None,
     )
+
+
+def _decoded_body_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The headers without a Content-Encoding warcio undoes when reading the body.
+
+    Left in, a replayed page would claim gzip for plain bytes and Scrapy's decompression would fail on it.
+    """
+    return [
+        (name, value)
+        for name, value in headers
+        if name.lower() != "content-encoding"
+        or value.strip().lower() not in BufferedReader.get_supported_decompressors()
+    ]
 
 
 def _with_request(archived: ArchivedResponse, response_id: str | None, record) -> ArchivedResponse:

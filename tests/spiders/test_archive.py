@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+
 import pytest
+from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.http import Request
 from scrapy.utils.test import get_crawler
 
@@ -32,3 +35,16 @@ def test_replay_middleware_answers_from_archive_and_404s_the_rest(archive):
     assert miss.status == 404
     assert crawler.stats.get_value("replay/missing") == 1
     assert crawler.stats.get_value("replay/hits") == 1
+
+
+def test_a_page_served_compressed_replays_through_the_decompression_middleware(tmp_path):
+    # Archived below HttpCompressionMiddleware, so the record holds the gzip bytes the server sent.
+    headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip")]
+    with WarcWriter(tmp_path / "z.warc.gz") as writer:
+        writer.write_response(PAGE, headers=headers, body=gzip.compress("<html>压缩的页面</html>".encode()))
+    crawler = get_crawler(CcgpSpider, settings_dict={"TENDERWATCH_REPLAY": str(tmp_path)})
+    crawler.spider = CcgpSpider.from_crawler(crawler)
+    request = Request(PAGE)
+    replayed = ReplayMiddleware.from_crawler(crawler).process_request(request)
+    response = HttpCompressionMiddleware.from_crawler(crawler).process_response(request, replayed)
+    assert "压缩的页面" in response.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import UTC, datetime
 
 import pytest
@@ -54,6 +55,22 @@ def test_each_answer_carries_its_request_and_the_spider_that_fetched_it(archive,
     assert (record.method, record.request_body, record.source) == (method, request_body, source)
     found = WarcIndex(archive).get(method, record.url, request_body)
     assert (found.body, found.request_body, found.source) == (record.body, request_body, source)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "kept"),
+    [("gzip", False), ("GZIP", False), ("identity", True)],
+)
+def test_a_compressed_answer_reads_decoded_and_no_longer_claims_its_encoding(tmp_path, encoding, kept):
+    page = "<html>压缩的页面</html>".encode()
+    body = gzip.compress(page) if encoding.lower() == "gzip" else page
+    headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", encoding)]
+    with WarcWriter(tmp_path / "z.warc.gz") as writer:
+        writer.write_response(PAGE, headers=headers, body=body)
+    for record in (next(iter_responses(tmp_path)), WarcIndex(tmp_path).get("GET", PAGE)):
+        assert record.body == page
+        assert (("Content-Encoding", encoding) in record.headers) is kept
+        assert ("Content-Type", "text/html; charset=utf-8") in record.headers
 
 
 def test_post_answers_are_told_apart_by_their_body(archive):
