@@ -4,7 +4,7 @@
     python flows.py serve [--cron EXPR] [--timezone TZ]
     python flows.py backfill --from YYYY-MM-DD [--until …] [--window-days 7] [--max-windows N] [--replay PATH]
     python flows.py check-sources [--sources ccgp,…]
-    python flows.py rematch | reprocess | health
+    python flows.py rematch | reprocess | health | sources
     python flows.py review [SOURCE:NOTICE_ID --verdict V]
     python flows.py export-ocds [--since YYYY-MM-DD] OUT
     python flows.py translate [--engine glossary|libretranslate] [--lang en] [--url URL] [--limit N]
@@ -214,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--limit", type=int, help="send at most this many segments to the engine")
 
     command("reprocess", cmd_reprocess, "rebuild notices from the WARC archive with the current parser")
+
+    command("sources", cmd_sources, "every portal the project can crawl, and whether real pages verified its layout")
     return parser
 
 
@@ -389,7 +391,7 @@ def cmd_rematch(args: argparse.Namespace, context: Context) -> int:
 
 def cmd_reprocess(args: argparse.Namespace, context: Context) -> int:
     from flows import reprocess
-    from spiders.archive import warc_files
+    from pipelines.ingest.warc import warc_files
 
     archive = context.paths.archive
     if not archive.is_dir() or not warc_files(archive):
@@ -505,22 +507,35 @@ def cmd_translate(args: argparse.Namespace, context: Context) -> int:
     return 0
 
 
+def cmd_sources(args: argparse.Namespace, context: Context) -> int:
+    """One line per portal: name, verified or not, enabled tonight or not, hosts, and what the layout rests on."""
+    from spiders.registry import PORTALS
+
+    width = max(map(len, PORTALS))
+    for name, portal in PORTALS.items():
+        verified = "verified" if portal.verified else "UNVERIFIED"
+        enabled = "enabled" if name in context.sources else "-"
+        print(f"{name:<{width}}  {verified:<10}  {enabled:<7}  {', '.join(portal.hosts)}: {portal.evidence}")
+    return 0
+
+
 # --- commands on one page or text ------------------------------------------------------------------------------
 
 
 def cmd_parse(args: argparse.Namespace, context: Context) -> int:
     from pipelines.ingest.normalize import normalize_page, to_json
+    from spiders.registry import PORTALS
 
     path = Path(args.file)
     if not path.is_file():
         raise CommandError(f"no file at {path}")
-    print(to_json(normalize_page(path.read_bytes(), args.url)))
+    print(to_json(normalize_page(path.read_bytes(), args.url, PORTALS)))
     return 0
 
 
 def _load_matcher():
     from pipelines.matching.configured import load_matcher
-    from pipelines.matching.engine import RulesError
+    from pipelines.matching.rules import RulesError
 
     try:
         return load_matcher()

@@ -34,6 +34,7 @@ from pipelines.matching.pending import match_pending
 from pipelines.model import CrawlRun
 from pipelines.publishing import delivery, ledger, translate
 from pipelines.storage import crawl_runs, processes, snapshot, store
+from spiders.registry import PORTALS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_SOURCES = tuple(Sources().enabled)
@@ -80,7 +81,7 @@ def normalize_items(items_path: str | None, out_path: str) -> dict:
                         # A crawl killed mid-write leaves a torn last line: count it, keep the rest.
                         unreadable += 1
                         continue
-                    notice = normalize(raw)
+                    notice = normalize(raw, PORTALS)
                     notice["fetched_at"] = raw.get("fetched_at")
                     sink.write(to_json(notice, exact_amounts=True) + "\n")
                     count += 1
@@ -175,7 +176,7 @@ def deliver_digest(db_path: str, run_id: str, message_path: str, announced: int,
 @task(name="reprocess-archive", cache_policy=NO_CACHE)
 def reprocess_archive(archive: str, db_path: str, run_id: str) -> dict:
     with store.session(db_path) as con:
-        return asdict(rebuild_from_archive(con, archive, run_id))
+        return asdict(rebuild_from_archive(con, archive, run_id, PORTALS))
 
 
 def publish_night(

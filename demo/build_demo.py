@@ -32,8 +32,8 @@ if str(ROOT) not in sys.path:  # run as a script (`python demo/build_demo.py`): 
     sys.path.insert(0, str(ROOT))
 
 from demo.notices import NOTICES, Notice  # noqa: E402
+from pipelines.ingest.warc import WarcWriter  # noqa: E402
 from pipelines.national.notice_types import BY_CODE, CCGP_COLUMNS, classify  # noqa: E402
-from spiders.archive import WarcWriter  # noqa: E402
 
 DEMO_DIR = Path(__file__).resolve().parent
 SITE_URL = "https://www.ccgp.gov.cn/"

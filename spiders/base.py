@@ -15,7 +15,8 @@ import scrapy
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 
-from spiders.common import list_date, raw_item
+from pipelines.model import raw_notice
+from spiders.common import list_date
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -188,7 +189,7 @@ class BaseSpider(scrapy.Spider):
         if response.status != 200:
             self.crawler.stats.inc_value("tenderwatch/detail_errors")
             return
-        yield raw_item(self.source, self.notice_id_of(response, listing), response.url, listing, response)
+        yield raw_notice(self.source, self.notice_id_of(response, listing), response.url, listing, response)
 
     def note_list_page(self, response: Response, listed: int) -> None:
         """Count a list page and its notices; with ``list_only`` the stats say the crawl was a check."""
@@ -200,14 +201,18 @@ class BaseSpider(scrapy.Spider):
 
     # --- blocks ----------------------------------------------------------------------------------------------
 
-    def block_reason(self, response: Response) -> str | None:
-        """Why this response is a refusal rather than content, or None."""
+    @classmethod
+    def block_reason(cls, response: Response) -> str | None:
+        """Why this response is a refusal rather than content, or None.
+
+        A class method: the judgement depends on the portal alone, so reprocessing asks it without a crawl.
+        """
         if response.status in BLOCK_STATUSES:
             return BLOCK_STATUSES[response.status]
-        if len(response.body) > self.block_page_max_bytes:
+        if len(response.body) > cls.block_page_max_bytes:
             return None
         text = response.text if hasattr(response, "text") else response.body.decode("utf-8", "replace")
-        for marker, meaning in (*self.block_markers, *GENERIC_BLOCK_MARKERS):
+        for marker, meaning in (*cls.block_markers, *GENERIC_BLOCK_MARKERS):
             if marker in text:
                 return meaning
         return None

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from typing import Any, ClassVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import scrapy
 from scrapy.http import Response
 
 from pipelines.national.notice_types import CCGP_COLUMNS, classify
 from spiders.base import SHANGHAI, BaseSpider
+from spiders.common import by_detail_url
 
 SOURCE = "ccgp"
 
@@ -79,6 +80,12 @@ def parse_list_page(response: Response) -> list[dict[str, Any]]:
             }
         )
     return listings
+
+
+def read_list(response: Response) -> dict[str, dict[str, Any]]:
+    """The listings of an archived column list page or keyword search page, by detail URL (reprocessing)."""
+    found = parse_search_page(response) if urlsplit(response.url).path.endswith("/bxsearch") else None
+    return by_detail_url(found if found is not None else parse_list_page(response))
 
 
 def _column_of(url: str) -> str | None:

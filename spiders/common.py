@@ -1,15 +1,16 @@
-"""Small helpers the portal spiders added for issue 5 share: the raw item, list dates, JSON answers, text cleanup.
+"""Small helpers the portal spiders share: list dates, JSON answers, API base URLs, listings by URL, text cleanup.
 
-The raw item has the same keys as the ccgp spider's (``source``, ``notice_id``, ``url``, ``listing``, ``fetched_at``,
-``status``, ``encoding``, ``html``), so the flow and ``pipelines.ingest.normalize`` treat every portal alike.
+Every spider yields its notices through ``pipelines.model.raw_notice``, so the flow, reprocessing and
+``pipelines.ingest.normalize`` treat every portal alike.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.http import Response
 
@@ -19,27 +20,6 @@ _DATETIME = re.compile(
 )
 _SPACES = re.compile(r"[\s\u00a0\u3000]+")
 _TAGS = re.compile(r"<[^>]+>")
-
-
-def raw_item(
-    source: str,
-    notice_id: str,
-    url: str,
-    listing: dict[str, Any],
-    response: Response,
-    html: str | None = None,
-) -> dict[str, Any]:
-    """The spider item for one notice; ``html`` overrides the response text (JSON APIs wrap their body)."""
-    return {
-        "source": source,
-        "notice_id": notice_id,
-        "url": url,
-        "listing": listing,
-        "fetched_at": datetime.now(UTC).isoformat(),
-        "status": response.status,
-        "encoding": getattr(response, "encoding", None) or "utf-8",
-        "html": html if html is not None else response.text,
-    }
 
 
 def list_date(value: str | None) -> date | None:
@@ -65,6 +45,20 @@ def json_answer(response: Response) -> Any | None:
         return json.loads(response.body)
     except (ValueError, UnicodeDecodeError):
         return None
+
+
+def api_base(url: str, path: str) -> str:
+    """The base an API answer was asked from (the portal, a mirror, a test server): its URL before ``path``."""
+    head = url.split("?", 1)[0]
+    if head.endswith(path):
+        return head[: -len(path)]
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def by_detail_url(listings: list[dict[str, Any]], key: str = "url") -> dict[str, dict[str, Any]]:
+    """Listings keyed by the URL the spider fetches for each notice (listings without one are dropped)."""
+    return {listing[key]: listing for listing in listings if listing.get(key)}
 
 
 def clean(value: Any) -> str | None:

@@ -24,7 +24,7 @@ from scrapy.http import Response
 
 from pipelines.national.notice_types import classify
 from spiders.base import SHANGHAI, BaseSpider
-from spiders.common import clean, first_datetime_text, json_answer, node_text
+from spiders.common import api_base, by_detail_url, clean, first_datetime_text, json_answer, node_text
 
 SEARCH_PATH = "/inteligentsearch/rest/esinteligentsearch/getFullTextDataNew"
 # Ruishu (瑞数) answers its JS challenge with HTTP 412.
@@ -37,6 +37,11 @@ def notice_id_from_url(url: str) -> str | None:
     """``/jyxx/003004/003004002/20240115/3924dea6-….html`` → ``3924dea6-…`` (the portal's info GUID)."""
     found = _GUID.search(url.split("?")[0])
     return found["id"] if found else None
+
+
+def is_detail_url(url: str) -> bool:
+    """Whether ``url`` is a notice's detail page (its last segment a GUID), not the search API or a list page."""
+    return notice_id_from_url(url) is not None
 
 
 def listing_from_record(record: dict[str, Any], base_url: str, date_fields: tuple[str, ...]) -> dict[str, Any]:
@@ -66,6 +71,12 @@ def parse_list(answer: Any, base_url: str, date_fields: tuple[str, ...]) -> tupl
         return None
     listings = [listing_from_record(r, base_url, date_fields) for r in result["records"] if isinstance(r, dict)]
     return listings, int(result.get("totalcount") or 0)
+
+
+def read_list(response: Response, site: type[EpointSpider]) -> dict[str, dict[str, Any]]:
+    """The listings of an archived search answer of ``site``, by detail URL; {} when it is not one."""
+    parsed = parse_list(json_answer(response), api_base(response.url, SEARCH_PATH), site.list_date_fields)
+    return by_detail_url(parsed[0]) if parsed else {}
 
 
 class EpointSpider(BaseSpider):
@@ -138,7 +149,8 @@ class EpointSpider(BaseSpider):
             cb_kwargs={"offset": offset},
         )
 
-    def block_reason(self, response: Response) -> str | None:
+    @classmethod
+    def block_reason(cls, response: Response) -> str | None:
         """Base refusals, HTTP 412, and an HTML page where the search API should have answered JSON."""
         if response.status in CHALLENGE_STATUSES:
             return CHALLENGE_STATUSES[response.status]

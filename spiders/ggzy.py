@@ -22,7 +22,7 @@ from scrapy.http import Response
 
 from pipelines.national.notice_types import classify
 from spiders.base import SHANGHAI, BaseSpider
-from spiders.common import clean, first_datetime_text, json_answer, node_text
+from spiders.common import api_base, by_detail_url, clean, first_datetime_text, json_answer, node_text
 
 SOURCE = "ggzy"
 LIST_PATH = "/information/pubTradingInfo/getTradList"
@@ -43,6 +43,12 @@ def notice_id_from_url(url: str) -> str | None:
     """``…/html/b/340000/0201/20240328/0034abb7….html`` → ``0034abb7…`` (the record ``id``)."""
     found = _DETAIL_URL.search(url)
     return found["id"] if found else None
+
+
+def is_detail_url(url: str) -> bool:
+    """Whether ``url`` is a ``/b/`` content page, the one the spider fetches (the ``/a/`` frame never is)."""
+    found = _DETAIL_URL.search(url)
+    return found is not None and found["page"] == "b"
 
 
 def content_url(url: str) -> str:
@@ -106,6 +112,15 @@ def parse_list(answer: dict[str, Any], base_url: str) -> tuple[list[dict[str, An
         seen.add(listing["notice_id"])
         listings.append(listing)
     return listings, repeats
+
+
+def read_list(response: Response) -> dict[str, dict[str, Any]]:
+    """The listings of an archived getTradList answer (current or ``/his/``), by ``/b/`` URL; {} for refusals."""
+    answer = json_answer(response)
+    if api_code(response) != 200 or not isinstance(answer.get("data"), dict):
+        return {}
+    base = api_base(response.url, HISTORY_LIST_PATH if HISTORY_LIST_PATH in response.url else LIST_PATH)
+    return by_detail_url(parse_list(answer, base)[0])
 
 
 def listing_from_record(record: dict[str, Any], base_url: str) -> dict[str, Any]:
@@ -195,7 +210,8 @@ class GgzySpider(BaseSpider):
             cb_kwargs={"keyword": keyword, "page": page},
         )
 
-    def block_reason(self, response: Response) -> str | None:
+    @classmethod
+    def block_reason(cls, response: Response) -> str | None:
         """Base refusals (403/429/521, challenge pages) plus the API's own block codes 829 and 800."""
         # The code first: a small 829 answer also says 验证码, but the code names the block exactly.
         return block_from_code(api_code(response)) or super().block_reason(response)

@@ -7,9 +7,10 @@ Both list and notice are JSON APIs: ``POST /cms/api/v1/trade/content/page`` with
 body as HTML) and ``attrs`` (``jygg_fjzy`` lists attachments). The public page of a notice is
 ``/jygg/details.html?contentId=N``.
 
-The item's ``html`` is a small HTML document the spider builds from the detail JSON (title, release time, the
-``txt`` body, attachment links; see ``wrap_detail``), so the normalizer reads it like any other page; the WARC
-archive keeps the JSON as served. API shapes come from a public scraper (2023), unverified against a stored answer.
+The item's ``html`` is a small HTML document built from the detail JSON (title, release time, the ``txt`` body,
+attachment links; see ``wrap_detail``), so the normalizer reads it like any other page; the WARC archive keeps the
+JSON as served, and ``notice_page`` turns an answer into the public page URL and that document for the spider and
+for reprocessing alike. API shapes come from a public scraper (2023), unverified against a stored answer.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ import re
 from datetime import datetime
 from html import escape
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import scrapy
 from scrapy.http import Response
 
+from pipelines.model import raw_notice
 from pipelines.national.notice_types import classify
 from spiders.base import SHANGHAI, BaseSpider
-from spiders.common import clean, json_answer, node_text, raw_item
+from spiders.common import api_base, by_detail_url, clean, json_answer, node_text
 
 SOURCE = "szggzy"
 LIST_PATH = "/cms/api/v1/trade/content/page"
@@ -40,6 +42,17 @@ def notice_id_from_url(url: str) -> str | None:
     """``…/jygg/details.html?contentId=1808539`` (or the detail API URL) → ``1808539``."""
     values = parse_qs(urlsplit(url).query).get("contentId")
     return values[0] if values and values[0].isdigit() else None
+
+
+def is_detail_url(url: str) -> bool:
+    """Whether ``url`` is the detail API the spider fetches a notice from (the public page is never fetched)."""
+    return urlsplit(url).path.endswith(DETAIL_PATH) and notice_id_from_url(url) is not None
+
+
+def public_page_url(api_url: str) -> str:
+    """``…/cms/api/v1/trade/content/detail?contentId=N`` → ``…/jygg/details.html?contentId=N``."""
+    parts = urlsplit(api_url)
+    return urlunsplit(parts._replace(path=parts.path.removesuffix(DETAIL_PATH) + PAGE_PATH, fragment=""))
 
 
 def listing_from_item(item: dict[str, Any], base_url: str, type_label: str) -> dict[str, Any]:
@@ -99,6 +112,15 @@ def wrap_detail(data: dict[str, Any]) -> str:
         f'<h1 id="tw-title">{title}</h1>\n<div id="tw-release-time">{released}</div>\n'
         f'<div id="tw-body">{data.get("txt") or ""}</div>\n<ul id="tw-attachments">{links}</ul>\n</body></html>\n'
     )
+
+
+def notice_page(response: Response) -> tuple[str, str] | None:
+    """(the public page URL, the wrapped HTML) of a detail answer; None when the answer holds no notice."""
+    answer = json_answer(response)
+    data = answer.get("data") if isinstance(answer, dict) else None
+    if not isinstance(data, dict):
+        return None
+    return public_page_url(response.url), wrap_detail(data)
 
 
 class SzggzySpider(BaseSpider):
@@ -169,13 +191,25 @@ class SzggzySpider(BaseSpider):
     def parse_detail(self, response: Response, listing: dict[str, Any]):
         if self.is_blocked(response):
             return
-        answer = json_answer(response)
-        data = answer.get("data") if isinstance(answer, dict) else None
-        if response.status != 200 or not isinstance(data, dict):
+        page = notice_page(response) if response.status == 200 else None
+        if page is None:
             self.crawler.stats.inc_value("tenderwatch/detail_errors")
             return
         # The notice's public page is its URL for analysts; the API answer stays in the archive under its own URL.
-        yield raw_item(self.source, listing["notice_id"], listing["url"], listing, response, html=wrap_detail(data))
+        url, html = page
+        yield raw_notice(self.source, listing["notice_id"], url, listing, response, html=html)
+
+
+def read_list(response: Response) -> dict[str, dict[str, Any]]:
+    """The listings of an archived list answer, by detail API URL (what the spider fetches); {} when not one."""
+    answer = json_answer(response)
+    data = answer.get("data") if isinstance(answer, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("content"), list):
+        return {}
+    base = api_base(response.url, LIST_PATH)
+    items = [item for item in data["content"] if isinstance(item, dict)]
+    listings = [listing_from_item(item, base, SzggzySpider.announcement_type) for item in items]
+    return by_detail_url(listings, key="api_url")
 
 
 # --- detail pages ---

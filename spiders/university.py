@@ -23,7 +23,7 @@ from scrapy.http import Response
 
 from pipelines.national.notice_types import classify
 from spiders.base import BaseSpider
-from spiders.common import clean, first_datetime_text, node_text
+from spiders.common import by_detail_url, clean, first_datetime_text, node_text
 
 
 def listing_from_item(item: Any, response: Response, site: type[UniversitySpider]) -> dict[str, Any] | None:
@@ -51,6 +51,15 @@ def listing_from_item(item: Any, response: Response, site: type[UniversitySpider
 def parse_list_page(response: Response, site: type[UniversitySpider]) -> list[dict[str, Any]]:
     listings = (listing_from_item(item, response, site) for item in response.css(site.list_item_selector))
     return [listing for listing in listings if listing]
+
+
+def read_list(response: Response, site: type[UniversitySpider]) -> dict[str, dict[str, Any]]:
+    """The listings of an archived list page of ``site``, by detail URL (reprocessing)."""
+    return by_detail_url(parse_list_page(response, site))
+
+
+def is_detail_url(url: str, site: type[UniversitySpider]) -> bool:
+    return notice_id_from_url(url, site) is not None
 
 
 def next_page_url(response: Response, site: type[UniversitySpider]) -> str | None:
@@ -167,7 +176,7 @@ SPIDERS: tuple[type[UniversitySpider], ...] = (SzuSpider, ScuSpider, ShuSpider)
 
 # --- detail pages ---
 # A university notice page: title, a line with the publish (or update) time, and the notice body, at the selectors
-# the site's class names. ``detail_parser(site)`` gives the ``response → fields`` function normalize() dispatches to.
+# the site's class names. ``detail_parser(site)`` gives the site's ``response → fields`` reader for the registry.
 
 
 def parse_detail_page(response: Response, site: type[UniversitySpider]) -> dict[str, Any]:

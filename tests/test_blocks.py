@@ -18,8 +18,7 @@ from pipelines.storage import crawl_runs
 from spiders.base import SHANGHAI
 from tests.ccgp_site import Notice, write_site
 from tests.conftest import real_page
-from tests.spiders.test_ggzy import FIXTURES as GGZY_FIXTURES
-from tests.spiders.test_ggzy import real_wrappers, serve_real_pages
+from tests.spiders.portal_sites import GGZY_FIXTURES, ggzy_real_wrappers, serve_ggzy
 
 FAST = [arg for s in ("DOWNLOAD_DELAY=0", "AUTOTHROTTLE_ENABLED=False", "RETRY_TIMES=0") for arg in ("--setting", s)]
 # Two sources at once: keep Scrapy's retries, since the local server's POST answers now and then drop a connection
@@ -63,7 +62,7 @@ def test_a_blocked_source_is_blocked_with_evidence_while_the_other_source_is_sto
     body = real_page(page) if page else b"<html><body>Too Many Requests</body></html>"
     ccgp.routes.append(block_route(status, headers, body))
     ggzy = local_site(GGZY_FIXTURES)
-    serve_real_pages(ggzy, real_wrappers())
+    serve_ggzy(ggzy, ggzy_real_wrappers())
     data = tmp_path / "data"
 
     code = cli.main(["nightly", "--data-dir", str(data), "--sources", "ccgp,ggzy", "--base-url", f"ccgp={ccgp.url}",

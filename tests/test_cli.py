@@ -108,3 +108,16 @@ def test_a_command_that_cannot_start_says_why_in_one_line(tmp_path, monkeypatch,
     err = capsys.readouterr().err
     assert err.startswith(message)
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("source", "verified", "enabled"),
+    [("ccgp", "verified", "enabled"), ("jsggzy", "verified", "-"), ("ggzy", "UNVERIFIED", "enabled"),
+     ("szggzy", "UNVERIFIED", "-"), ("szu", "UNVERIFIED", "-")],
+)  # fmt: skip
+def test_sources_says_which_layouts_real_pages_verified(tmp_path, monkeypatch, capsys, source, verified, enabled):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TENDERWATCH_SOURCES", "ccgp,ggzy")
+    assert cli.main(["sources"]) == 0
+    lines = {line.split()[0]: line.split()[1:3] for line in capsys.readouterr().out.splitlines()}
+    assert lines[source] == [verified, enabled]

@@ -14,7 +14,7 @@ from bs4 import BeautifulSoup
 from scrapy.http import HtmlResponse
 
 from demo import build_demo
-from spiders.archive import iter_responses
+from pipelines.ingest.warc import iter_responses
 from spiders.base import GENERIC_BLOCK_MARKERS
 from spiders.ccgp import CcgpSpider, notice_id_from_url, parse_list_page, parse_pager
 

@@ -130,6 +130,21 @@ def test_no_pipelines_module_imports_a_spider_and_wings_import_only_downwards():
     assert back_edges(graph) == []
 
 
+def test_the_warc_format_needs_no_scrapy():
+    # Reprocess and the archive tools read WARC files without a crawler; only the middlewares need Scrapy.
+    assert not {name for name in third_party_imports(ROOT / "pipelines" / "ingest" / "warc.py") if name == "scrapy"}
+
+
+def third_party_imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found - set(FIRST_PARTY)
+
+
 def test_no_import_circles():
     assert cycles(import_graph(ROOT)) == []
 

@@ -1,1 +1,1 @@
-"""From crawls and archives to stored notices: the WARC format, crawl verdicts, normalizing and reprocessing."""
+"""From crawls and archives to stored notices: WARC format, portal type, crawl verdicts, normalizing, reprocessing."""

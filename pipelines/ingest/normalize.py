@@ -1,10 +1,11 @@
 """Normalize a fetched notice page into the notice record analysts query (one dict, fixed keys).
 
-``normalize(raw)`` takes the spider item (``source``, ``notice_id``, ``url``, ``listing``, ``html`` …), reads the
-portal's own chrome with the portal's detail parser (``PORTAL_PARSERS``), reads the body with the national parser
-(``pipelines.national.body``) and merges both with the list metadata. It never raises: whatever fails is recorded in
-``parse_error`` as ``"ExceptionType: message"`` and the notice keeps what was read, so a page the parser cannot
-read is a recorded error, never a lost notice.
+``normalize(raw, portals)`` takes the raw notice (``pipelines.model.RawNotice``: ``source``, ``notice_id``, ``url``,
+``listing``, ``html`` …) and the portal registry the caller holds (``spiders.registry.PORTALS``), reads the portal's
+own chrome with the portal's detail reader, reads the body with the national parser (``pipelines.national.body``)
+and merges both with the list metadata. It never raises: whatever fails is recorded in ``parse_error`` as
+``"ExceptionType: message"`` and the notice keeps what was read, so a page the parser cannot read is a recorded
+error, never a lost notice.
 
 Precedence, strongest first: the portal's summary table (ccgp's 公告概要, curated by the portal), the body's
 structured markup, the body's label/value text, the list metadata.
@@ -14,86 +15,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy.http import HtmlResponse
 
+from pipelines.ingest.portals import Portals, notice_id_for_url, source_for_url
+from pipelines.model import LIST_KEYS, NOTICE_KEYS
 from pipelines.national.amounts import Amount, parse_amount, parse_datetime
 from pipelines.national.body import parse_body
 from pipelines.national.labels import METHODS, category_code, merge_lots, method_code
 from pipelines.national.notice_types import BY_CODE, CCGP_COLUMNS, classify
 from pipelines.national.page_text import clean_line, normalize_width
 from pipelines.national.regions import locate
-from spiders.registry import ALL_SOURCES
 
 # Bump whenever the output for the same page changes: stored notices record the version that made them.
 PARSER_VERSION = "1.1.0"
 
-NOTICE_KEYS: tuple[str, ...] = (
-    "source",
-    "notice_id",
-    "url",
-    "title",
-    "notice_type",
-    "notice_type_zh",
-    "notice_type_en",
-    "procurement_method",
-    "procurement_method_zh",
-    "category",
-    "category_path",
-    "project_name",
-    "project_code",
-    "buyer",
-    "buyer_address",
-    "buyer_contact",
-    "agency",
-    "agency_address",
-    "agency_contact",
-    "suppliers",
-    "budget_cny",
-    "budget_raw",
-    "ceiling_cny",
-    "ceiling_raw",
-    "award_cny",
-    "award_raw",
-    "tax_included",
-    "region",
-    "province",
-    "city",
-    "region_code",
-    "region_en",
-    "published_at",
-    "deadline_at",
-    "opening_at",
-    "first_published_at",
-    "corrected_at",
-    "lots",
-    "items",
-    "attachments",
-    "text",
-    "content_hash",
-    "parser_version",
-    "parse_error",
-)
-_LIST_KEYS = frozenset({"suppliers", "lots", "items", "attachments"})
 
-# source → the portal's detail-page parser: response → {title, published, summary, attachments, body_html …}.
-PORTAL_PARSERS: dict[str, Callable[[HtmlResponse], dict[str, Any]]] = {
-    name: source.detail_parser for name, source in ALL_SOURCES.items()
-}
-# source → the portal's notice id from a page URL.
-NOTICE_IDS: dict[str, Callable[[str], str | None]] = {
-    name: source.notice_id for name, source in ALL_SOURCES.items() if source.notice_id
-}
 # source → its column codes (a URL path segment) → notice type.
 COLUMN_TYPES: dict[str, dict[str, str]] = {"ccgp": CCGP_COLUMNS}
-# host suffix → source, for pages given by URL alone (``flows.py parse FILE --url URL``).
-SOURCE_HOSTS: dict[str, str] = {host: name for name, source in ALL_SOURCES.items() for host in source.hosts}
 
 # Notice types that imply the procurement method when the body does not state it.
 _METHOD_OF_TYPE = {
@@ -131,24 +74,24 @@ class UnreadablePage(Exception):
 
 
 def empty_notice() -> dict[str, Any]:
-    return {key: ([] if key in _LIST_KEYS else None) for key in NOTICE_KEYS}
+    return {key: ([] if key in LIST_KEYS else None) for key in NOTICE_KEYS}
 
 
-def normalize(raw: dict[str, Any]) -> dict[str, Any]:
-    """The notice record for one spider item; never raises (see the module docstring)."""
+def normalize(raw: dict[str, Any], portals: Portals) -> dict[str, Any]:
+    """The notice record for one raw notice; never raises (see the module docstring)."""
     notice = empty_notice()
     notice["parser_version"] = PARSER_VERSION
     try:
         _fill_from_listing(notice, raw)
-        _fill(notice, raw)
+        _fill(notice, raw, portals)
     except Exception as error:  # any failure becomes a recorded parse error, never a lost notice
         notice["parse_error"] = f"{type(error).__name__}: {error}"
     return notice
 
 
-def normalize_page(body: bytes, url: str, source: str | None = None) -> dict[str, Any]:
+def normalize_page(body: bytes, url: str, portals: Portals, source: str | None = None) -> dict[str, Any]:
     """Normalize a saved page given as raw bytes (GBK pages decode by their declared or detected charset)."""
-    source = source or source_for_url(url)
+    source = source or source_for_url(url, portals)
     try:
         response = HtmlResponse(url=url, body=body)
         html, encoding = response.text, response.encoding
@@ -156,7 +99,7 @@ def normalize_page(body: bytes, url: str, source: str | None = None) -> dict[str
         html, encoding = body.decode("utf-8", errors="replace"), "utf-8"
     raw = {
         "source": source,
-        "notice_id": notice_id_for_url(url, source),
+        "notice_id": notice_id_for_url(url, source, portals),
         "url": url,
         "listing": {},
         "fetched_at": None,
@@ -164,25 +107,7 @@ def normalize_page(body: bytes, url: str, source: str | None = None) -> dict[str
         "encoding": encoding,
         "html": html,
     }
-    return normalize(raw)
-
-
-def source_for_url(url: str | None) -> str | None:
-    """``https://www.ccgp.gov.cn/…`` → ``ccgp``; an unknown host is its own source name."""
-    host = (urlsplit(url or "").hostname or "").lower()
-    for suffix, source in SOURCE_HOSTS.items():
-        if host == suffix or host.endswith("." + suffix):
-            return source
-    return host or None
-
-
-def notice_id_for_url(url: str | None, source: str | None) -> str | None:
-    finder = NOTICE_IDS.get(source or "")
-    found = finder(url or "") if finder else None
-    if found:
-        return found
-    stem = PurePosixPath(urlsplit(url or "").path).stem
-    return stem or None
+    return normalize(raw, portals)
 
 
 def to_json(notice: dict[str, Any], *, exact_amounts: bool = False) -> str:
@@ -226,11 +151,12 @@ def _fill_from_listing(notice: dict[str, Any], raw: dict[str, Any]) -> None:
     _set_notice_type(notice, _text(listing.get("notice_type")))
 
 
-def _fill(notice: dict[str, Any], raw: dict[str, Any]) -> None:
+def _fill(notice: dict[str, Any], raw: dict[str, Any], portals: Portals) -> None:
     listing = _listing(raw)
     response = _response(raw)
     source = notice["source"] or ""
-    page = PORTAL_PARSERS.get(source, _generic_page)(response)
+    portal = portals.get(source)
+    page = portal.read_detail(response) if portal else _generic_page(response)
     # Labels and names are width-normalized; amounts keep the page's own writing as their raw string.
     raw_summary = {normalize_width(k): v for k, v in (page.get("summary") or {}).items()}
     summary = {k: normalize_width(v) for k, v in raw_summary.items()}
@@ -270,7 +196,7 @@ def _fill(notice: dict[str, Any], raw: dict[str, Any]) -> None:
     notice["lots"] = _lots_with_status(merge_lots(fields["lots"], []), notice["notice_type"])
     notice["attachments"] = _attachments(response, page.get("attachments") or [], fields["attachments"])
 
-    if body_html is None and source in PORTAL_PARSERS:
+    if body_html is None and portal is not None:
         # Fields read from the whole page are kept, but its text is the portal's chrome, not the notice.
         raise UnreadablePage(f"no notice body in the {source} page (truncated, blocked or not a notice page)")
     notice["text"] = fields["text"] or None

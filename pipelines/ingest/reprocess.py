@@ -1,55 +1,41 @@
-"""Rebuild ``notices`` from the WARC archive with the current parser, without the network.
+"""Rebuild ``notices`` from the WARC archive with the current parser, without the network, for every portal.
 
-The archive holds every response as it came. Reprocessing reads it in two passes:
+The archive holds every response as it came. Reprocessing reads it in two passes, with the portal registry its
+caller hands it (``spiders.registry.PORTALS``):
 
-1. every archived response once, to collect each portal's list metadata (the list pages say what the detail page
-   may not: list region, list buyer, the column's notice type) keyed by detail URL, and the detail URLs seen;
+1. every archived response once, to collect each portal's list metadata (the list answers say what the detail page
+   may not: list region, list buyer, the column's notice type) keyed by detail URL, and the detail URLs seen. List
+   answers are HTML pages (ccgp, universities) or POST API answers (ggzy, Epoint, szggzy), read by the portal's own
+   list reader;
 2. the detail URLs in batches, each answered by the *latest* archived copy (``WarcIndex``: later files and records
-   win), normalized as the nightly flow would and upserted in one statement per batch.
+   win), turned into the raw notice the crawl would have yielded (``pipelines.model.raw_notice``; szggzy's JSON
+   answer becomes its wrapped page under the public URL), normalized as the nightly flow would and upserted in one
+   statement per batch.
 
-Block pages archived under a detail URL are skipped (the portal's own block markers), so a refused fetch never
-replaces a good notice. Notices missing from the archive are left as they are: reprocessing loses nothing.
-Derived data (ocid, segments, matches) is rebuilt by the caller from the stored notices.
+A response belongs to the spider that fetched it (recorded in the archive), else to the portal its host names.
+Block pages (the spider's own ``block_reason``), error statuses and answers holding no notice are skipped and
+counted by reason, so a refused fetch never replaces a good notice. Notices missing from the archive are left as
+they are: reprocessing loses nothing. Derived data (ocid, segments, matches) is rebuilt by the caller.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
-from scrapy.http import HtmlResponse
+from scrapy.http import HtmlResponse, Request
+from w3lib.url import safe_url_string
 
-from pipelines.ingest.normalize import PARSER_VERSION, normalize, source_for_url
+from pipelines.ingest.normalize import PARSER_VERSION, normalize
+from pipelines.ingest.portals import Portals, source_for_url
+from pipelines.ingest.warc import ArchivedResponse, WarcIndex, iter_responses, warc_files
+from pipelines.model import RawNotice, raw_notice
 from pipelines.storage import store
-from spiders import ccgp
-from spiders.archive import ArchivedResponse, WarcIndex, iter_responses, warc_files
 
 BATCH_SIZE = 2000
-
-
-@dataclass(frozen=True)
-class Portal:
-    """What reprocessing needs to know of a portal; all of it lives in the portal's spider module."""
-
-    is_detail_url: Callable[[str], bool]
-    notice_id: Callable[[str], str | None]
-    parse_list_page: Callable[[HtmlResponse], list[dict[str, Any]]]
-    # The spider's own judgement (status, size, markers), so replaying and reprocessing agree on what a block is.
-    block_reason: Callable[[HtmlResponse], str | None]
-
-
-PORTALS: dict[str, Portal] = {
-    "ccgp": Portal(
-        is_detail_url=ccgp.is_detail_url,
-        notice_id=ccgp.notice_id_from_url,
-        parse_list_page=ccgp.parse_list_page,
-        block_reason=ccgp.CcgpSpider().block_reason,
-    ),
-}
 
 
 @dataclass
@@ -69,13 +55,17 @@ class ReprocessSummary:
 
 
 def reprocess_archive(
-    con: duckdb.DuckDBPyConnection, archive: str | Path, run_id: str, batch_size: int = BATCH_SIZE
+    con: duckdb.DuckDBPyConnection,
+    archive: str | Path,
+    run_id: str,
+    portals: Portals,
+    batch_size: int = BATCH_SIZE,
 ) -> ReprocessSummary:
-    """Normalize every archived detail page again and upsert the notices, batch by batch."""
+    """Normalize every archived detail page of every registered portal again and upsert the notices, by batch."""
     if not warc_files(archive):
         raise FileNotFoundError(f"no WARC files under {archive}")
     summary = ReprocessSummary()
-    listings, details = _scan(archive, summary)
+    listings, details = _scan(archive, portals, summary)
     index = WarcIndex(archive)
     for batch in _batches(details, batch_size):
         notices = []
@@ -84,10 +74,10 @@ def reprocess_archive(
             if archived is None:
                 summary.skip("not in the index")
                 continue
-            raw = _raw_item(source, archived, listings.get(url), summary)
+            raw = _raw_notice(source, portals, archived, listings.get(url), summary)
             if raw is None:
                 continue
-            notice = normalize(raw)
+            notice = normalize(raw, portals)
             notice["fetched_at"] = raw["fetched_at"]
             notices.append(notice)
             summary.parse_errors += bool(notice.get("parse_error"))
@@ -99,17 +89,27 @@ def reprocess_archive(
     return summary
 
 
-def _scan(archive: str | Path, summary: ReprocessSummary) -> tuple[dict[str, dict], list[tuple[str, str]]]:
+def source_of(archived: ArchivedResponse, portals: Portals) -> str | None:
+    """The registered source an archived response belongs to: the spider that fetched it, else its host's portal."""
+    if archived.source in portals:
+        return archived.source
+    source = source_for_url(archived.url, portals)
+    return source if source in portals else None
+
+
+def _scan(
+    archive: str | Path, portals: Portals, summary: ReprocessSummary
+) -> tuple[dict[str, dict], list[tuple[str, str]]]:
     """(detail URL → list metadata, [(source, detail URL)] in archive order, each URL once)."""
     listings: dict[str, dict] = {}
     details: dict[str, str] = {}
     for archived in iter_responses(archive):
         summary.responses += 1
-        source = source_for_url(archived.url)
-        portal = PORTALS.get(source or "")
-        if portal is None or archived.method != "GET":
+        source = source_of(archived, portals)
+        if source is None:
             continue
-        if portal.is_detail_url(archived.url):
+        portal = portals[source]
+        if archived.method == "GET" and portal.is_detail_url(archived.url):
             details.setdefault(archived.url, source)
             continue
         if archived.status != 200:
@@ -118,20 +118,21 @@ def _scan(archive: str | Path, summary: ReprocessSummary) -> tuple[dict[str, dic
         if portal.block_reason(response):
             continue
         try:
-            found = portal.parse_list_page(response)
-        except Exception:  # a page that is not a list page (robots.txt, a search page) has no list metadata
+            found = portal.read_list(response)
+        except Exception:  # an answer that is not a list (robots.txt, an error page) has no list metadata
             continue
         summary.list_pages += bool(found)
-        for listing in found:
-            listings[listing["url"]] = listing
+        for url, listing in found.items():
+            # Keyed as the spider's request (and so the archive) writes the URL: escaped, as Scrapy does.
+            listings[safe_url_string(url)] = listing
     return listings, [(source, url) for url, source in details.items()]
 
 
-def _raw_item(
-    source: str, archived: ArchivedResponse, listing: dict | None, summary: ReprocessSummary
-) -> dict[str, Any] | None:
-    """The spider item the crawl would have produced for this archived detail page, or None to skip it."""
-    portal = PORTALS[source]
+def _raw_notice(
+    source: str, portals: Portals, archived: ArchivedResponse, listing: dict | None, summary: ReprocessSummary
+) -> RawNotice | None:
+    """The raw notice the crawl would have yielded for this archived detail answer, or None to skip it."""
+    portal = portals[source]
     response = _response(archived)
     if portal.block_reason(response):
         summary.skip("block page")
@@ -139,22 +140,24 @@ def _raw_item(
     if archived.status != 200:
         summary.skip(f"HTTP {archived.status}")
         return None
+    page = portal.notice_page(response)
+    if page is None:
+        summary.skip("no notice in the answer")
+        return None
     summary.detail_pages += 1
-    return {
-        "source": source,
-        "notice_id": portal.notice_id(archived.url) or (listing or {}).get("notice_id"),
-        "url": archived.url,
-        "listing": listing or {},
-        "fetched_at": _warc_time(archived.fetched_at),
-        "status": archived.status,
-        "encoding": response.encoding,
-        "html": response.text,
-    }
+    url, html = page
+    listing = listing or {}
+    notice_id = portal.notice_id(archived.url) or listing.get("notice_id")
+    fetched_at = _warc_time(archived.fetched_at)
+    return raw_notice(source, notice_id, url, listing, response, html=html, fetched_at=fetched_at)
 
 
 def _response(archived: ArchivedResponse) -> HtmlResponse:
-    headers = {name: value for name, value in archived.headers if name.lower() == "content-type"}
-    return HtmlResponse(url=archived.url, status=archived.status, headers=headers, body=archived.body)
+    """The response a spider callback saw for this record (JSON answers read the same through ``.body``/``.text``)."""
+    request = Request(archived.url, method=archived.method, body=archived.request_body)
+    return HtmlResponse(
+        url=archived.url, status=archived.status, headers=archived.headers, body=archived.body, request=request
+    )
 
 
 def _warc_time(value: str | None) -> str | None:

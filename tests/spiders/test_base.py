@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from scrapy.utils.test import get_crawler
 
-from spiders.registry import ALL_SOURCES
+from spiders.registry import SPIDERS
 
 GPU_TITLE = "某大学GPU服务器采购项目中标公告"
 CANTEEN_TITLE = "某大学食堂餐饮服务采购项目中标公告"
 
 
 def spider(name: str, **kwargs):
-    spider_class = ALL_SOURCES[name].spider
+    spider_class = SPIDERS[name]
     return spider_class.from_crawler(
         get_crawler(spider_class), from_date="2026-11-10", until_date="2026-11-20", **kwargs
     )
@@ -28,7 +28,7 @@ def listing(**fields) -> dict:
     }
 
 
-@pytest.mark.parametrize("source", sorted(ALL_SOURCES))
+@pytest.mark.parametrize("source", sorted(SPIDERS))
 @pytest.mark.parametrize(
     ("fields", "prefilter", "verdict", "stat"),
     [

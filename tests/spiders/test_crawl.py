@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from spiders.archive import iter_responses
+from pipelines.ingest.warc import iter_responses
 from tests.conftest import ROOT
 from tests.spiders import crawling
 
@@ -32,7 +32,9 @@ def test_http_crawl_collects_the_window_archives_it_and_replays_identically(tmp_
         assert item["listing"]["title"] and item["listing"]["published"][:10] >= "2026-11-18"
         assert "vF_detail_content" in item["html"]
 
-    archived_urls = {record.url for record in iter_responses(archive)}
+    records = list(iter_responses(archive))
+    archived_urls = {record.url for record in records}
+    assert {record.source for record in records} == {"ccgp"}
     assert {item["url"] for item in live} <= archived_urls
     assert stats["archive/records"] == len(archived_urls) == len(site.requests)
 

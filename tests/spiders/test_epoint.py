@@ -19,10 +19,11 @@ from spiders.epoint import (
     parse_list,
     parse_scggzy_detail_page,
 )
-from tests.conftest import ROOT, real_page
-from tests.spiders.crawling import crawl, json_answer
+from spiders.registry import PORTALS
+from tests.conftest import real_page
+from tests.spiders.crawling import crawl
+from tests.spiders.portal_sites import SC_FIXTURES, serve_jsggzy, serve_scggzy
 
-SC_FIXTURES = ROOT / "tests" / "fixtures" / "scggzy"
 JS = "https://jsggzy.jszwfw.gov.cn"
 JS_DETAIL = f"{JS}/jyxx/003001/003001001/20260706/5951fba5-d1e5-4203-80dc-06cfbcea2d39.html"
 
@@ -58,7 +59,7 @@ def test_real_jsggzy_detail_page_value_by_value():
     text = " ".join(body.xpath("//text()").getall())
     assert "1.招标条件" in text and "S3205010304000797001001" in text
     notice = normalize({"source": "jsggzy", "notice_id": "5951fba5-d1e5-4203-80dc-06cfbcea2d39", "url": JS_DETAIL,
-                        "listing": {}, "html": response.text})  # fmt: skip
+                        "listing": {}, "html": response.text}, PORTALS)  # fmt: skip
     assert notice["parse_error"] is None
     assert notice["title"] == page["title"]
     assert notice["published_at"] == "2026-07-06T22:41:54+08:00"
@@ -88,7 +89,9 @@ def test_sichuan_detail_page_value_by_value():
         "name": "采购文件.pdf",
         "url": "https://ggzyjy.sc.gov.cn/EpointWebBuilder/pages/webbuildermis/attach/downloadztbattach.jspx?attachGuid=ab12",
     }]  # fmt: skip
-    notice = normalize({"source": "scggzy", "notice_id": "x", "url": url, "listing": {}, "html": response.text})
+    notice = normalize(
+        {"source": "scggzy", "notice_id": "x", "url": url, "listing": {}, "html": response.text}, PORTALS
+    )
     assert notice["parse_error"] is None
     assert (notice["project_code"], notice["buyer"], str(notice["budget_cny"])) == (
         "N5101012024000017", "成都某研究院", "1200000.00",
@@ -156,18 +159,7 @@ def test_real_answers_are_not_blocks():
 
 def test_jsggzy_crawl_of_the_real_list_and_detail(tmp_path, local_site):
     site = local_site(SC_FIXTURES)
-    real_list = real_page("jsggzy/compass_jsggzy_list.json")
-    detail = real_page("jsggzy/compass_jsggzy_detail.html")
-    offsets = []
-
-    def search(path, body):
-        if path != SEARCH_PATH:
-            return None
-        offsets.append(json.loads(body)["pn"])
-        return json_answer(real_list if offsets[-1] == 0 else b'{"result":{"totalcount":117650,"records":[]}}')
-
-    site.post_routes.append(search)
-    site.routes.append(lambda path: (200, {"Content-Type": "text/html"}, detail) if path.startswith("/jyxx/") else None)
+    offsets = serve_jsggzy(site)
     items, stats = crawl(tmp_path, "jsggzy", "js", "-a", f"base_url={site.url}",
                          "-a", "from_date=2026-07-06", "-a", "until_date=2026-07-07")  # fmt: skip
     assert sorted(i["notice_id"] for i in items) == [
@@ -184,24 +176,9 @@ def test_jsggzy_crawl_of_the_real_list_and_detail(tmp_path, local_site):
         assert "ewb-trade-con" in item["html"]
 
 
-def serve_sichuan(site) -> list[tuple[str, int]]:
-    seen: list[tuple[str, int]] = []
-
-    def search(path, body):
-        if path != SEARCH_PATH:
-            return None
-        seen.append((path, json.loads(body.decode("utf-8"))["pn"]))
-        return json_answer((SC_FIXTURES / f"list_pn{seen[-1][1]}.json").read_bytes())
-
-    detail = (SC_FIXTURES / "detail.html").read_bytes()
-    site.post_routes.append(search)
-    site.routes.append(lambda path: (200, {"Content-Type": "text/html"}, detail) if path.startswith("/jyxx/") else None)
-    return seen
-
-
 def test_scggzy_crawl_pages_by_offset_filters_the_window_and_replays(tmp_path, local_site):
     site = local_site(SC_FIXTURES)
-    seen = serve_sichuan(site)
+    offsets = serve_scggzy(site)
     archive = tmp_path / "archive"
     window = ["-a", f"base_url={site.url}", "-a", "from_date=2024-01-01", "-a", "until_date=2024-01-31"]
     live, stats = crawl(tmp_path, "scggzy", "sc", *window, "-s", f"TENDERWATCH_ARCHIVE_DIR={archive}")
@@ -210,7 +187,7 @@ def test_scggzy_crawl_pages_by_offset_filters_the_window_and_replays(tmp_path, l
     in_window = {r["infoid"] for r in records if "2024-01-01" <= r["webdate"][:10] <= "2024-01-31"}
     assert len(in_window) == 12
     assert {i["notice_id"] for i in live} == in_window
-    assert [pn for _, pn in seen] == [0, 12]
+    assert offsets == [0, 12]
     assert stats["tenderwatch/list_items_out_of_window"] == 2
     gpu = next(i for i in live if "GPU" in i["listing"]["title"])
     assert gpu["listing"]["published"] == "2024-01-28 10:01:00"

@@ -12,22 +12,13 @@ from scrapy.http import HtmlResponse, TextResponse
 from scrapy.utils.test import get_crawler
 
 from pipelines.ingest.normalize import normalize
-from spiders.archive import iter_responses
+from pipelines.ingest.warc import iter_responses
 from spiders.ggzy import GgzySpider, content_url, list_form, notice_id_from_url, parse_detail_page, parse_list
-from tests.conftest import ROOT, shared_path
+from spiders.registry import PORTALS
 from tests.spiders.crawling import crawl, json_answer
+from tests.spiders.portal_sites import GGZY_FIXTURES, ggzy_real_wrappers, serve_ggzy
 
-FIXTURES = ROOT / "tests" / "fixtures" / "ggzy"
-REAL_PAGES = (1, 2, 3, 15, 30, 200, 239)
 API = "https://www.ggzy.gov.cn/his/information/pubTradingInfo/getTradList"
-
-
-def real_wrappers() -> list[dict]:
-    folder = shared_path("fixtures/real/ggzy")
-    return [
-        json.loads((folder / f"tenderrag_ggzy_his_getTradList_hefei_page_{n:04d}.json").read_bytes())
-        for n in REAL_PAGES
-    ]
 
 
 def api_response(body: bytes, url: str = API) -> TextResponse:
@@ -39,7 +30,7 @@ def _spider(**kwargs) -> GgzySpider:
 
 
 def test_every_real_page_parses_to_its_unique_records():
-    for wrapper in real_wrappers():
+    for wrapper in ggzy_real_wrappers():
         answer = wrapper["response"]
         records = answer["data"]["records"]
         listings, repeats = parse_list(answer, "https://www.ggzy.gov.cn")
@@ -77,7 +68,7 @@ def test_every_real_page_parses_to_its_unique_records():
     ],
 )
 def test_real_page_one_values(position, field, expected):
-    listings, _ = parse_list(real_wrappers()[0]["response"], "https://www.ggzy.gov.cn")
+    listings, _ = parse_list(ggzy_real_wrappers()[0]["response"], "https://www.ggzy.gov.cn")
     assert listings[position][field] == expected
 
 
@@ -114,7 +105,7 @@ def test_list_form_carries_the_window_and_the_query():
 )
 def test_block_codes_stop_the_crawl_with_the_evidence(fixture, reason):
     spider = _spider()
-    response = api_response((FIXTURES / fixture).read_bytes())
+    response = api_response((GGZY_FIXTURES / fixture).read_bytes())
     with pytest.raises(CloseSpider) as stopped:
         list(spider.parse(response, keyword="", page=1))
     assert stopped.value.reason == "blocked"
@@ -126,19 +117,21 @@ def test_block_codes_stop_the_crawl_with_the_evidence(fixture, reason):
 
 def test_real_pages_are_not_blocks():
     spider = _spider()
-    for wrapper in real_wrappers():
+    for wrapper in ggzy_real_wrappers():
         assert spider.block_reason(api_response(json.dumps(wrapper["response"]).encode())) is None
 
 
 def test_recorded_b_page_parses_and_normalizes():
     url = "https://www.ggzy.gov.cn/information/deal/html/b/340000/0202/20240328/00aa.html"
-    response = HtmlResponse(url=url, body=(FIXTURES / "b_page.html").read_bytes())
+    response = HtmlResponse(url=url, body=(GGZY_FIXTURES / "b_page.html").read_bytes())
     page = parse_detail_page(response)
     assert page["title"] == "合肥市某高校智算平台GPU服务器采购项目竞争性磋商公告"
     assert page["published"] == "2024-03-28 09:30"
     assert page["platform"] == "安徽合肥公共资源交易中心"
     assert page["body_html"].startswith('<div class="detail_content" id="mycontent">')
-    notice = normalize({"source": "ggzy", "notice_id": "00aa", "url": url, "listing": {}, "html": response.text})
+    notice = normalize(
+        {"source": "ggzy", "notice_id": "00aa", "url": url, "listing": {}, "html": response.text}, PORTALS
+    )
     assert notice["parse_error"] is None
     assert (notice["project_code"], notice["buyer"], str(notice["budget_cny"])) == (
         "2024AFFZ00123", "合肥某大学", "9800000.00",
@@ -151,37 +144,10 @@ def test_recorded_b_page_parses_and_normalizes():
 # --- a real crawl over HTTP, then its replay ----------------------------------------------------------------------
 
 
-def serve_real_pages(site, wrappers: list[dict]) -> list[dict]:
-    """The n-th real page answers PAGENUMBER n; beyond them an empty page ends the listing. Returns the forms."""
-    forms: list[dict] = []
-    pages = [json.dumps(w["response"], ensure_ascii=False).encode("utf-8") for w in wrappers]
-
-    def list_api(path: str, body: bytes):
-        if path != "/his/information/pubTradingInfo/getTradList":
-            return None
-        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
-        forms.append(form)
-        number = int(form["PAGENUMBER"])
-        if number <= len(pages):
-            return json_answer(pages[number - 1])
-        return json_answer(b'{"code":200,"message":"success","data":{"records":[],"total":14726,"pages":737}}')
-
-    b_page = (FIXTURES / "b_page.html").read_bytes()
-
-    def content_pages(path: str):
-        if path.startswith("/his/information/deal/html/b/"):
-            return 200, {"Content-Type": "text/html; charset=utf-8"}, b_page
-        return None
-
-    site.post_routes.append(list_api)
-    site.routes.append(content_pages)
-    return forms
-
-
 def test_crawl_of_the_real_pages_over_http_and_its_replay(tmp_path, local_site):
-    wrappers = real_wrappers()
-    site = local_site(FIXTURES)
-    forms = serve_real_pages(site, wrappers)
+    wrappers = ggzy_real_wrappers()
+    site = local_site(GGZY_FIXTURES)
+    forms = serve_ggzy(site, wrappers)
     archive = tmp_path / "archive"
     args = ["-a", f"base_url={site.url}", "-a", "from_date=2023-11-01", "-a", "until_date=2024-03-28",
             "-a", "history=true", "-a", "province=340000", "-a", "city=340100"]  # fmt: skip
@@ -205,8 +171,12 @@ def test_crawl_of_the_real_pages_over_http_and_its_replay(tmp_path, local_site):
     page_one = [i for i in live if i["notice_id"] == "0034e46eb50de632482ca1c297017c764807"]
     assert len(page_one) == 1 and page_one[0]["listing"]["type_label"] == "招标/资审文件澄清"
 
-    methods = Counter(record.method for record in iter_responses(archive))
-    assert methods == {"POST": 8, "GET": 70}
+    records = list(iter_responses(archive))
+    assert Counter(record.method for record in records) == {"POST": 8, "GET": 70}
+    # Each list answer keeps the form that asked for it, so the archive says which page it is.
+    assert sorted(parse_qs(r.request_body.decode())["PAGENUMBER"][0] for r in records if r.method == "POST") == [
+        str(n) for n in range(1, 9)
+    ]
 
     replayed, replay_stats = crawl(tmp_path, "ggzy", "replay", *args, "-s", f"TENDERWATCH_REPLAY={archive}")
     assert sorted((i["notice_id"], i["html"], json.dumps(i["listing"], sort_keys=True)) for i in replayed) == sorted(
@@ -216,8 +186,8 @@ def test_crawl_of_the_real_pages_over_http_and_its_replay(tmp_path, local_site):
 
 
 def test_crawl_window_filters_records_and_sample_caps(tmp_path, local_site):
-    site = local_site(FIXTURES)
-    serve_real_pages(site, real_wrappers())
+    site = local_site(GGZY_FIXTURES)
+    serve_ggzy(site, ggzy_real_wrappers())
     # A narrower window than the pages hold: the API is trusted to filter, records outside are still dropped.
     live, stats = crawl(tmp_path, "ggzy", "window", "-a", f"base_url={site.url}", "-a", "history=true",
                         "-a", "from_date=2024-03-27", "-a", "until_date=2024-03-28")  # fmt: skip
@@ -231,8 +201,8 @@ def test_crawl_window_filters_records_and_sample_caps(tmp_path, local_site):
 
 
 def test_captcha_answer_over_http_is_a_blocked_crawl(tmp_path, local_site):
-    site = local_site(FIXTURES)
-    captcha = (FIXTURES / "code_829.json").read_bytes()
+    site = local_site(GGZY_FIXTURES)
+    captcha = (GGZY_FIXTURES / "code_829.json").read_bytes()
     site.post_routes.append(lambda path, body: json_answer(captcha))
     items, stats = crawl(tmp_path, "ggzy", "blocked", "-a", f"base_url={site.url}", "-a", "from_date=2024-01-01")
     assert items == []

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from scrapy.http import HtmlResponse
 
-from pipelines.ingest.normalize import normalize, source_for_url
-from spiders.szggzy import LIST_PATH, attachments_of, notice_id_from_url, parse_detail_page, wrap_detail
-from tests.conftest import ROOT
-from tests.spiders.crawling import crawl, json_answer
-
-FIXTURES = ROOT / "tests" / "fixtures" / "szggzy"
+from pipelines.ingest.normalize import normalize
+from pipelines.ingest.portals import source_for_url
+from spiders.registry import PORTALS
+from spiders.szggzy import attachments_of, notice_id_from_url, parse_detail_page, wrap_detail
+from tests.spiders.crawling import crawl
+from tests.spiders.portal_sites import SZ_FIXTURES, serve_szggzy
 
 
 def detail(content_id: int) -> dict:
-    return json.loads((FIXTURES / f"detail_{content_id}.json").read_bytes())["data"]
+    return json.loads((SZ_FIXTURES / f"detail_{content_id}.json").read_bytes())["data"]
 
 
 @pytest.mark.parametrize(
@@ -40,14 +39,14 @@ def test_wrapped_detail_parses_and_normalizes():
     assert page["published"] == "2024-01-29 18:00:00"
     assert page["attachments"] == [{"name": "采购需求书.pdf", "url": "https://www.szggzy.com/file/2024/a1.pdf"}]
     assert "不少于32卡" in page["body_html"]
-    notice = normalize({"source": "szggzy", "notice_id": "2090011", "url": url, "listing": {}, "html": html})
+    notice = normalize({"source": "szggzy", "notice_id": "2090011", "url": url, "listing": {}, "html": html}, PORTALS)
     assert notice["parse_error"] is None
     assert (notice["project_code"], notice["buyer"], str(notice["budget_cny"])) == (
         "SZDL2024000123", "深圳市某区政务服务数据管理局", "3600000.00",
     )  # fmt: skip
     assert notice["published_at"] == "2024-01-29T18:00:00+08:00"
     assert notice["attachments"] == [{"name": "采购需求书.pdf", "url": "https://www.szggzy.com/file/2024/a1.pdf"}]
-    assert source_for_url(url) == "szggzy" and notice_id_from_url(url) == "2090011"
+    assert source_for_url(url, PORTALS) == "szggzy" and notice_id_from_url(url) == "2090011"
 
 
 def test_wrapping_escapes_the_title():
@@ -59,23 +58,8 @@ def test_wrapping_escapes_the_title():
 
 
 def test_crawl_over_http_pages_then_fetches_each_detail_and_replays(tmp_path, local_site):
-    site = local_site(FIXTURES)
-    bodies: list[dict] = []
-
-    def list_api(path, body):
-        if path != LIST_PATH:
-            return None
-        bodies.append(json.loads(body))
-        return json_answer((FIXTURES / f"page_{bodies[-1]['page']}.json").read_bytes())
-
-    def detail_api(path):
-        if not path.startswith("/cms/api/v1/trade/content/detail?"):
-            return None
-        content_id = parse_qs(urlsplit(path).query)["contentId"][0]
-        return json_answer((FIXTURES / f"detail_{content_id}.json").read_bytes())
-
-    site.post_routes.append(list_api)
-    site.routes.append(detail_api)
+    site = local_site(SZ_FIXTURES)
+    bodies = serve_szggzy(site)
     archive = tmp_path / "archive"
     window = ["-a", f"base_url={site.url}", "-a", "from_date=2024-01-01", "-a", "until_date=2024-01-31"]
     live, stats = crawl(tmp_path, "szggzy", "sz", *window, "-s", f"TENDERWATCH_ARCHIVE_DIR={archive}")

@@ -10,11 +10,11 @@ from scrapy.http import HtmlResponse
 
 from pipelines.ingest.normalize import normalize
 from spiders.common import list_date
+from spiders.registry import PORTALS
 from spiders.university import ScuSpider, ShuSpider, SzuSpider, parse_detail_page, parse_list_page
-from tests.conftest import ROOT
-from tests.spiders.crawling import crawl, file_route
+from tests.spiders.crawling import crawl
+from tests.spiders.portal_sites import UNIVERSITY_FIXTURES, serve_university
 
-FIXTURES = ROOT / "tests" / "fixtures" / "university"
 # Recorded lists: 7461 (2024-02-03, after the window), 7458, 7450 on page 1; 7442, 7431 (2023, before) on page 2.
 WINDOW = ["-a", "from_date=2024-01-01", "-a", "until_date=2024-01-31"]
 SHU_WIDS = {"7458": "202400125007458007458", "7450": "202400118007450007450", "7442": "202400109007442007442"}
@@ -30,9 +30,8 @@ SITES = [
 @pytest.mark.parametrize(("site", "ids", "list_requests", "gpu_page"), SITES, ids=[s[0].name for s in SITES])
 def test_crawl_over_http_collects_the_window_and_stops_paging(tmp_path, local_site, site, ids, list_requests,
                                                               gpu_page):  # fmt: skip
-    folder = FIXTURES / site.name
-    server = local_site(folder)
-    server.routes.append(file_route(folder))
+    server = local_site(UNIVERSITY_FIXTURES / site.name)
+    serve_university(server, site.name)
     items, stats = crawl(tmp_path, site.name, site.name, "-a", f"base_url={server.url}", *WINDOW)
     assert {i["notice_id"] for i in items} == ids
     assert stats["finish_reason"] == "finished"
@@ -61,12 +60,14 @@ def test_crawl_over_http_collects_the_window_and_stops_paging(tmp_path, local_si
     ids=["szu", "scu", "shu"],
 )  # fmt: skip
 def test_detail_page_values_and_normalized_notice(site, file, url, published):
-    response = HtmlResponse(url=url, body=(FIXTURES / site.name / file).read_bytes())
+    response = HtmlResponse(url=url, body=(UNIVERSITY_FIXTURES / site.name / file).read_bytes())
     page = parse_detail_page(response, site)
     assert page["title"] == f"{site.university}人工智能学院GPU服务器采购项目公开招标公告"
     assert page["published"] == published
     assert page["attachments"] == [{"name": "招标文件.pdf", "url": response.urljoin("/attach/ZB2024-0117.pdf")}]
-    notice = normalize({"source": site.name, "notice_id": "7458", "url": url, "listing": {}, "html": response.text})
+    notice = normalize(
+        {"source": site.name, "notice_id": "7458", "url": url, "listing": {}, "html": response.text}, PORTALS
+    )
     assert notice["parse_error"] is None
     assert notice["title"] == page["title"]
     assert (notice["project_code"], notice["buyer"], str(notice["budget_cny"])) == (
@@ -76,7 +77,7 @@ def test_detail_page_values_and_normalized_notice(site, file, url, published):
 
 
 def test_szu_pages_are_gb2312_and_decode():
-    body = (FIXTURES / "szu" / "bids" / "list.asp").read_bytes()
+    body = (UNIVERSITY_FIXTURES / "szu" / "bids" / "list.asp").read_bytes()
     assert "深圳大学".encode("gb2312") in body
     response = HtmlResponse(url="https://www1.szu.edu.cn/bids/list.asp", body=body)
     assert response.encoding in ("gb18030", "gb2312", "gbk")

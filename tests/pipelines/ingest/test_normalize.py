@@ -17,15 +17,13 @@ from hypothesis import strategies as st
 from pipelines.ingest.normalize import (
     NOTICE_KEYS,
     PARSER_VERSION,
-    PORTAL_PARSERS,
     normalize,
     normalize_page,
-    source_for_url,
     to_json,
 )
 from pipelines.national.page_text import clean_text, normalize_width
 from pipelines.national.regions import locate
-from spiders.ccgp import parse_detail_page
+from spiders.registry import PORTALS
 from tests.conftest import REAL, real_page
 from tests.spiders.ccgp_real_pages import (
     BEIJING_CORRECTION,
@@ -335,7 +333,7 @@ _NOTICES: dict[str, dict] = {}
 
 def _notice(page: str) -> dict:
     if page not in _NOTICES:
-        _NOTICES[page] = normalize_page(real_page(page), URLS[page])
+        _NOTICES[page] = normalize_page(real_page(page), URLS[page], PORTALS)
     return _NOTICES[page]
 
 
@@ -402,7 +400,7 @@ def _item_for(page: str, listing: dict) -> dict:
 
 def test_spider_item_uses_the_list_region():
     listing = {"title": "甘南县人民医院…更正公告", "notice_type": "correction", "region": "黑龙江", "column": "gzgg"}
-    notice = normalize(_item_for(HEILONGJIANG_CORRECTION, listing))
+    notice = normalize(_item_for(HEILONGJIANG_CORRECTION, listing), PORTALS)
     assert notice["region"] == "甘南县"
     assert (notice["province"], notice["city"], notice["region_code"], notice["region_en"]) == (
         "黑龙江省",
@@ -416,11 +414,11 @@ def test_spider_item_uses_the_list_region():
 
 def test_list_title_outranks_a_trimmed_pages_head_title():
     listing = {"title": "天津市第五中心医院数字减影血管造影机采购项目中标公告", "notice_type": "award"}
-    assert normalize(_item_for(TIANJIN_AWARD, listing))["title"] == listing["title"]
+    assert normalize(_item_for(TIANJIN_AWARD, listing), PORTALS)["title"] == listing["title"]
 
 
 def test_spider_item_equals_the_cli_path():
-    item = normalize(_item_for(DYLY, {"notice_type": "single_source", "region": "辽宁"}))
+    item = normalize(_item_for(DYLY, {"notice_type": "single_source", "region": "辽宁"}), PORTALS)
     page = _notice(DYLY)
     assert {k: item[k] for k in NOTICE_KEYS} == {k: page[k] for k in NOTICE_KEYS}
 
@@ -462,7 +460,7 @@ def _assert_kept_listing(notice: dict) -> None:
 
 def test_block_page_is_a_recorded_error():
     block = "<html><head><title>频繁访问!中国政府采购网</title></head><body>您的访问过于频繁,请稍后再试。</body></html>"
-    notice = normalize(_raw(block))
+    notice = normalize(_raw(block), PORTALS)
     _assert_kept_listing(notice)
     assert notice["parse_error"].startswith("UnreadablePage: ")
     assert notice["title"] == LISTING["title"]
@@ -476,7 +474,7 @@ def test_block_page_is_a_recorded_error():
     [{}, {"html": None}, {"html": 42, "listing": "not a dict"}, None, "text", {"url": 5, "source": ["ccgp"]}],
 )
 def test_nonsense_items_never_raise(raw):
-    notice = normalize(raw)
+    notice = normalize(raw, PORTALS)
     assert list(notice) == CONTRACT_KEYS
     assert notice["parse_error"]
 
@@ -484,7 +482,7 @@ def test_nonsense_items_never_raise(raw):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=400))
 def test_random_text_never_raises(text):
-    notice = normalize(_raw(text))
+    notice = normalize(_raw(text), PORTALS)
     _assert_kept_listing(notice)
     assert notice["parse_error"] is not None  # no ccgp body: cannot be read
     assert notice["title"] == LISTING["title"]
@@ -512,7 +510,7 @@ def _html_soup(draw) -> str:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_html_soup())
 def test_random_html_never_raises(html):
-    notice = normalize(_raw(html))
+    notice = normalize(_raw(html), PORTALS)
     _assert_kept_listing(notice)
     assert notice["title"]
 
@@ -527,7 +525,7 @@ def real_pages() -> dict[str, bytes]:
 def test_truncated_real_pages_never_raise(real_pages, page, fraction, as_bytes):
     body = real_pages[page][: int(len(real_pages[page]) * fraction)]
     html = body if as_bytes else body.decode("utf-8", errors="ignore")
-    notice = normalize(_raw(html))
+    notice = normalize(_raw(html), PORTALS)
     _assert_kept_listing(notice)
     assert notice["title"]
     if b"vF_detail_content" not in body:
@@ -549,7 +547,9 @@ OWN_PAGE = """<html><head><meta http-equiv="Content-Type" content="text/html; ch
 @pytest.mark.parametrize("declared", [True, False])
 def test_gbk_page_decodes(declared):
     html = OWN_PAGE if declared else OWN_PAGE.replace("; charset=gbk", "")
-    notice = normalize_page(html.encode("gbk"), "https://www.ccgp.gov.cn/cggg/dfgg/gkzb/202608/t20260801_28000001.htm")
+    notice = normalize_page(
+        html.encode("gbk"), "https://www.ccgp.gov.cn/cggg/dfgg/gkzb/202608/t20260801_28000001.htm", PORTALS
+    )
     assert notice["parse_error"] is None
     assert notice["title"] == "某大学图形工作站采购项目公开招标公告"
     assert (notice["source"], notice["notice_id"]) == ("ccgp", "28000001")
@@ -564,19 +564,12 @@ def test_gbk_page_decodes(declared):
 
 def test_unknown_portal_reads_the_whole_body():
     html = "<html><head><title>某学院算力服务采购成交公告</title></head><body><p>采购人：某学院</p></body></html>"
-    notice = normalize_page(html.encode("utf-8"), "https://bidding.example.edu.cn/info/1024/5678.htm")
+    notice = normalize_page(html.encode("utf-8"), "https://bidding.example.edu.cn/info/1024/5678.htm", PORTALS)
     assert (notice["source"], notice["notice_id"]) == ("bidding.example.edu.cn", "5678")
     assert notice["title"] == "某学院算力服务采购成交公告"
     assert notice["notice_type"] == "deal"
     assert notice["buyer"] == "某学院"
     assert notice["parse_error"] is None
-
-
-def test_portal_registry_and_sources():
-    assert PORTAL_PARSERS["ccgp"] is parse_detail_page
-    assert source_for_url("https://www.ccgp.gov.cn/cggg/zygg/") == "ccgp"
-    assert source_for_url("http://ccgp.gov.cn/x") == "ccgp"
-    assert source_for_url("https://www.ccgp-beijing.gov.cn/x") == "www.ccgp-beijing.gov.cn"
 
 
 # --- regions ---------------------------------------------------------------------------------------------------

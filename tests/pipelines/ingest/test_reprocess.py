@@ -15,8 +15,8 @@ import pytest
 
 import cli
 from pipelines.ingest.normalize import PARSER_VERSION, empty_notice
+from pipelines.ingest.warc import WarcWriter
 from pipelines.storage import store
-from spiders.archive import WarcWriter
 from tests.conftest import ROOT
 
 DEMO = ROOT / "demo"

@@ -16,6 +16,7 @@ from pipelines.ingest.reprocess import reprocess_archive
 from pipelines.publishing import ocds
 from pipelines.storage import snapshot, store
 from pipelines.storage.processes import assign_ocids
+from spiders.registry import PORTALS
 from tests.conftest import ROOT, shared_path
 
 DEMO = ROOT / "demo"
@@ -32,7 +33,7 @@ def demo_data(tmp_path_factory):
     shutil.copy(DEMO / "ccgp-demo.warc.gz", data / "archive")
     work = data / "work" / "warehouse.duckdb"
     with store.session(work) as con:
-        reprocess_archive(con, data / "archive", "test")
+        reprocess_archive(con, data / "archive", "test", PORTALS)
         assign_ocids(con)
     snapshot.publish_snapshot(work, data / "tenders.duckdb")
     return data

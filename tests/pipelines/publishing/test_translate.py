@@ -28,6 +28,7 @@ from pipelines.publishing.translate import (
 )
 from pipelines.storage import store
 from pipelines.storage.processes import assign_ocids
+from spiders.registry import PORTALS
 from tests.conftest import ROOT
 
 DEMO = ROOT / "demo"
@@ -192,7 +193,7 @@ def demo_db(tmp_path):
     (tmp_path / "archive").mkdir()
     shutil.copy(DEMO / "ccgp-demo.warc.gz", tmp_path / "archive")
     con = store.connect(tmp_path / "work" / "warehouse.duckdb")
-    reprocess_archive(con, tmp_path / "archive", "test")
+    reprocess_archive(con, tmp_path / "archive", "test", PORTALS)
     assign_ocids(con)
     segment_pending(con)
     match_pending(con, Matcher.load())

@@ -13,6 +13,7 @@ from pipelines.ingest.normalize import empty_notice
 from pipelines.ingest.reprocess import reprocess_archive
 from pipelines.storage import store
 from pipelines.storage.processes import OCID_PREFIX, ProjectCode, assign_ocids, normalize_code
+from spiders.registry import PORTALS
 from tests.conftest import ROOT
 
 DEMO = ROOT / "demo"
@@ -184,7 +185,7 @@ def demo_db(tmp_path_factory):
     (folder / "archive").mkdir()
     shutil.copy(DEMO / "ccgp-demo.warc.gz", folder / "archive")
     con = store.connect(folder / "w.duckdb")
-    reprocess_archive(con, folder / "archive", "test")
+    reprocess_archive(con, folder / "archive", "test", PORTALS)
     summary = assign_ocids(con)
     yield con, summary
     con.close()
