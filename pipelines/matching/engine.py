@@ -29,7 +29,15 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from pipelines.matching.extraction import _amount, _card_hours, _clause, _memory, _nearest, _quantity, _tokens
+from pipelines.matching.extraction import (
+    amount_near,
+    card_hours_near,
+    clause_around,
+    memory_near,
+    nearest_match,
+    quantity_near,
+    tokens_near,
+)
 from pipelines.matching.folding import NormalizedText, normalize
 from pipelines.matching.rules import (
     DEFAULT_RULES_PATH,
@@ -39,8 +47,8 @@ from pipelines.matching.rules import (
     Provider,
     Rule,
     RulesError,
+    RulesLoader,
     Scoring,
-    _Loader,
 )
 from pipelines.national.notice_types import BY_CODE
 
@@ -121,7 +129,7 @@ class Matcher:
     @classmethod
     def from_toml(cls, text: str, source: str = "<rules>") -> Matcher:
         """Compile rules given as TOML text (``source`` names it in error messages)."""
-        compiled = _Loader(text, source).load()
+        compiled = RulesLoader(text, source).load()
         # The engine's own version is hashed in too: an extraction fix re-matches history like a rules change.
         digest = hashlib.sha256(f"{ENGINE_VERSION}\n{text}".encode()).hexdigest()[:8]
         return Matcher(rules_version=f"{compiled.pop('version')}+{digest}", **compiled)
@@ -232,18 +240,18 @@ class Matcher:
         text = normalized.text
         length = len(text)
         low, high = max(start - rule.window, 0), min(end + rule.window, length)
-        clause_low, clause_high = _clause(text, start, end, rule.window)
+        clause_low, clause_high = clause_around(text, start, end, rule.window)
         context_low, context_high = (clause_low, clause_high) if rule.context_in_clause else (low, high)
         for context in rule.context:
             if not context.search(text, context_low, context_high):
                 return None
         # Vetoes look only within the clause: "包1: 8块A800。包2: AWS云服务" is two purchases, not one rental.
         if rule.veto is not None:
-            clause_low, clause_high = _clause(text, start, end, rule.veto_window)
+            clause_low, clause_high = clause_around(text, start, end, rule.veto_window)
             if rule.veto.search(text, clause_low, clause_high):
                 return _VETOED
         if rule.veto_before is not None:
-            clause_low, _ = _clause(text, start, end, rule.veto_before_window)
+            clause_low, _ = clause_around(text, start, end, rule.veto_before_window)
             if rule.veto_before.search(text, clause_low, start):
                 return _VETOED
         score = rule.weight
@@ -272,20 +280,20 @@ class Matcher:
             if model.regex.search(text, start, end):
                 return model
         nearby = [(found, model) for model in self.models for found in model.regex.finditer(text, low, high)]
-        best = _nearest((found for found, _ in nearby), start, end)
+        best = nearest_match((found for found, _ in nearby), start, end)
         return next(model for found, model in nearby if found is best) if best else None
 
     def _provider_near(self, text: str, start: int, end: int, window: int) -> str | None:
         """Who sells the access: the nearest cloud in the clause (OpenAI on Azure is bought from Azure), else the
         model maker named in the hit, else the nearest one."""
-        low, high = _clause(text, start, end, window)
+        low, high = clause_around(text, start, end, window)
         nearby = [
             (found, provider) for provider in self.providers for found in provider.regex.finditer(text, low, high)
         ]
         clouds = [(found, provider) for found, provider in nearby if provider.kind == "cloud"]
         inside = [(found, provider) for found, provider in nearby if found.start() < end and found.end() > start]
         for candidates in (clouds, inside, nearby):
-            best = _nearest((found for found, _ in candidates), start, end)
+            best = nearest_match((found for found, _ in candidates), start, end)
             if best is not None:
                 return next(provider.name for found, provider in candidates if found is best)
         return None
@@ -353,11 +361,11 @@ class Matcher:
         text = hit.normalized.text
         quantity, unit = None, None
         if rule.category == "cloud_compute":
-            hours = _card_hours(text, hit.start, hit.end, rule.window)
+            hours = card_hours_near(text, hit.start, hit.end, rule.window)
             if hours is not None:
                 quantity, unit = hours, "card_hour"
         if quantity is None and rule.category != "llm_tokens" and hit.model is not None:
-            quantity, unit = _quantity(text, hit.start, hit.end)
+            quantity, unit = quantity_near(text, hit.start, hit.end)
         reason = rule.reason + (f" [{'; '.join(notes)}]" if notes else "")
         return {
             "rule_id": rule.id,
@@ -370,10 +378,10 @@ class Matcher:
             "model": hit.model.name if hit.model else None,
             "quantity": quantity,
             "unit": unit,
-            "memory": _memory(text, hit.start, hit.end) if hit.model else None,
+            "memory": memory_near(text, hit.start, hit.end) if hit.model else None,
             "provider": hit.provider,
-            "tokens": _tokens(text, hit.start, hit.end, rule.window) if rule.category == "llm_tokens" else None,
-            "amount": _amount(text, hit.start, hit.end),
+            "tokens": tokens_near(text, hit.start, hit.end, rule.window) if rule.category == "llm_tokens" else None,
+            "amount": amount_near(text, hit.start, hit.end),
             "restricted_since": restricted_since.isoformat() if restricted_since else None,
             "after_restriction": after_restriction,
             "reason": reason,

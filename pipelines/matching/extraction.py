@@ -40,7 +40,7 @@ _AMOUNT_SYMBOL = re.compile(r"(?:[¥￥]|人民币) ?([0-9]{1,3}(?:,[0-9]{3})+|[
 _AMOUNT_LABELLED = re.compile(r"\((万元|元)\)[:]?([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.([0-9]+))?")
 
 
-def _nearest(matches: Iterable[re.Match[str]], start: int, end: int) -> re.Match[str] | None:
+def nearest_match(matches: Iterable[re.Match[str]], start: int, end: int) -> re.Match[str] | None:
     best, best_distance = None, None
     for match in matches:
         distance = (
@@ -53,7 +53,7 @@ def _nearest(matches: Iterable[re.Match[str]], start: int, end: int) -> re.Match
     return best
 
 
-def _quantity(text: str, start: int, end: int) -> tuple[int | None, str | None]:
+def quantity_near(text: str, start: int, end: int) -> tuple[int | None, str | None]:
     """Cards or servers near a chip hit, e.g. "服务器2台，每台配置8块A800" → (16, "card")."""
     before = text[max(start - 24, 0) : start]
     after = text[end : end + 30]
@@ -82,10 +82,10 @@ def _quantity(text: str, start: int, end: int) -> tuple[int | None, str | None]:
             cards = int(field_quantity.group(1))
     server_window_start = max(start - 50, 0)
     server_counts = list(_SERVERS.finditer(text, server_window_start, min(end + 30, len(text))))
-    server_match = _nearest(server_counts, start, end)
+    server_match = nearest_match(server_counts, start, end)
     if servers is None and server_match:
         servers = int(server_match.group(1))
-    per_server_match = _nearest(_CARDS_PER_SERVER.finditer(text, max(start - 30, 0), end + 30), start, end)
+    per_server_match = nearest_match(_CARDS_PER_SERVER.finditer(text, max(start - 30, 0), end + 30), start, end)
     per_server_cards = int(per_server_match.group(1)) if per_server_match else None
     said_per_server = bool(_PER_SERVER.search(text, server_window_start, end + 10))
     if cards and servers and (said_per_server or per_server_cards == cards):
@@ -117,15 +117,15 @@ def _machines_later_in_row(text: str, end: int) -> int | None:
     return None
 
 
-def _card_hours(text: str, start: int, end: int, window: int) -> int | None:
-    found = _nearest(_CARD_HOURS.finditer(text, max(start - window, 0), end + window), start, end)
+def card_hours_near(text: str, start: int, end: int, window: int) -> int | None:
+    found = nearest_match(_CARD_HOURS.finditer(text, max(start - window, 0), end + window), start, end)
     if not found:
         return None
     value = float(found.group(1)) * (10**4 if found.group(2) else 1)
     return int(value)
 
 
-def _memory(text: str, start: int, end: int) -> str | None:
+def memory_near(text: str, start: int, end: int) -> str | None:
     found = _MEMORY_AFTER.search(text[end : end + 24]) or _MEMORY_LABELLED.search(text, max(start - 30, 0), end + 40)
     if found and int(found.group(1)) in _PLAUSIBLE_MEMORY:
         return f"{int(found.group(1))}GB"
@@ -142,11 +142,11 @@ def _number(digits: str) -> float | None:
             return None
 
 
-def _tokens(text: str, start: int, end: int, window: int) -> int | None:
+def tokens_near(text: str, start: int, end: int, window: int) -> int | None:
     """Token quantity near an LLM hit: "4000万tokens" → 40000000, "1亿tokens" → 100000000."""
     low, high = max(start - window, 0), min(end + window, len(text))
     candidates = [*_TOKENS_NUMBER_FIRST.finditer(text, low, high), *_TOKENS_LABEL_FIRST.finditer(text, low, high)]
-    found = _nearest(candidates, start, end)
+    found = nearest_match(candidates, start, end)
     if not found:
         return None
     value = _number(found.group(1))
@@ -156,7 +156,7 @@ def _tokens(text: str, start: int, end: int, window: int) -> int | None:
     return int(value) if value >= 1 else None
 
 
-def _amount(text: str, start: int, end: int) -> float | None:
+def amount_near(text: str, start: int, end: int) -> float | None:
     """A CNY amount near the hit (unit price, budget or award amount)."""
     low, high = max(start - 80, 0), min(end + 80, len(text))
     candidates = []
@@ -165,7 +165,7 @@ def _amount(text: str, start: int, end: int) -> float | None:
             candidates.append((found, found.group(1), found.group(2), found.group(3)))
     for found in _AMOUNT_LABELLED.finditer(text, low, high):
         candidates.append((found, found.group(2), found.group(3), found.group(1)))
-    best = _nearest((candidate[0] for candidate in candidates), start, end)
+    best = nearest_match((candidate[0] for candidate in candidates), start, end)
     if best is None:
         return None
     _, integer, decimals, unit = next(c for c in candidates if c[0] is best)
@@ -177,7 +177,7 @@ def _amount(text: str, start: int, end: int) -> float | None:
 _CLAUSE_ENDS = "。;\n"
 
 
-def _clause(text: str, start: int, end: int, window: int) -> tuple[int, int]:
+def clause_around(text: str, start: int, end: int, window: int) -> tuple[int, int]:
     """The window of ``window`` characters around ``[start, end)``, cut at sentence and list-item ends."""
     low, high = max(start - window, 0), min(end + window, len(text))
     for mark in _CLAUSE_ENDS:

@@ -1,7 +1,7 @@
 """The reviewed matching rules: ``rules.toml`` parsed, checked and compiled into rule objects and the prefilter.
 
 Every problem with the file is a ``RulesError`` that names the file and the line. ``pipelines.matching.engine``
-builds its ``Matcher`` from what ``_Loader.load`` returns, and hashes its own ``ENGINE_VERSION`` into the rules
+builds its ``Matcher`` from what ``RulesLoader.load`` returns, and hashes its own ``ENGINE_VERSION`` into the rules
 version there, so this module never needs the engine.
 """
 
@@ -199,7 +199,7 @@ class _SourceLines:
         return start
 
 
-class _Loader:
+class RulesLoader:
     """Parses and validates a rules file into compiled objects; every error is a RulesError with a line."""
 
     def __init__(self, text: str, source: str) -> None:

@@ -31,28 +31,28 @@ import lxml.etree
 
 from pipelines.national.amounts import Amount, parse_amount
 from pipelines.national.labels import (
-    _DOWNLOAD_HREF,
-    _ENUMERATOR,
-    _FILE_NAME,
-    _ITEM_NAME_LABELS,
-    _LABEL_NOISE,
-    _LOT_HEADING,
-    _MULTI_VALUE,
-    _PLACEHOLDER_VALUE,
-    _apply_title_lot,
-    _clean_code,
-    _empty,
-    _item,
-    _lot,
-    _lot_number,
-    _name,
-    _quantity,
-    _supplier,
-    _suppliers_total,
-    _total,
-    _unit_from_price_header,
+    DOWNLOAD_HREF,
+    ENUMERATOR,
+    FILE_NAME,
+    ITEM_NAME_LABELS,
+    LABEL_NOISE,
+    LOT_HEADING,
+    MULTI_VALUE,
+    PLACEHOLDER_VALUE,
+    apply_title_lot,
     category_code,
+    clean_code,
+    empty_fields,
+    lot_entry,
+    lot_number_of,
     merge_lots,
+    new_item,
+    new_supplier,
+    parse_quantity,
+    party_name,
+    suppliers_total,
+    total_amount,
+    unit_from_price_header,
 )
 from pipelines.national.page_text import as_element, cell_text, clean_line, clean_text, row_cells, table_rows
 from pipelines.national.wording import parse_text
@@ -79,8 +79,8 @@ def parse_body(body: Any, *, title: str | None = None) -> dict[str, Any]:
     """Fields from a notice body (HTML string, Selector or lxml element) in any of the module's templates."""
     root = as_element(body)
     if root is None:
-        return _empty()
-    structured = _empty()
+        return empty_fields()
+    structured = empty_fields()
     _read_notice_area(root, structured)
     _read_bookmarks(root, structured)
     tables = _TableReader()
@@ -94,11 +94,11 @@ def parse_body(body: Any, *, title: str | None = None) -> dict[str, Any]:
     merged = merge_fields(structured, from_text)
     merged["suppliers"] = merge_suppliers(tables.suppliers, from_text["suppliers"])
     merged["items"] = tables.items or from_text["items"]
-    _apply_title_lot(merged, title)
+    apply_title_lot(merged, title)
     if merged["budget"] is None and tables.row_budgets:
-        merged["budget"] = _total(list(tables.row_budgets.values()))
+        merged["budget"] = total_amount(list(tables.row_budgets.values()))
     merged["lots"] = merge_lots(structured["lots"], from_text["lots"])
-    merged["award"] = merged["award"] or _suppliers_total(merged["suppliers"])
+    merged["award"] = merged["award"] or suppliers_total(merged["suppliers"])
     return merged
 
 
@@ -140,7 +140,7 @@ def _read_bookmarks(root: Any, fields: dict[str, Any]) -> None:
         for element in elements(root):
             value = cell_text(element)
             if value and fields[key] is None:
-                fields[key] = _clean_code(value) if key == "project_code" else value
+                fields[key] = clean_code(value) if key == "project_code" else value
 
 
 def _attachments(root: Any) -> list[dict[str, str | None]]:
@@ -151,7 +151,7 @@ def _attachments(root: Any) -> list[dict[str, str | None]]:
         href = (link.get("href") or "").strip() or None
         if href and href.lower().startswith(("javascript:", "#", "mailto:")):
             href = None
-        if not name or not (_FILE_NAME.search(name) or (href and _DOWNLOAD_HREF.search(href))):
+        if not name or not (FILE_NAME.search(name) or (href and DOWNLOAD_HREF.search(href))):
             continue
         if (name, href) not in seen:
             seen.add((name, href))
@@ -183,9 +183,9 @@ class _TableReader:
     def read(self, root: Any) -> None:
         for kind, value in _walk(root):
             if kind == "text":
-                found = _LOT_HEADING.match(_ENUMERATOR.sub("", clean_line(value)))
+                found = LOT_HEADING.match(ENUMERATOR.sub("", clean_line(value)))
                 if found:
-                    self._lot = _lot_number(found["n1"] or found["n2"])
+                    self._lot = lot_number_of(found["n1"] or found["n2"])
             else:
                 self._table(value)
 
@@ -219,11 +219,11 @@ class _TableReader:
 
     def _supplier_row(self, columns: list[_Column], cells: list[Any]) -> None:
         values = _row_values(columns, cells)
-        name = _name(values.get("supplier", ""))
+        name = party_name(values.get("supplier", ""))
         if not name:
             return
-        lot = _lot_number(values["lot"]) if values.get("lot") else self._lot
-        supplier = _supplier(name, lot=lot)
+        lot = lot_number_of(values["lot"]) if values.get("lot") else self._lot
+        supplier = new_supplier(name, lot=lot)
         supplier["address"] = values.get("address") or None
         supplier["credit_code"] = values.get("credit_code") or None
         if values.get("award"):
@@ -232,21 +232,21 @@ class _TableReader:
                 supplier["amount_cny"], supplier["amount_raw"] = amount.value_cny, amount.raw
         self.suppliers.append(supplier)
         if lot:
-            entry = _lot(self._lots, lot)
+            entry = lot_entry(self._lots, lot)
             entry["suppliers"].append(name)
             if supplier["amount_cny"] is not None:
                 entry["award_cny"] = (entry["award_cny"] or Decimal(0)) + supplier["amount_cny"]
 
     def _item_rows(self, columns: list[_Column], cells: list[Any], with_items: bool = True) -> None:
         values = _row_values(columns, cells)
-        if not values.get("name") or _PLACEHOLDER_VALUE.match(values["name"]):
+        if not values.get("name") or PLACEHOLDER_VALUE.match(values["name"]):
             return
-        lot = _lot_number(values["lot"]) if values.get("lot") else self._lot
+        lot = lot_number_of(values["lot"]) if values.get("lot") else self._lot
         budget = parse_amount(values.get("budget"), unit_hint=_header(columns, "budget"))
         if budget is not None:
             self.row_budgets.setdefault((lot, values["name"]), budget)
             if lot:
-                entry = _lot(self._lots, lot)
+                entry = lot_entry(self._lots, lot)
                 entry["name"] = entry["name"] or values["name"]
                 if entry["budget_cny"] is None:
                     entry["budget_cny"] = budget.value_cny
@@ -254,12 +254,12 @@ class _TableReader:
             return
         self.category = self.category or category_code(values.get("type")) or _category_from_roles(columns)
         for parts in _split_multi_values(values):
-            item = _item(name=parts["name"], lot=lot)
+            item = new_item(name=parts["name"], lot=lot)
             item["brand"] = parts.get("brand") or None
             item["model"] = parts.get("model") or None
             if parts.get("quantity"):
-                item["quantity"], item["unit"] = _quantity(parts["quantity"], parts.get("unit") or None)
-            item["unit"] = item["unit"] or parts.get("unit") or _unit_from_price_header(_header(columns, "unit_price"))
+                item["quantity"], item["unit"] = parse_quantity(parts["quantity"], parts.get("unit") or None)
+            item["unit"] = item["unit"] or parts.get("unit") or unit_from_price_header(_header(columns, "unit_price"))
             if parts.get("unit_price"):
                 price = parse_amount(parts["unit_price"], unit_hint=_header(columns, "unit_price"))
                 if price is not None:
@@ -321,7 +321,7 @@ def _column_role(header: str, cell: Any) -> str:
         return "supplier"
     if "code-summaryPrice" in classes:
         return "award"
-    text = _LABEL_NOISE.sub("", header).replace("（", "(").replace("）", ")")
+    text = LABEL_NOISE.sub("", header).replace("（", "(").replace("）", ")")
     if not text or len(text) > 20:
         return "other"
     if text in ("包号", "包组", "标段", "包", "分包", "标包", "包件号", "采购包", "包段"):
@@ -354,7 +354,7 @@ def _column_role(header: str, cell: Any) -> str:
         return "budget"
     if text.startswith(("服务范围", "服务要求", "服务时间", "服务标准", "施工范围", "施工工期")):
         return "scope"
-    if text in _ITEM_NAME_LABELS or text in (
+    if text in ITEM_NAME_LABELS or text in (
         "标的名称", "品目名称", "采购标的", "货物/服务名称", "货物(服务)名称", "采购项目名称", "项目名称"
     ):  # fmt: skip
         return "name"
@@ -376,7 +376,7 @@ def _header(columns: list[_Column], role: str) -> str | None:
 
 def _split_multi_values(values: dict[str, str]) -> list[dict[str, str]]:
     """One row whose cells hold ``a;b`` lists → one dict per item; the row as is when counts disagree."""
-    split = {role: [p for p in _MULTI_VALUE.split(text) if p] for role, text in values.items()}
+    split = {role: [p for p in MULTI_VALUE.split(text) if p] for role, text in values.items()}
     count = len(split.get("name", [])) or 1
     if count == 1 or any(len(parts) not in (1, count) for parts in split.values()):
         return [values]

@@ -47,9 +47,9 @@ METHODS: dict[str, str] = {
     "询价": "limited",
     "单一来源": "direct",
 }
-_METHOD_WORDS = re.compile("|".join(METHODS))
+METHOD_WORDS = re.compile("|".join(METHODS))
 # Wording that states the method in running text (not a project name that merely contains the word).
-_METHOD_IN_TEXT = re.compile(
+METHOD_IN_TEXT = re.compile(
     r"(?:采用|采取|以|通过|进行|按照?)(?P<method>公开招标|邀请招标|竞争性谈判|竞争性磋商|询价|单一来源)"
 )
 
@@ -58,7 +58,7 @@ CATEGORIES: dict[str, str] = {"货物": "goods", "服务": "services", "工程":
 
 def method_code(method_zh: str | None) -> str | None:
     """``竞争性磋商`` → ``limited``; None for anything else (框架协议, 其他…)."""
-    found = _METHOD_WORDS.search(method_zh or "")
+    found = METHOD_WORDS.search(method_zh or "")
     return METHODS[found.group(0)] if found else None
 
 
@@ -73,96 +73,96 @@ def category_code(text: str | None) -> str | None:
 
 # --- lines, labels and values ----------------------------------------------------------------------------
 
-_LABEL_LINE = re.compile(r"^(?P<label>[^：:]{1,40}?)\s*[：:]\s*(?P<value>.*)$")
+LABEL_LINE = re.compile(r"^(?P<label>[^：:]{1,40}?)\s*[：:]\s*(?P<value>.*)$")
 _DANGLING_LABEL = re.compile(r"^[^：:]{1,30}[：:]$")
 # Enumerators in front of labels and headings: 一、 1. （1） 2、 (三) …
-_ENUMERATOR = re.compile(r"^(?:[（(]?\s*(?:[一二三四五六七八九十]+|\d{1,2})\s*[)）、.．]\s*)+")
-_TOP_HEADING = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]")
-_LABEL_NOISE = re.compile(r"[\s　]+")
+ENUMERATOR = re.compile(r"^(?:[（(]?\s*(?:[一二三四五六七八九十]+|\d{1,2})\s*[)）、.．]\s*)+")
+TOP_HEADING = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]")
+LABEL_NOISE = re.compile(r"[\s　]+")
 # Where a value runs into the next label on the same line (名称：X 地址：Y).
-_NEXT_LABEL = re.compile(
+NEXT_LABEL = re.compile(
     r"\s+(?=(?:邮编|邮政编码|电话|联系电话|传真|联系人|联系方式|地址|详细地址|名称|电子邮箱)\s*[：:])"
 )
 _LOT_ID = r"[0-9A-Za-z一二三四五六七八九十]+"
 _LOT_WORD = r"(?:包|标段|标包|分包)"
 _LOT_IDS = rf"{_LOT_ID}(?:\s*[-~至、,，和及]\s*{_LOT_ID})*"
 # A line that only opens a lot: 第1包： / 包号：2 / 标段 三
-_LOT_HEADING = re.compile(
+LOT_HEADING = re.compile(
     rf"^(?:第\s*(?P<n1>{_LOT_ID})\s*{_LOT_WORD}|(?:包号|包组|标段|分包号|采购包)\s*[：:]?\s*(?P<n2>{_LOT_ID}))"
     r"\s*[：:]?\s*$"
 )
-_LOT_MENTION = re.compile(rf"第\s*(?P<numbers>{_LOT_IDS})\s*{_LOT_WORD}")
+LOT_MENTION = re.compile(rf"第\s*(?P<numbers>{_LOT_IDS})\s*{_LOT_WORD}")
 # Lot status words, most specific first; a clause naming a lot and one of these gives that lot its status.
-_LOT_STATUS_WORDS = (
+LOT_STATUS_WORDS = (
     ("废标", "unsuccessful"),
     ("流标", "unsuccessful"),
     ("失败", "unsuccessful"),
     ("终止", "cancelled"),
 )
-_CLAUSE_END = re.compile(r"[。；;\n]")
+CLAUSE_END = re.compile(r"[。；;\n]")
 # 第1包90万元 / 第1-5包：无 / 第2包: 35 万元 inside one budget or ceiling value.
-_LOT_AMOUNT = re.compile(
+LOT_AMOUNT = re.compile(
     rf"第\s*(?P<numbers>{_LOT_IDS})\s*{_LOT_WORD}"
     r"(?:\s*(?:预算金额|最高限价|金额))?\s*[：:]?\s*(?P<amount>[^，,；;。第]*)"
 )
-_CODE_IN_TEXT = re.compile(r"(?:项目编号|采购项目编号|招标编号)\s*[：:]\s*(?P<code>[^\s，,；;。（)）]+)")
+CODE_IN_TEXT = re.compile(r"(?:项目编号|采购项目编号|招标编号)\s*[：:]\s*(?P<code>[^\s，,；;。（)）]+)")
 _CODE_CUT = re.compile(r"\s|（|，|；|,|;|。|\((?=[\u4e00-\u9fff])")
-_FILE_NAME = re.compile(r"\.(?:pdf|docx?|xlsx?|zip|rar|7z|wps|ofd|txt|jpe?g|png|tif|dwg|et)\s*$", re.IGNORECASE)
-_DOWNLOAD_HREF = re.compile(r"download|documentView|attach|filedown|fileid", re.IGNORECASE)
+FILE_NAME = re.compile(r"\.(?:pdf|docx?|xlsx?|zip|rar|7z|wps|ofd|txt|jpe?g|png|tif|dwg|et)\s*$", re.IGNORECASE)
+DOWNLOAD_HREF = re.compile(r"download|documentView|attach|filedown|fileid", re.IGNORECASE)
 _QUANTITY = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>[^\d\s.;；,，]{0,4})")
 _PRICE_PER = re.compile(r"元\s*/\s*(?P<unit>[^\s)）]{1,3})")
-_MULTI_VALUE = re.compile(r"\s*[;；]\s*")
-_PLACEHOLDER_VALUE = re.compile(r"^(?:详见|见附件|见公告|/|无|-+)")
+MULTI_VALUE = re.compile(r"\s*[;；]\s*")
+PLACEHOLDER_VALUE = re.compile(r"^(?:详见|见附件|见公告|/|无|-+)")
 
-_PROJECT_CODE_LABELS = frozenset(
+PROJECT_CODE_LABELS = frozenset(
     {"项目编号", "采购项目编号", "原公告的采购项目编号", "招标编号", "招标项目编号", "采购编号"}
 )
-_PROJECT_NAME_LABELS = frozenset({"项目名称", "采购项目名称", "原公告的采购项目名称", "招标项目名称"})
-_METHOD_LABELS = frozenset({"采购方式", "招标方式"})
-_BUYER_LABELS = frozenset(
+PROJECT_NAME_LABELS = frozenset({"项目名称", "采购项目名称", "原公告的采购项目名称", "招标项目名称"})
+METHOD_LABELS = frozenset({"采购方式", "招标方式"})
+BUYER_LABELS = frozenset(
     {"采购人", "采购单位", "采购人名称", "采购单位名称", "招标人", "招标人名称", "采购人单位", "采购人(甲方)", "甲方"}
 )
-_BUYER_ADDRESS_LABELS = frozenset({"采购人地址", "采购单位地址", "招标人地址"})
-_BUYER_CONTACT_LABELS = frozenset({"采购人联系方式", "采购单位联系方式", "采购人联系电话", "采购单位联系电话"})
-_AGENCY_LABELS = frozenset({"采购代理机构", "代理机构", "采购代理机构名称", "代理机构名称", "招标代理机构", "招标代理"})
-_AGENCY_ADDRESS_LABELS = frozenset({"代理机构地址", "采购代理机构地址", "招标代理机构地址"})
-_AGENCY_CONTACT_LABELS = frozenset(
+BUYER_ADDRESS_LABELS = frozenset({"采购人地址", "采购单位地址", "招标人地址"})
+BUYER_CONTACT_LABELS = frozenset({"采购人联系方式", "采购单位联系方式", "采购人联系电话", "采购单位联系电话"})
+AGENCY_LABELS = frozenset({"采购代理机构", "代理机构", "采购代理机构名称", "代理机构名称", "招标代理机构", "招标代理"})
+AGENCY_ADDRESS_LABELS = frozenset({"代理机构地址", "采购代理机构地址", "招标代理机构地址"})
+AGENCY_CONTACT_LABELS = frozenset(
     {"代理机构联系方式", "采购代理机构联系方式", "代理机构联系人", "招标代理机构联系方式"}
 )
-_SUPPLIER_LABELS = frozenset(
+SUPPLIER_LABELS = frozenset(
     {
         "供应商名称", "中标供应商名称", "成交供应商名称", "中标供应商", "成交供应商", "中标人", "中标人名称",
         "中标单位", "成交单位", "中标(成交)供应商", "中标(成交)供应商名称", "单一来源供应商", "拟定供应商",
         "拟定供应商名称", "拟定的唯一供应商名称", "拟定的供应商名称", "供应商(乙方)", "乙方", "中标供应商(乙方)",
     }
 )  # fmt: skip
-_SUPPLIER_ADDRESS_LABELS = frozenset({"供应商地址", "中标供应商地址", "成交供应商地址", "中标人地址", "拟定供应商地址"})
-_CREDIT_CODE_LABELS = frozenset({"统一社会信用代码", "社会信用代码", "信用代码"})
-_BUDGET_PREFIXES = ("预算金额", "采购预算", "项目预算", "预算总额", "预算")
-_CEILING_PREFIXES = ("最高限价", "最高投标限价", "招标控制价", "采购控制价", "控制价", "拦标价")
-_AWARD_PREFIXES = (
+SUPPLIER_ADDRESS_LABELS = frozenset({"供应商地址", "中标供应商地址", "成交供应商地址", "中标人地址", "拟定供应商地址"})
+CREDIT_CODE_LABELS = frozenset({"统一社会信用代码", "社会信用代码", "信用代码"})
+BUDGET_PREFIXES = ("预算金额", "采购预算", "项目预算", "预算总额", "预算")
+CEILING_PREFIXES = ("最高限价", "最高投标限价", "招标控制价", "采购控制价", "控制价", "拦标价")
+AWARD_PREFIXES = (
     "中标(成交)金额", "中标金额", "成交金额", "总中标金额", "总成交金额", "中标(成交)价格", "中标价格", "成交价格",
     "中标价", "成交价", "合同金额", "合同总金额",
 )  # fmt: skip
 # An award written as a rate (监理 fees, 下浮率): kept as a rate-flagged amount with no CNY value.
-_AWARD_RATE_LABELS = frozenset(
+AWARD_RATE_LABELS = frozenset(
     {"中标费率", "成交费率", "中标下浮率", "成交下浮率", "中标折扣率", "成交折扣率", "下浮率"}
 )
-_FIRST_PUBLISHED_LABELS = frozenset({"首次公告日期", "首次公告时间", "原公告发布时间", "原公告发布日期"})
-_CORRECTED_LABELS = frozenset({"更正日期", "更正时间"})
-_OPENING_LABELS = frozenset({"开标时间", "开启时间", "开标日期", "响应文件开启时间"})
-_ITEM_NAME_LABELS = frozenset({"名称", "货物名称", "标的名称", "产品名称", "设备名称", "服务名称"})
+FIRST_PUBLISHED_LABELS = frozenset({"首次公告日期", "首次公告时间", "原公告发布时间", "原公告发布日期"})
+CORRECTED_LABELS = frozenset({"更正日期", "更正时间"})
+OPENING_LABELS = frozenset({"开标时间", "开启时间", "开标日期", "响应文件开启时间"})
+ITEM_NAME_LABELS = frozenset({"名称", "货物名称", "标的名称", "产品名称", "设备名称", "服务名称"})
 # Labels that may head a key-value table cell (项目编号 | X): specific enough never to be a column header's value.
-_PAIR_LABELS = (
-    _PROJECT_CODE_LABELS, _PROJECT_NAME_LABELS, _METHOD_LABELS, _BUYER_LABELS, _BUYER_ADDRESS_LABELS,
-    _BUYER_CONTACT_LABELS, _AGENCY_LABELS, _AGENCY_ADDRESS_LABELS, _AGENCY_CONTACT_LABELS,
-    _FIRST_PUBLISHED_LABELS, _CORRECTED_LABELS, _OPENING_LABELS,
+PAIR_LABELS = (
+    PROJECT_CODE_LABELS, PROJECT_NAME_LABELS, METHOD_LABELS, BUYER_LABELS, BUYER_ADDRESS_LABELS,
+    BUYER_CONTACT_LABELS, AGENCY_LABELS, AGENCY_ADDRESS_LABELS, AGENCY_CONTACT_LABELS,
+    FIRST_PUBLISHED_LABELS, CORRECTED_LABELS, OPENING_LABELS,
 )  # fmt: skip
 
 
-def _canonical_label(label: str) -> str:
-    label = _ENUMERATOR.sub("", clean_line(label))
-    return _LABEL_NOISE.sub("", label).replace("（", "(").replace("）", ")")
+def canonical_label(label: str) -> str:
+    label = ENUMERATOR.sub("", clean_line(label))
+    return LABEL_NOISE.sub("", label).replace("（", "(").replace("）", ")")
 
 
 _LABEL_UNIT_SUFFIX = re.compile(r"\((?:人民币)?(?:亿元|万元|元)[^)]*\)$")
@@ -170,7 +170,7 @@ _LOT_LIST_SEPARATOR = re.compile(r"\s*[、,，和及]\s*")
 _LOT_RANGE_SEPARATOR = re.compile(r"\s*[-~至]\s*")
 
 
-def _label_without_unit(label: str) -> str:
+def label_without_unit(label: str) -> str:
     """``预算金额(万元)`` → ``预算金额`` (the unit is read separately as the amount's unit hint)."""
     return _LABEL_UNIT_SUFFIX.sub("", label)
 
@@ -186,9 +186,9 @@ def logical_lines(lines: list[str]) -> list[str]:
         previous = joined[-1] if joined else ""
         if (
             _DANGLING_LABEL.match(previous)
-            and not _LABEL_LINE.match(line)
-            and not _TOP_HEADING.match(line)
-            and not _LOT_HEADING.match(line)
+            and not LABEL_LINE.match(line)
+            and not TOP_HEADING.match(line)
+            and not LOT_HEADING.match(line)
             and " | " not in line
         ):
             joined[-1] = previous + line
@@ -201,11 +201,11 @@ def logical_lines(lines: list[str]) -> list[str]:
 # The text parser and parse_body both start from, total and merge these fields: here, below both.
 
 
-def _empty() -> dict[str, Any]:
+def empty_fields() -> dict[str, Any]:
     return {key: (list(value) if isinstance(value, list) else value) for key, value in EMPTY_FIELDS.items()}
 
 
-def _total(amounts: list[Amount | None], raw: str | None = None) -> Amount | None:
+def total_amount(amounts: list[Amount | None], raw: str | None = None) -> Amount | None:
     """The sum of per-lot amounts; unknown when any lot's amount is."""
     if not amounts:
         return None
@@ -216,7 +216,7 @@ def _total(amounts: list[Amount | None], raw: str | None = None) -> Amount | Non
     return Amount(sum(values, Decimal(0)), raw)
 
 
-def _suppliers_total(suppliers: list[dict[str, Any]]) -> Amount | None:
+def suppliers_total(suppliers: list[dict[str, Any]]) -> Amount | None:
     """The award as the sum of the suppliers' amounts (one per lot), when any is given."""
     priced = [s for s in suppliers if s["amount_cny"] is not None]
     if not priced:
@@ -224,7 +224,7 @@ def _suppliers_total(suppliers: list[dict[str, Any]]) -> Amount | None:
     return Amount(sum((s["amount_cny"] for s in priced), Decimal(0)), "; ".join(s["amount_raw"] for s in priced))
 
 
-def _apply_title_lot(fields: dict[str, Any], title: str | None) -> None:
+def apply_title_lot(fields: dict[str, Any], title: str | None) -> None:
     """A notice titled 第3包中标公告 speaks of that lot even where its body does not repeat it."""
     title_lots = _lots_in(title)
     if len(title_lots) != 1:
@@ -250,11 +250,11 @@ def merge_lots(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> lis
 # --- small helpers ---------------------------------------------------------------------------------------
 
 
-def _supplier(name: str, lot: str | None = None) -> dict[str, Any]:
+def new_supplier(name: str, lot: str | None = None) -> dict[str, Any]:
     return {"name": name, "address": None, "credit_code": None, "amount_cny": None, "amount_raw": None, "lot": lot}
 
 
-def _item(name: str, lot: str | None = None) -> dict[str, Any]:
+def new_item(name: str, lot: str | None = None) -> dict[str, Any]:
     return {
         "lot": lot,
         "name": name,
@@ -267,7 +267,7 @@ def _item(name: str, lot: str | None = None) -> dict[str, Any]:
     }
 
 
-def _lot(lots: dict[str, dict[str, Any]], number: str) -> dict[str, Any]:
+def lot_entry(lots: dict[str, dict[str, Any]], number: str) -> dict[str, Any]:
     if number not in lots:
         lots[number] = {
             "number": number,
@@ -280,19 +280,19 @@ def _lot(lots: dict[str, dict[str, Any]], number: str) -> dict[str, Any]:
     return lots[number]
 
 
-def _name(value: str) -> str | None:
+def party_name(value: str) -> str | None:
     value = value.strip(" ，,。；;")
-    if not value or _PLACEHOLDER_VALUE.match(value):
+    if not value or PLACEHOLDER_VALUE.match(value):
         return None
     return value
 
 
-def _clean_code(value: str) -> str | None:
+def clean_code(value: str) -> str | None:
     code = _CODE_CUT.split(value.strip(), maxsplit=1)[0].strip(" ：:，,。;；")
     return code or None
 
 
-def _quantity(value: str, unit: str | None) -> tuple[Decimal | None, str | None]:
+def parse_quantity(value: str, unit: str | None) -> tuple[Decimal | None, str | None]:
     found = _QUANTITY.search(value)
     if not found:
         return None, unit
@@ -303,12 +303,12 @@ def _quantity(value: str, unit: str | None) -> tuple[Decimal | None, str | None]
     return number, (found["unit"] or unit or None)
 
 
-def _unit_from_price_header(header: str | None) -> str | None:
+def unit_from_price_header(header: str | None) -> str | None:
     found = _PRICE_PER.search(header or "")
     return found["unit"] if found else None
 
 
-def _lot_number(text: str | None) -> str | None:
+def lot_number_of(text: str | None) -> str | None:
     text = (text or "").strip()
     if not text:
         return None
@@ -320,7 +320,7 @@ def _lot_number(text: str | None) -> str | None:
         return text
 
 
-def _lot_numbers(text: str) -> list[str]:
+def lot_numbers_of(text: str) -> list[str]:
     """``1-5`` → 1…5; ``1、3`` → 1, 3; ``三`` → 3."""
     numbers: list[str] = []
     for part in _LOT_LIST_SEPARATOR.split(text.strip()):
@@ -328,7 +328,7 @@ def _lot_numbers(text: str) -> list[str]:
         if len(bounds) == 2 and bounds[0].isdigit() and bounds[1].isdigit() and int(bounds[1]) - int(bounds[0]) < 100:
             numbers += [str(n) for n in range(int(bounds[0]), int(bounds[1]) + 1)]
         elif part:
-            number = _lot_number(part)
+            number = lot_number_of(part)
             if number:
                 numbers.append(number)
     return numbers
@@ -336,8 +336,8 @@ def _lot_numbers(text: str) -> list[str]:
 
 def _lots_in(title: str | None) -> list[str]:
     numbers: list[str] = []
-    for found in _LOT_MENTION.finditer(title or ""):
-        numbers += [n for n in _lot_numbers(found["numbers"]) if n not in numbers]
+    for found in LOT_MENTION.finditer(title or ""):
+        numbers += [n for n in lot_numbers_of(found["numbers"]) if n not in numbers]
     return numbers
 
 

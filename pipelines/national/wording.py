@@ -15,57 +15,57 @@ from typing import Any
 
 from pipelines.national.amounts import Amount, parse_amount, parse_date_range, parse_datetime
 from pipelines.national.labels import (
-    _AGENCY_ADDRESS_LABELS,
-    _AGENCY_CONTACT_LABELS,
-    _AGENCY_LABELS,
-    _AWARD_PREFIXES,
-    _AWARD_RATE_LABELS,
-    _BUDGET_PREFIXES,
-    _BUYER_ADDRESS_LABELS,
-    _BUYER_CONTACT_LABELS,
-    _BUYER_LABELS,
-    _CEILING_PREFIXES,
-    _CLAUSE_END,
-    _CODE_IN_TEXT,
-    _CORRECTED_LABELS,
-    _CREDIT_CODE_LABELS,
-    _ENUMERATOR,
-    _FIRST_PUBLISHED_LABELS,
-    _ITEM_NAME_LABELS,
-    _LABEL_LINE,
-    _LOT_AMOUNT,
-    _LOT_HEADING,
-    _LOT_MENTION,
-    _LOT_STATUS_WORDS,
-    _METHOD_IN_TEXT,
-    _METHOD_LABELS,
-    _METHOD_WORDS,
-    _NEXT_LABEL,
-    _OPENING_LABELS,
-    _PAIR_LABELS,
-    _PLACEHOLDER_VALUE,
-    _PROJECT_CODE_LABELS,
-    _PROJECT_NAME_LABELS,
-    _SUPPLIER_ADDRESS_LABELS,
-    _SUPPLIER_LABELS,
-    _TOP_HEADING,
-    _apply_title_lot,
-    _canonical_label,
-    _clean_code,
-    _empty,
-    _item,
-    _label_without_unit,
-    _lot,
-    _lot_number,
-    _lot_numbers,
-    _name,
-    _quantity,
-    _supplier,
-    _suppliers_total,
-    _total,
+    AGENCY_ADDRESS_LABELS,
+    AGENCY_CONTACT_LABELS,
+    AGENCY_LABELS,
+    AWARD_PREFIXES,
+    AWARD_RATE_LABELS,
+    BUDGET_PREFIXES,
+    BUYER_ADDRESS_LABELS,
+    BUYER_CONTACT_LABELS,
+    BUYER_LABELS,
+    CEILING_PREFIXES,
+    CLAUSE_END,
+    CODE_IN_TEXT,
+    CORRECTED_LABELS,
+    CREDIT_CODE_LABELS,
+    ENUMERATOR,
+    FIRST_PUBLISHED_LABELS,
+    ITEM_NAME_LABELS,
+    LABEL_LINE,
+    LOT_AMOUNT,
+    LOT_HEADING,
+    LOT_MENTION,
+    LOT_STATUS_WORDS,
+    METHOD_IN_TEXT,
+    METHOD_LABELS,
+    METHOD_WORDS,
+    NEXT_LABEL,
+    OPENING_LABELS,
+    PAIR_LABELS,
+    PLACEHOLDER_VALUE,
+    PROJECT_CODE_LABELS,
+    PROJECT_NAME_LABELS,
+    SUPPLIER_ADDRESS_LABELS,
+    SUPPLIER_LABELS,
+    TOP_HEADING,
+    apply_title_lot,
+    canonical_label,
+    clean_code,
     clean_lines,
+    empty_fields,
+    label_without_unit,
     logical_lines,
+    lot_entry,
+    lot_number_of,
+    lot_numbers_of,
     merge_lots,
+    new_item,
+    new_supplier,
+    parse_quantity,
+    party_name,
+    suppliers_total,
+    total_amount,
 )
 from pipelines.national.page_text import clean_line
 
@@ -74,7 +74,7 @@ from pipelines.national.page_text import clean_line
 class _Reader:
     """State of one pass over a notice's lines: which party, lot and time a bare label refers to."""
 
-    fields: dict[str, Any] = field(default_factory=lambda: _empty())
+    fields: dict[str, Any] = field(default_factory=lambda: empty_fields())
     party: str | None = None  # buyer | agency | project | supplier
     time_context: str | None = None  # deadline | opening | documents
     in_items: bool = False
@@ -107,13 +107,13 @@ def parse_text(text: str | None, *, title: str | None = None) -> dict[str, Any]:
     _finish_lots(reader, title)
     _finish_award(reader)
     if fields["budget"] is None and reader.lot_budgets:
-        fields["budget"] = _total(list(reader.lot_budgets.values()))
+        fields["budget"] = total_amount(list(reader.lot_budgets.values()))
     if fields["project_code"] is None:
-        found = _CODE_IN_TEXT.search(fields["text"]) or _CODE_IN_TEXT.search(title or "")
+        found = CODE_IN_TEXT.search(fields["text"]) or CODE_IN_TEXT.search(title or "")
         if found:
-            fields["project_code"] = _clean_code(found["code"])
+            fields["project_code"] = clean_code(found["code"])
     if fields["procurement_method_zh"] is None:
-        found = _METHOD_IN_TEXT.search(fields["text"])
+        found = METHOD_IN_TEXT.search(fields["text"])
         if found:
             fields["procurement_method_zh"] = found["method"]
     # The end of the document sale is the last word on timing when no bid deadline is written.
@@ -122,13 +122,13 @@ def parse_text(text: str | None, *, title: str | None = None) -> dict[str, Any]:
 
 
 def _read_line(reader: _Reader, line: str) -> None:
-    if _TOP_HEADING.match(line):
+    if TOP_HEADING.match(line):
         _close_item(reader)
         reader.in_items = False
         reader.supplier = None
-    lot = _LOT_HEADING.match(_ENUMERATOR.sub("", line))
+    lot = LOT_HEADING.match(ENUMERATOR.sub("", line))
     if lot:
-        reader.lot = _lot_number(lot["n1"] or lot["n2"])
+        reader.lot = lot_number_of(lot["n1"] or lot["n2"])
         reader.supplier = None
         return
     _note_lot_status(reader, line)
@@ -167,7 +167,7 @@ def _read_column_pairs(reader: _Reader, line: str) -> bool:
     found = _COLUMN_PAIR.match(line)
     if not found:
         return False
-    label = _canonical_label(found["label"])
+    label = canonical_label(found["label"])
     for party, value in zip(reader.columns, (found["left"], found["right"]), strict=True):
         reader.party = party
         _read_pair(reader, label, value, value)
@@ -179,23 +179,23 @@ def _split_known_pairs(line: str) -> list[str]:
     cuts = [
         m.start()
         for m in _INLINE_LABEL.finditer(line)
-        if _is_known_label(label := _canonical_label(m["label"])) or label in _PARTY_FIELD_LABELS
+        if _is_known_label(label := canonical_label(m["label"])) or label in _PARTY_FIELD_LABELS
     ]
-    if not cuts or not _LABEL_LINE.match(line):
+    if not cuts or not LABEL_LINE.match(line):
         return [line]
     bounds = [0, *cuts, len(line)]
     return [line[start:end].strip() for start, end in zip(bounds, bounds[1:], strict=False)]
 
 
 def _read_label_line(reader: _Reader, line: str) -> None:
-    found = _LABEL_LINE.match(line)
+    found = LABEL_LINE.match(line)
     if not found:
         if len(line) <= _MAX_HEADING:
-            _read_heading(reader, _canonical_label(line))
+            _read_heading(reader, canonical_label(line))
         return
-    label = _canonical_label(found["label"])
+    label = canonical_label(found["label"])
     full_value = clean_line(found["value"])
-    value = _NEXT_LABEL.split(full_value)[0].strip()
+    value = NEXT_LABEL.split(full_value)[0].strip()
     if not value:
         _read_heading(reader, label)
         return
@@ -208,8 +208,8 @@ def _read_table_line(reader: _Reader, line: str) -> None:
     if len(cells) % 2 or len(cells) > 6:
         return
     for label, value in zip(cells[::2], cells[1::2], strict=True):
-        label = _canonical_label(label)
-        if not value or not _is_known_label(label) or _is_known_label(_canonical_label(value)):
+        label = canonical_label(label)
+        if not value or not _is_known_label(label) or _is_known_label(canonical_label(value)):
             continue
         if _needs_figure(label) and not _DIGIT.search(value):
             continue  # a header row (中标金额(万元) | 评审得分), not a key and its value
@@ -220,15 +220,15 @@ _DIGIT = re.compile(r"\d")
 
 
 def _needs_figure(label: str) -> bool:
-    bare = _label_without_unit(label)
-    return bare.startswith(_AWARD_PREFIXES + _CEILING_PREFIXES + _BUDGET_PREFIXES) or _is_deadline_label(bare)
+    bare = label_without_unit(label)
+    return bare.startswith(AWARD_PREFIXES + CEILING_PREFIXES + BUDGET_PREFIXES) or _is_deadline_label(bare)
 
 
 def _is_known_label(label: str) -> bool:
-    bare = _label_without_unit(label)
+    bare = label_without_unit(label)
     return (
-        any(bare in labels for labels in _PAIR_LABELS)
-        or bare.startswith(_AWARD_PREFIXES + _CEILING_PREFIXES + _BUDGET_PREFIXES)
+        any(bare in labels for labels in PAIR_LABELS)
+        or bare.startswith(AWARD_PREFIXES + CEILING_PREFIXES + BUDGET_PREFIXES)
         or _is_deadline_label(bare)
     )
 
@@ -264,52 +264,52 @@ def _read_heading(reader: _Reader, heading: str) -> None:
 
 
 def _read_pair(reader: _Reader, label: str, value: str, full_value: str) -> None:
-    bare = _label_without_unit(label)
+    bare = label_without_unit(label)
     if reader.in_items and _read_item_pair(reader, label, bare, value):
         return
-    if bare in _PROJECT_CODE_LABELS:
-        reader.set("project_code", _clean_code(value))
-    elif bare in _PROJECT_NAME_LABELS:
+    if bare in PROJECT_CODE_LABELS:
+        reader.set("project_code", clean_code(value))
+    elif bare in PROJECT_NAME_LABELS:
         reader.set("project_name", value)
-    elif bare in _METHOD_LABELS:
-        found = _METHOD_WORDS.search(value)
+    elif bare in METHOD_LABELS:
+        found = METHOD_WORDS.search(value)
         reader.set("procurement_method_zh", found.group(0) if found else value)
-    elif bare in _BUYER_LABELS:
+    elif bare in BUYER_LABELS:
         reader.party = "buyer"
-        reader.set("buyer", _name(value))
-    elif bare in _BUYER_ADDRESS_LABELS:
+        reader.set("buyer", party_name(value))
+    elif bare in BUYER_ADDRESS_LABELS:
         reader.set("buyer_address", value)
-    elif bare in _BUYER_CONTACT_LABELS:
+    elif bare in BUYER_CONTACT_LABELS:
         reader.set("buyer_contact", value)
-    elif bare in _AGENCY_LABELS:
+    elif bare in AGENCY_LABELS:
         reader.party = "agency"
-        reader.set("agency", _name(value))
-    elif bare in _AGENCY_ADDRESS_LABELS:
+        reader.set("agency", party_name(value))
+    elif bare in AGENCY_ADDRESS_LABELS:
         reader.set("agency_address", value)
-    elif bare in _AGENCY_CONTACT_LABELS:
+    elif bare in AGENCY_CONTACT_LABELS:
         reader.set("agency_contact", value)
-    elif bare in _SUPPLIER_LABELS:
+    elif bare in SUPPLIER_LABELS:
         _start_supplier(reader, value)
         reader.party = "supplier"  # a bare 地址 right after it is the supplier's (合同公告 乙方)
-    elif bare in _SUPPLIER_ADDRESS_LABELS and reader.supplier is not None:
+    elif bare in SUPPLIER_ADDRESS_LABELS and reader.supplier is not None:
         reader.supplier["address"] = reader.supplier["address"] or value
-    elif bare in _CREDIT_CODE_LABELS and reader.supplier is not None:
+    elif bare in CREDIT_CODE_LABELS and reader.supplier is not None:
         reader.supplier["credit_code"] = reader.supplier["credit_code"] or value
-    elif bare.startswith(_AWARD_PREFIXES) or bare in _AWARD_RATE_LABELS:
+    elif bare.startswith(AWARD_PREFIXES) or bare in AWARD_RATE_LABELS:
         _read_award(reader, full_value, label)
-    elif bare.startswith(_CEILING_PREFIXES):
+    elif bare.startswith(CEILING_PREFIXES):
         _read_lot_amounts(reader, full_value, label, "ceiling")
-    elif (bare.startswith(_BUDGET_PREFIXES) or bare.endswith("预算金额")) and "代理" not in bare:
+    elif (bare.startswith(BUDGET_PREFIXES) or bare.endswith("预算金额")) and "代理" not in bare:
         _read_lot_amounts(reader, full_value, label, "budget")
-    elif bare in _FIRST_PUBLISHED_LABELS:
+    elif bare in FIRST_PUBLISHED_LABELS:
         reader.set("first_published_at", parse_datetime(value))
-    elif bare in _CORRECTED_LABELS:
+    elif bare in CORRECTED_LABELS:
         reader.set("corrected_at", parse_datetime(value))
     elif _is_deadline_label(bare):
         reader.set("deadline_at", parse_datetime(value))
         if "开标" in bare or "开启" in bare:
             reader.set("opening_at", parse_datetime(value))
-    elif bare in _OPENING_LABELS:
+    elif bare in OPENING_LABELS:
         reader.set("opening_at", parse_datetime(value))
     elif bare in ("时间", "日期", "截止时间", "截止日期") or bare.endswith("文件时间"):
         # A bare 截止时间 takes its meaning from the section heading (提交投标文件截止时间、开标时间和地点).
@@ -344,9 +344,9 @@ def _is_deadline_label(label: str) -> bool:
 
 def _read_party_name(reader: _Reader, value: str) -> None:
     if reader.party == "buyer":
-        reader.set("buyer", _name(value))
+        reader.set("buyer", party_name(value))
     elif reader.party == "agency":
-        reader.set("agency", _name(value))
+        reader.set("agency", party_name(value))
     elif reader.party == "supplier":
         _start_supplier(reader, value)
 
@@ -359,10 +359,10 @@ def _read_party_field(reader: _Reader, which: str, value: str) -> None:
 
 
 def _start_supplier(reader: _Reader, value: str) -> None:
-    name = _name(value)
+    name = party_name(value)
     if not name:
         return
-    reader.supplier = _supplier(name, lot=reader.lot)
+    reader.supplier = new_supplier(name, lot=reader.lot)
     reader.fields["suppliers"].append(reader.supplier)
 
 
@@ -379,9 +379,9 @@ def _read_award(reader: _Reader, value: str, label: str) -> None:
 def _read_lot_amounts(reader: _Reader, value: str, label: str, key: str) -> None:
     """``预算金额：147万元，其中第1包: 28万元；第2包: 35万元`` → a total plus one amount per lot."""
     per_lot: dict[str, Amount | None] = {}
-    for found in _LOT_AMOUNT.finditer(value):
+    for found in LOT_AMOUNT.finditer(value):
         amount = parse_amount(found["amount"], unit_hint=label)
-        for number in _lot_numbers(found["numbers"]):
+        for number in lot_numbers_of(found["numbers"]):
             per_lot[number] = amount
     if not per_lot:
         total = parse_amount(value, unit_hint=label)
@@ -400,13 +400,13 @@ def _read_lot_amounts(reader: _Reader, value: str, label: str, key: str) -> None
     if stated is not None and stated.value_cny is not None:
         reader.set(key, Amount(stated.value_cny, value, stated.tax_included))
     else:
-        reader.set(key, _total(list(per_lot.values()), raw=value))
+        reader.set(key, total_amount(list(per_lot.values()), raw=value))
 
 
 def _read_item_pair(reader: _Reader, label: str, bare: str, value: str) -> bool:
-    if bare in _ITEM_NAME_LABELS:
+    if bare in ITEM_NAME_LABELS:
         _close_item(reader)
-        reader.item = _item(name=value, lot=reader.lot)
+        reader.item = new_item(name=value, lot=reader.lot)
         return True
     if reader.item is None:
         return False
@@ -415,7 +415,7 @@ def _read_item_pair(reader: _Reader, label: str, bare: str, value: str) -> bool:
     elif "型号" in bare or bare == "规格":
         reader.item["model"] = value
     elif "数量" in bare:
-        reader.item["quantity"], reader.item["unit"] = _quantity(value, reader.item["unit"])
+        reader.item["quantity"], reader.item["unit"] = parse_quantity(value, reader.item["unit"])
     elif "单价" in bare:
         price = parse_amount(value, unit_hint=label)
         if price is not None:
@@ -428,19 +428,19 @@ def _read_item_pair(reader: _Reader, label: str, bare: str, value: str) -> bool:
 
 
 def _close_item(reader: _Reader) -> None:
-    if reader.item is not None and reader.item["name"] and not _PLACEHOLDER_VALUE.match(reader.item["name"]):
+    if reader.item is not None and reader.item["name"] and not PLACEHOLDER_VALUE.match(reader.item["name"]):
         reader.fields["items"].append(reader.item)
     reader.item = None
 
 
 def _note_lot_status(reader: _Reader, line: str) -> None:
     """``第14包：…不足3家，本包废标。`` or a title ``第14包、第16包废标公告``: the lots a clause fails or ends."""
-    for clause in _CLAUSE_END.split(line):
-        status = next((status for word, status in _LOT_STATUS_WORDS if word in clause), None)
+    for clause in CLAUSE_END.split(line):
+        status = next((status for word, status in LOT_STATUS_WORDS if word in clause), None)
         if status is None:
             continue
-        for found in _LOT_MENTION.finditer(clause):
-            for number in _lot_numbers(found["numbers"]):
+        for found in LOT_MENTION.finditer(clause):
+            for number in lot_numbers_of(found["numbers"]):
                 reader.lot_statuses.setdefault(number, status)
         if reader.lot is not None and ("本包" in clause or "该包" in clause or "本标段" in clause):
             reader.lot_statuses.setdefault(reader.lot, status)
@@ -448,18 +448,18 @@ def _note_lot_status(reader: _Reader, line: str) -> None:
 
 def _finish_lots(reader: _Reader, title: str | None) -> None:
     fields = reader.fields
-    _apply_title_lot(fields, title)
+    apply_title_lot(fields, title)
     lots: dict[str, dict[str, Any]] = {}
     for number, amount in reader.lot_budgets.items():
-        _lot(lots, number)["budget_cny"] = amount.value_cny if amount else None
+        lot_entry(lots, number)["budget_cny"] = amount.value_cny if amount else None
     for supplier in fields["suppliers"]:
         if supplier["lot"]:
-            lot = _lot(lots, supplier["lot"])
+            lot = lot_entry(lots, supplier["lot"])
             lot["suppliers"].append(supplier["name"])
             if supplier["amount_cny"] is not None:
                 lot["award_cny"] = (lot["award_cny"] or Decimal(0)) + supplier["amount_cny"]
     for number, status in reader.lot_statuses.items():
-        _lot(lots, number)["status"] = status
+        lot_entry(lots, number)["status"] = status
     fields["lots"] = merge_lots(fields["lots"], list(lots.values()))
 
 
@@ -468,6 +468,6 @@ def _finish_award(reader: _Reader) -> None:
     if fields["award"] is not None:
         return
     if sum(s["amount_cny"] is not None for s in fields["suppliers"]) > 1:
-        fields["award"] = _suppliers_total(fields["suppliers"])
+        fields["award"] = suppliers_total(fields["suppliers"])
     elif reader.award_amounts:
         fields["award"] = next((a for a in reader.award_amounts if a.value_cny is not None), reader.award_amounts[0])
