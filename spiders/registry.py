@@ -3,7 +3,7 @@
 The type is ``pipelines.ingest.portals.Portal``; this module fills it from the spider modules, where each portal's
 layout lives. Callers hand ``PORTALS`` to the pipelines (``normalize(raw, PORTALS)``, ``reprocess_archive(…,
 PORTALS)``), so the pipelines never import the spiders. Which sources the nightly job runs is configuration
-(``flows.DEFAULT_SOURCES``), not this list.
+(``sources.enabled`` in tenderwatch.toml), not this list.
 """
 
 from __future__ import annotations
