@@ -9,7 +9,18 @@ HTTP 412) instead of JSON: that is a block, never an empty list.
 
 Configured here: ``jsggzy`` (江苏省公共资源交易网, category 003004002 政府采购; list and detail layout verified on
 the real pages in ``../shared/fixtures/real/jsggzy``) and ``scggzy`` (四川省公共资源交易网, category 002002001
-政府采购采购公告; body sent as a JSON string with a form content type; layout from public scrapers, unverified).
+政府采购采购公告). No real Sichuan page is at hand; what ``scggzy`` does rests on a public scraper's write-up of
+browser captures from 2026-03-14 (``../shared/fixtures/real/EVIDENCE.md``, "scggzy"), and the recorded pages in
+``tests/fixtures/scggzy`` are written by us in those shapes:
+
+- confirmed by that capture: the request (the JSON text posted with a form content type, ``rn`` 12, the ``webdate``
+  sort and window, ``fields``/``cnum``/``ssort``/``highlights`` empty, ``cl`` 10000, ``noWd``) and the condition
+  ``ZHUANZAI = 四川省政府采购网`` before ``categorynum 002002001`` that the site's own front end sends; the record
+  fields: ``zhuanzai`` names the exchange that published the notice (``阿坝州公共资源交易中心``, ``四川省政府采购网``),
+  ``tradingsourcevalue`` is that exchange's code (``S002`` … ``S022``, often empty for 002002001); the detail
+  page's ``h2#title``, ``span#date``, ``span#source``, ``#newsText`` and the original-notice link
+  ``a#originurl_a[data-value]``;
+- not confirmed: the 002002001 record ids beyond their shape, and whether the site still answers plain HTTP clients.
 """
 
 from __future__ import annotations
@@ -44,38 +55,47 @@ def is_detail_url(url: str) -> bool:
     return notice_id_from_url(url) is not None
 
 
-def listing_from_record(record: dict[str, Any], base_url: str, date_fields: tuple[str, ...]) -> dict[str, Any]:
+# An exchange's name ends in what kind of body it is; what is left names its area (阿坝州公共资源交易中心 → 阿坝州).
+_EXCHANGE_SUFFIX = re.compile(r"(?:公共资源(?:电子)?交易(?:服务)?(?:中心|平台|网)|政府采购网)$")
+
+
+def listing_from_record(record: dict[str, Any], base_url: str, site: type[EpointSpider]) -> dict[str, Any]:
     link = str(record.get("linkurl") or "")
     url = f"{base_url}{link}" if link.startswith("/") else link
     title = clean(record.get("title")) or clean(record.get("titlenew")) or ""
     type_label = clean(record.get("categoryname")) or ""
-    published = next((clean(record.get(field)) for field in date_fields if clean(record.get(field))), "")
+    platform = _first_field(record, site.platform_fields)
     return {
         "url": url,
         "notice_id": notice_id_from_url(url) or clean(record.get("infoid")) or "",
         "title": title,
         "type_label": type_label,
         "notice_type": classify(title, type_label).code,
-        "published": published,
-        "region": clean(record.get("zhuanzai")) or clean(record.get("fieldvalue")) or "",
+        "published": _first_field(record, site.list_date_fields),
+        "region": _first_field(record, site.region_fields) or _EXCHANGE_SUFFIX.sub("", platform),
         "buyer": "",
         "category": clean(record.get("categorynum")) or "",
-        "platform": clean(record.get("zhuanzainew")) or clean(record.get("tradingsourcevalue")) or "",
+        "platform": platform,
+        "platform_code": clean(record.get("tradingsourcevalue")) or "",
     }
 
 
-def parse_list(answer: Any, base_url: str, date_fields: tuple[str, ...]) -> tuple[list[dict[str, Any]], int] | None:
+def _first_field(record: dict[str, Any], fields: tuple[str, ...]) -> str:
+    return next((clean(record.get(field)) for field in fields if clean(record.get(field))), "")
+
+
+def parse_list(answer: Any, base_url: str, site: type[EpointSpider]) -> tuple[list[dict[str, Any]], int] | None:
     """(listings, totalcount) of one answer, or None when the answer is not the search result at all."""
     result = answer.get("result") if isinstance(answer, dict) else None
     if not isinstance(result, dict) or not isinstance(result.get("records"), list):
         return None
-    listings = [listing_from_record(r, base_url, date_fields) for r in result["records"] if isinstance(r, dict)]
+    listings = [listing_from_record(r, base_url, site) for r in result["records"] if isinstance(r, dict)]
     return listings, int(result.get("totalcount") or 0)
 
 
 def read_list(response: Response, site: type[EpointSpider]) -> dict[str, dict[str, Any]]:
     """The listings of an archived search answer of ``site``, by detail URL; {} when it is not one."""
-    parsed = parse_list(json_answer(response), api_base(response.url, SEARCH_PATH), site.list_date_fields)
+    parsed = parse_list(json_answer(response), api_base(response.url, SEARCH_PATH), site)
     return by_detail_url(parsed[0]) if parsed else {}
 
 
@@ -89,7 +109,14 @@ class EpointSpider(BaseSpider):
     sort: ClassVar[str] = '{"infodatepx":"0"}'
     date_field: ClassVar[str] = "infodatepx"  # the field the ``time`` range filters on
     list_date_fields: ClassVar[tuple[str, ...]] = ("infodate", "infodatepx", "webdate")
+    # Record fields naming the notice's area and the platform that published it (their meaning differs by site).
+    region_fields: ClassVar[tuple[str, ...]] = ("zhuanzai", "fieldvalue")
+    platform_fields: ClassVar[tuple[str, ...]] = ("zhuanzainew",)
+    # Conditions the site's own front end sends before the category's (Sichuan narrows to one publisher).
+    leading_conditions: ClassVar[tuple[dict[str, Any], ...]] = ()
     extra_conditions: ClassVar[tuple[dict[str, Any], ...]] = ()
+    # Body values that differ from Jiangsu's, as the site's front end sends them.
+    body_overrides: ClassVar[dict[str, Any]] = {}
     # Sichuan's front end posts the JSON text with a form content type; Jiangsu posts application/json.
     content_type: ClassVar[str] = "application/json;charset=UTF-8"
     list_referer_path: ClassVar[str] = "/"
@@ -115,6 +142,7 @@ class EpointSpider(BaseSpider):
             "ssort": "title",
             "cl": 200,
             "condition": [
+                *self.leading_conditions,
                 {"fieldName": "categorynum", "isLike": True, "likeType": 2, "equal": self.category},
                 *self.extra_conditions,
             ],
@@ -131,6 +159,7 @@ class EpointSpider(BaseSpider):
             "accuracy": "",
             "noParticiple": "1",
             "searchRange": None,
+            **self.body_overrides,
         }
 
     def list_request(self, offset: int) -> scrapy.Request:
@@ -164,7 +193,7 @@ class EpointSpider(BaseSpider):
     def parse(self, response: Response, offset: int = 0):
         if self.is_blocked(response):
             return
-        parsed = parse_list(json_answer(response), self.base_url, self.list_date_fields)
+        parsed = parse_list(json_answer(response), self.base_url, type(self))
         if parsed is None:
             self.note_empty_list(response)
             return
@@ -202,6 +231,14 @@ class ScggzySpider(EpointSpider):
     sort = '{"ordernum":"0","webdate":"0"}'
     date_field = "webdate"
     list_date_fields = ("webdate", "infodate")
+    # zhuanzai is the publishing exchange here, not an area: the area is read off its name.
+    region_fields = ()
+    platform_fields = ("zhuanzai",)
+    # The site's own front end sends it for this category (captured 2026-03-14): ask what a visitor is shown.
+    leading_conditions = ({"fieldName": "ZHUANZAI", "equal": "四川省政府采购网"},)
+    body_overrides: ClassVar[dict[str, Any]] = {
+        "fields": "", "cnum": "", "ssort": "", "cl": 10000, "highlights": "", "terminal": "", "noWd": True,
+    }  # fmt: skip
     content_type = "application/x-www-form-urlencoded; charset=UTF-8"
     list_referer_path = "/jyxx/transactionInfo.html"
 
@@ -212,7 +249,9 @@ SPIDERS: tuple[type[EpointSpider], ...] = (JsggzySpider, ScggzySpider)
 # --- detail pages ---
 # Jiangsu: ``h2.ewb-trade-h`` title, ``div.ewb-trade-info`` with 信息发布时间 and 来源, body ``div.ewb-trade-con``,
 # attachments in ``#attach``. The page's ``PubDate`` meta writes the hour on a 12-hour clock (22:41 shows as 10:41),
-# so the visible publish line wins. Sichuan: body ``#newsText``, original notice link ``#originurl a[data-value]``.
+# so the visible publish line wins. Sichuan: ``h2#title``, ``p.detailed-desc`` with ``span#date`` and
+# ``span#source``, body ``#newsText`` (sometimes a whole embedded document), and the original notice's address in
+# ``a#originurl_a[data-value]`` (its href is ``javascript:void(0)``).
 
 _INFO_SOURCE = re.compile(r"来源[：:]\s*(\S+)")
 
@@ -237,15 +276,15 @@ def parse_jsggzy_detail_page(response: Response) -> dict[str, Any]:
 
 
 def parse_scggzy_detail_page(response: Response) -> dict[str, Any]:
-    """``title``, ``published``, ``origin_url``, ``attachments``, ``body_html`` (``#newsText``) of a Sichuan page."""
-    heading = response.css("#title, h2.detailed-title, div.detailed h2, h2")
-    time_line = node_text(response.css("#time, .detailed-time, .time")) or ""
+    """``title``, ``published``, ``platform``, ``origin_url``, ``attachments``, ``body_html`` (``#newsText``) of a
+    Sichuan detail page."""
+    heading = response.css("h2#title, #title, h2")
     body = response.css("#newsText")
-    origin = response.css("#originurl a::attr(data-value)").get() or response.css("#originurl a::attr(href)").get()
     return {
         "title": node_text(heading) or clean(response.xpath("/html/head/title/text()").get()),
-        "published": first_datetime_text(time_line),
-        "origin_url": clean(origin),
+        "published": first_datetime_text(node_text(response.css("#date"))),
+        "platform": node_text(response.css("#source")),
+        "origin_url": clean(response.css("a#originurl_a::attr(data-value)").get()),
         "summary": {},
         "attachments": _links(response, "#newsText a[href*='download'], .attachment a"),
         "body_html": body[0].get() if body else None,

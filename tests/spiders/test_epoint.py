@@ -14,6 +14,7 @@ from spiders.epoint import (
     SEARCH_PATH,
     JsggzySpider,
     ScggzySpider,
+    listing_from_record,
     notice_id_from_url,
     parse_jsggzy_detail_page,
     parse_list,
@@ -29,7 +30,7 @@ JS_DETAIL = f"{JS}/jyxx/003001/003001001/20260706/5951fba5-d1e5-4203-80dc-06cfbc
 
 
 def test_real_jsggzy_list_values():
-    listings, total = parse_list(json.loads(real_page("jsggzy/compass_jsggzy_list.json")), JS, ("infodate",))
+    listings, total = parse_list(json.loads(real_page("jsggzy/compass_jsggzy_list.json")), JS, JsggzySpider)
     assert total == 117650
     assert [x["notice_id"] for x in listings] == [
         "3924dea6-84f4-4e82-b8cc-8beed9a46af8",
@@ -84,6 +85,7 @@ def test_sichuan_detail_page_value_by_value():
     page = parse_scggzy_detail_page(response)
     assert page["title"] == "成都某研究院智算中心GPU算力租赁服务采购公告"
     assert page["published"] == "2024-01-28 10:01:00"
+    assert page["platform"] == "四川省政府采购网"
     assert page["origin_url"] == "http://www.ccgp-sichuan.gov.cn/maincms-web/article?id=7b1f"
     assert page["attachments"] == [{
         "name": "采购文件.pdf",
@@ -123,7 +125,7 @@ def test_search_request_body(spider_class, content_type, date_field, rows):
     body = json.loads(request.body)
     assert request.headers["Content-Type"].decode() == content_type
     assert (body["pn"], body["rn"]) == (40, rows)
-    assert body["condition"][0]["equal"] == spider_class.category
+    assert body["condition"][-1]["equal"] == spider_class.category
     assert body["time"] == [
         {"fieldName": date_field, "startTime": "2024-01-01 00:00:00", "endTime": "2024-01-31 23:59:59"}
     ]
@@ -184,15 +186,51 @@ def test_scggzy_crawl_pages_by_offset_filters_the_window_and_replays(tmp_path, l
     live, stats = crawl(tmp_path, "scggzy", "sc", *window, "-s", f"TENDERWATCH_ARCHIVE_DIR={archive}")
     records = [*json.loads((SC_FIXTURES / "list_pn0.json").read_bytes())["result"]["records"],
                *json.loads((SC_FIXTURES / "list_pn12.json").read_bytes())["result"]["records"]]  # fmt: skip
-    in_window = {r["infoid"] for r in records if "2024-01-01" <= r["webdate"][:10] <= "2024-01-31"}
+    in_window = {
+        r["linkurl"].rsplit("/", 1)[1][:-5] for r in records if "2024-01-01" <= r["webdate"][:10] <= "2024-01-31"
+    }
     assert len(in_window) == 12
     assert {i["notice_id"] for i in live} == in_window
     assert offsets == [0, 12]
     assert stats["tenderwatch/list_items_out_of_window"] == 2
     gpu = next(i for i in live if "GPU" in i["listing"]["title"])
     assert gpu["listing"]["published"] == "2024-01-28 10:01:00"
-    assert gpu["listing"]["platform"] == "四川省政府采购网"
+    # zhuanzai names the publishing exchange, tradingsourcevalue its code; the area is read off the exchange's name.
+    assert (gpu["listing"]["platform"], gpu["listing"]["platform_code"], gpu["listing"]["region"]) == (
+        "四川省政府采购网", "S002", "四川省",
+    )  # fmt: skip
 
     replayed, replay_stats = crawl(tmp_path, "scggzy", "sc-replay", *window, "-s", f"TENDERWATCH_REPLAY={archive}")
     assert sorted((i["notice_id"], i["html"]) for i in replayed) == sorted((i["notice_id"], i["html"]) for i in live)
     assert replay_stats.get("replay/missing", 0) == 0
+
+
+@pytest.mark.parametrize(
+    ("record", "region", "platform", "code"),
+    [
+        (
+            {"zhuanzai": "阿坝州公共资源交易中心", "tradingsourcevalue": "S020"},
+            "阿坝州",
+            "阿坝州公共资源交易中心",
+            "S020",
+        ),
+        ({"zhuanzai": "四川省政府采购网", "tradingsourcevalue": ""}, "四川省", "四川省政府采购网", ""),
+        ({"zhuanzai": "成都市公共资源交易服务中心"}, "成都市", "成都市公共资源交易服务中心", ""),
+    ],
+)
+def test_sichuan_records_name_the_publishing_exchange_not_an_area(record, region, platform, code):
+    listing = listing_from_record({"linkurl": "/jyxx/002002/002002001/20240110/abcdef0123456789abcd.html", **record},
+                                  "https://ggzyjy.sc.gov.cn", ScggzySpider)  # fmt: skip
+    assert (listing["region"], listing["platform"], listing["platform_code"]) == (region, platform, code)
+
+
+def test_sichuan_asks_for_what_its_own_front_end_asks():
+    spider = ScggzySpider.from_crawler(get_crawler(ScggzySpider), from_date="2026-03-01", until_date="2026-03-14")
+    body = json.loads(spider.list_request(0).body)
+    assert [(c["fieldName"], c["equal"]) for c in body["condition"]] == [
+        ("ZHUANZAI", "四川省政府采购网"), ("categorynum", "002002001"),
+    ]  # fmt: skip
+    assert {k: body[k] for k in ("fields", "cnum", "ssort", "cl", "highlights", "terminal", "noWd", "rn")} == {
+        "fields": "", "cnum": "", "ssort": "", "cl": 10000, "highlights": "", "terminal": "", "noWd": True, "rn": 12,
+    }  # fmt: skip
+    assert body["sort"] == '{"ordernum":"0","webdate":"0"}'
