@@ -82,7 +82,7 @@ PORTALS: dict[str, Portal] = {
         evidence="unverified: layout from public scrapers and an interface note; tests/fixtures/scggzy written by us",
     ),
     "szggzy": Portal(
-        hosts=("szggzy.com",),
+        hosts=("szggzy.com", "www.szexgrp.com"),  # not ygcg.szexgrp.com: another portal
         read_detail=szggzy.parse_detail_page,
         read_list=szggzy.read_list,
         is_detail_url=szggzy.is_detail_url,
@@ -90,7 +90,7 @@ PORTALS: dict[str, Portal] = {
         notice_id=szggzy.notice_id_from_url,
         notice_page=szggzy.notice_page,
         verified=False,
-        evidence="unverified: API shapes from a public scraper (2023); tests/fixtures/szggzy written by us",
+        evidence="unverified: API shapes from public scrapers (2023, 2025-26); tests/fixtures/szggzy written by us",
     ),
     "szu": _university(
         university.SzuSpider,

@@ -1,8 +1,10 @@
 """深圳公共资源交易中心 www.szggzy.com: Shenzhen's public-resources portal (government-procurement notices).
 
 Both list and notice are JSON APIs: ``POST /cms/api/v1/trade/content/page`` with a JSON body (``modelId``,
-``channelId``, ``fields`` filtering the notice type 采购公告, ``releaseTimeBegin``/``releaseTimeEnd``, 0-based ``page``,
-``size``) answers ``data.content[]`` (``contentId``, ``title``, ``releaseTime``) and ``data.totalElements``; ``GET
+``channelId``, ``siteId``, ``parentBusinessType``, ``fields`` filtering the notice type 采购公告,
+``releaseTimeBegin``/``releaseTimeEnd``, 0-based ``page``, ``size``) answers ``data.content[]`` and
+``data.totalElements``. A row carries ``contentId``, ``title``, ``releaseTime`` and also the project's code and name,
+the buyer (``purchaseMan``), the winner (``winnerName``), the area and the notice type's name; ``GET
 /cms/api/v1/trade/content/detail?contentId=N`` answers ``data`` with ``title``, ``releaseTime``, ``txt`` (the notice
 body as HTML) and ``attrs`` (``jygg_fjzy`` lists attachments). The public page of a notice is
 ``/jygg/details.html?contentId=N``.
@@ -10,7 +12,12 @@ body as HTML) and ``attrs`` (``jygg_fjzy`` lists attachments). The public page o
 The item's ``html`` is a small HTML document built from the detail JSON (title, release time, the ``txt`` body,
 attachment links; see ``wrap_detail``), so the normalizer reads it like any other page; the WARC archive keeps the
 JSON as served, and ``notice_page`` turns an answer into the public page URL and that document for the spider and
-for reprocessing alike. API shapes come from a public scraper (2023), unverified against a stored answer.
+for reprocessing alike.
+
+Unverified: no stored answer exists. The request and the row and detail fields come from public scrapers
+(2023, and two of 2025-26 that also send ``siteId``/``parentBusinessType``; ``../shared/fixtures/real/EVIDENCE.md``,
+"szggzy"); the recorded answers in ``tests/fixtures/szggzy`` are written by us in those shapes. The same API
+answers on ``www.szexgrp.com`` (深圳交易集团), where the 2026 clients call it: ``-a base_url=https://www.szexgrp.com``.
 """
 
 from __future__ import annotations
@@ -58,6 +65,8 @@ def public_page_url(api_url: str) -> str:
 def listing_from_item(item: dict[str, Any], base_url: str, type_label: str) -> dict[str, Any]:
     content_id = str(item.get("contentId") or "").strip()
     title = clean(item.get("title")) or ""
+    # The row's own notice type name is more precise than the one asked for (a correction listed under 采购公告).
+    type_label = clean(item.get("noticeTypeName")) or type_label
     return {
         "url": f"{base_url}{PAGE_PATH}?contentId={content_id}" if content_id else None,
         "api_url": f"{base_url}{DETAIL_PATH}?contentId={content_id}" if content_id else None,
@@ -66,8 +75,11 @@ def listing_from_item(item: dict[str, Any], base_url: str, type_label: str) -> d
         "type_label": type_label,
         "notice_type": classify(title, type_label).code,
         "published": clean(item.get("releaseTime")) or "",
-        "region": "深圳市",
-        "buyer": "",
+        "region": clean(item.get("areaName")) or "深圳市",
+        "buyer": clean(item.get("purchaseMan")) or "",
+        "project_code": clean(item.get("projectCode")) or "",
+        "project_name": clean(item.get("projectName")) or "",
+        "winner": clean(item.get("winnerName")) or "",
     }
 
 
@@ -129,9 +141,13 @@ class SzggzySpider(BaseSpider):
     name = "szggzy"
     source = SOURCE
     base_url = "https://www.szggzy.com"
-    allowed_domains: ClassVar[list[str]] = ["www.szggzy.com", "szggzy.com"]
+    # www only on szexgrp.com: ygcg.szexgrp.com is another portal (深圳阳光采购, city-owned companies).
+    allowed_domains: ClassVar[list[str]] = ["www.szggzy.com", "szggzy.com", "www.szexgrp.com"]
     model_id: ClassVar[int] = 1378
     channel_id: ClassVar[int] = 2850  # 政府采购 (2851 is construction)
+    # Sent by the 2025-26 clients; the 2023 one did without. Sending them asks what the site's own pages ask.
+    site_id: ClassVar[int] = 1
+    business_type: ClassVar[str] = "政府采购"
     announcement_type: ClassVar[str] = "采购公告"
     page_size: ClassVar[int] = 100
 
@@ -143,6 +159,8 @@ class SzggzySpider(BaseSpider):
         return {
             "modelId": self.model_id,
             "channelId": self.channel_id,
+            "siteId": self.site_id,
+            "parentBusinessType": self.business_type,
             "fields": [
                 {"fieldName": "jygg_gglxmc_rank1", "fieldValue": self.announcement_type},
                 {"fieldName": "jygg_gglxmc", "fieldValue": self.announcement_type},

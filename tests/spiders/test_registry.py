@@ -115,6 +115,9 @@ def test_verified_only_where_the_evidence_names_real_pages(source):
         # Another portal whose host merely contains a known name is not that portal.
         ("https://www.ccgp-beijing.gov.cn/x", "www.ccgp-beijing.gov.cn"),
         ("https://notggzy.gov.cn/x", "notggzy.gov.cn"),
+        # The Shenzhen API also answers on www.szexgrp.com; its sister site ygcg (city-owned companies) is another.
+        ("https://www.szexgrp.com/cms/api/v1/trade/content/detail?contentId=1", "szggzy"),
+        ("https://ygcg.szexgrp.com/jyxxDetails.htm?contentId=1", "ygcg.szexgrp.com"),
         ("", None),
     ],
 )

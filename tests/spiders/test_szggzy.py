@@ -69,11 +69,14 @@ def test_crawl_over_http_pages_then_fetches_each_detail_and_replays(tmp_path, lo
     assert bodies[0]["releaseTimeBegin"] == "2024-01-01 00:00:00"
     assert bodies[0]["releaseTimeEnd"] == "2024-01-31 23:59:59"
     assert bodies[0]["fields"][1] == {"fieldName": "jygg_gglxmc", "fieldValue": "采购公告"}
+    assert (bodies[0]["siteId"], bodies[0]["parentBusinessType"]) == (1, "政府采购")
     assert stats["finish_reason"] == "finished"
     for item in live:
         assert item["url"] == f"{site.url}/jygg/details.html?contentId={item['notice_id']}"
         assert item["html"] == wrap_detail(detail(int(item["notice_id"])))
         assert item["listing"]["region"] == "深圳市"
+    api = next(i["listing"] for i in live if i["notice_id"] == "2089876")
+    assert (api["buyer"], api["project_code"], api["type_label"]) == ("深圳某大学", "SZCG20249876", "采购公告")
 
     replayed, replay_stats = crawl(tmp_path, "szggzy", "sz-replay", *window, "-s", f"TENDERWATCH_REPLAY={archive}")
     assert sorted((i["notice_id"], i["html"]) for i in replayed) == sorted((i["notice_id"], i["html"]) for i in live)
