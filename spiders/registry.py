@@ -94,13 +94,8 @@ PORTALS: dict[str, Portal] = {
     ),
     "szu": _university(
         university.SzuSpider,
-        "unverified: URL pattern from public scrapers, selectors modelled on common university CMS layouts; "
-        "tests/fixtures/university/szu written by us",
-    ),
-    "scu": _university(
-        university.ScuSpider,
-        "unverified: host guessed, selectors modelled on common university CMS layouts; "
-        "tests/fixtures/university/scu written by us",
+        "unverified: host, list path, datanews fields and detail URLs from a public scraper (2025-12), VSB detail "
+        "selectors modelled on the common layout; tests/fixtures/university/szu written by us",
     ),
     "shu": _university(
         university.ShuSpider,

@@ -5,12 +5,20 @@ the provincial portals. Each site is a subclass that only sets class attributes:
 a list item, its link and its date, the next-page link, the notice id in a detail URL, and the detail page's title,
 date and body selectors. Lists are newest first: paging stops at the first page reaching past ``from_date``.
 
-Configured: ``szu`` 深圳大学 (www1.szu.edu.cn/bids, old ASP pages in GB2312, notices at ``view.asp?id=N``), ``scu``
-四川大学 (a VSB/博达-style CMS, notices at ``/info/<column>/<id>.htm``) and ``shu`` 上海大学 (bidding.shu.edu.cn,
-``/sy/xtgg_list.jsp`` lists with ``ul.listPageList``, notices at ``xtgg_detail.jsp?…&wid=N``). **The selectors and
-the scu host are unverified against the live sites**: no real page of any of them was available; the URL patterns
-of szu and shu come from public scrapers, the rest is modelled on common Chinese university CMS layouts, and the
-recorded pages in ``tests/fixtures/university/`` were written by us to match. Check them on the first live crawl.
+Configured: ``szu`` 深圳大学招投标管理中心 (bidding.szu.edu.cn, a VSB/博达 CMS whose list pages carry their
+notices as a ``var datanews=[…]`` script array, notices at ``/info/1029/<id>.htm`` that mostly link to the original
+on the city's procurement platform) and ``shu`` 上海大学 (bidding.shu.edu.cn, ``/sy/xtgg_list.jsp`` lists with
+``ul.listPageList``, notices at ``xtgg_detail.jsp?…&wid=N``, the time in the second ``div.text_right``).
+
+**Unverified against the live sites**: no real page of either was available. What rests on evidence
+(``../shared/fixtures/real/EVIDENCE.md``, "university.py"): szu's host, list path, ``datanews`` fields and detail
+URLs (a public scraper of 2025-12); shu's list URL, list items and detail selectors (a public scraper). The VSB detail
+selectors of szu are modelled on the common VSB layout, and the recorded pages in ``tests/fixtures/university/``
+were written by us to match. Check them on the first live crawl.
+
+Not crawled: the logistics department's board ``www1.szu.edu.cn/bids`` (后勤保障部, no notice after 2023-05) that an
+earlier version took for the university's procurement site, and 四川大学: no public evidence names its procurement
+site (``zbb.scu.edu.cn`` occurs nowhere; ``cgzx.scu.edu.cn`` is the sports-venue booking centre).
 """
 
 from __future__ import annotations
@@ -49,8 +57,42 @@ def listing_from_item(item: Any, response: Response, site: type[UniversitySpider
 
 
 def parse_list_page(response: Response, site: type[UniversitySpider]) -> list[dict[str, Any]]:
+    if site.list_script_variable:
+        return _script_listings(response, site)
     listings = (listing_from_item(item, response, site) for item in response.css(site.list_item_selector))
     return [listing for listing in listings if listing]
+
+
+# One entry of a VSB ``datanews`` array: a flat object with one nested ``url:{asString:…}``; keys quoted or not.
+_SCRIPT_ENTRY = re.compile(r"\{[^{}]*\{[^{}]*\}[^{}]*\}|\{[^{}]*\}")
+_SCRIPT_FIELD = re.compile(
+    r"""["']?(?P<key>\w+)["']?\s*:\s*(?P<quote>["'])(?P<value>(?:\\.|(?!(?P=quote)).)*)(?P=quote)"""
+)
+
+
+def _script_listings(response: Response, site: type[UniversitySpider]) -> list[dict[str, Any]]:
+    """Listings from ``var <name>=[{date,showTitle,tipsTitle,showDate,url:{asString}}, …]`` in the page's scripts."""
+    array = re.search(rf"var\s+{re.escape(site.list_script_variable)}\s*=\s*\[(?P<body>.*?)\]\s*;", response.text, re.S)
+    listings = []
+    for entry in _SCRIPT_ENTRY.findall(array["body"]) if array else []:
+        fields = {found["key"]: found["value"] for found in _SCRIPT_FIELD.finditer(entry)}
+        href = fields.get("asString")
+        if not href:
+            continue
+        url = response.urljoin(href)
+        # showTitle is cut to fit the column; tipsTitle is the whole title.
+        title = clean(fields.get("tipsTitle")) or clean(fields.get("showTitle")) or ""
+        listings.append({
+            "url": url,
+            "notice_id": notice_id_from_url(url, site) or "",
+            "title": title,
+            "type_label": "",
+            "notice_type": classify(title).code,
+            "published": first_datetime_text(fields.get("date")) or "",
+            "region": site.region,
+            "buyer": site.university,
+        })  # fmt: skip
+    return listings
 
 
 def read_list(response: Response, site: type[UniversitySpider]) -> dict[str, dict[str, Any]]:
@@ -84,6 +126,8 @@ class UniversitySpider(BaseSpider):
     list_paths: ClassVar[tuple[str, ...]]
     list_item_selector: ClassVar[str]
     link_selector: ClassVar[str] = "a"
+    # Set when the list page carries its notices as a script array (VSB ``datanews``) rather than as markup.
+    list_script_variable: ClassVar[str | None] = None
     # None: the first date written anywhere in the item.
     date_selector: ClassVar[str | None] = None
     next_page_xpath: ClassVar[str | None] = "//a[contains(normalize-space(.), '下一页') or contains(., '下页')]/@href"
@@ -117,38 +161,20 @@ class UniversitySpider(BaseSpider):
 
 
 class SzuSpider(UniversitySpider):
-    """深圳大学招投标 www1.szu.edu.cn/bids: Shenzhen University's bidding notices (selectors unverified)."""
+    """深圳大学招投标管理中心 bidding.szu.edu.cn: Shenzhen University's procurement notices (VSB CMS, unverified)."""
 
     name = "szu"
     source = "szu"
     university = "深圳大学"
     region = "广东省深圳市"
-    base_url = "https://www1.szu.edu.cn"
-    allowed_domains: ClassVar[list[str]] = ["www1.szu.edu.cn"]
-    list_paths = ("/bids/list.asp",)
-    list_item_selector = "table.bids-list tr"
-    link_selector = "a[href*='view.asp']"
-    date_selector = "td.bid-date"
-    notice_id_pattern = r"view\.asp\?(?:.*&)?id=(?P<id>\d+)"
-    detail_title_selector = "td.bid-title, div.bid-title"
-    detail_date_selector = "div.bid-update, td.bid-update"
-    detail_body_selector = "td.bid-content, div.bid-content"
-
-
-class ScuSpider(UniversitySpider):
-    """四川大学招标采购 zbb.scu.edu.cn: Sichuan University's bidding notices (host and selectors unverified)."""
-
-    name = "scu"
-    source = "scu"
-    university = "四川大学"
-    region = "四川省成都市"
-    base_url = "https://zbb.scu.edu.cn"
-    allowed_domains: ClassVar[list[str]] = ["zbb.scu.edu.cn"]
-    list_paths = ("/zbgg.htm",)
-    list_item_selector = "div.list ul li"
-    date_selector = "span"
+    base_url = "https://bidding.szu.edu.cn"
+    allowed_domains: ClassVar[list[str]] = ["bidding.szu.edu.cn"]
+    # 采购意向公开 under 采购公告, the column the evidence names.
+    list_paths = ("/cggg/cgyxgk.htm",)
+    list_script_variable = "datanews"
+    list_item_selector = ""
     notice_id_pattern = r"/info/\d+/(?P<id>\d+)\.htm"
-    detail_title_selector = "div.article h1, form[name='_newscontent_fromname'] h1"
+    detail_title_selector = "form[name='_newscontent_fromname'] h1, div.article h1"
     detail_date_selector = "div.article div.info span, div.info span"
     detail_body_selector = "div.v_news_content"
 
@@ -171,7 +197,7 @@ class ShuSpider(UniversitySpider):
     detail_body_selector = "div.artical_text"
 
 
-SPIDERS: tuple[type[UniversitySpider], ...] = (SzuSpider, ScuSpider, ShuSpider)
+SPIDERS: tuple[type[UniversitySpider], ...] = (SzuSpider, ShuSpider)
 
 
 # --- detail pages ---

@@ -54,11 +54,10 @@ SOURCES = {
          "https://www.szggzy.com/jygg/details.html?contentId=2090011"],
         False,
     ),
-    "szu": ("https://www1.szu.edu.cn/bids/view.asp?id=7458", "7458", ["https://www1.szu.edu.cn/bids/list.asp"], False),
-    "scu": (
-        "https://zbb.scu.edu.cn/info/1021/7458.htm",
+    "szu": (
+        "https://bidding.szu.edu.cn/info/1029/7458.htm",
         "7458",
-        ["https://zbb.scu.edu.cn/zbgg.htm", "https://zbb.scu.edu.cn/zbgg/1.htm"],
+        ["https://bidding.szu.edu.cn/cggg/cgyxgk.htm", "https://bidding.szu.edu.cn/cggg/cgyxgk/1.htm"],
         False,
     ),
     "shu": (

@@ -11,7 +11,7 @@ from scrapy.http import HtmlResponse
 from pipelines.ingest.normalize import normalize
 from spiders.common import list_date
 from spiders.registry import PORTALS
-from spiders.university import ScuSpider, ShuSpider, SzuSpider, parse_detail_page, parse_list_page
+from spiders.university import ShuSpider, SzuSpider, parse_detail_page, parse_list_page
 from tests.spiders.crawling import crawl
 from tests.spiders.portal_sites import UNIVERSITY_FIXTURES, serve_university
 
@@ -21,8 +21,7 @@ SHU_WIDS = {"7458": "202400125007458007458", "7450": "202400118007450007450", "7
 
 SITES = [
     # (spider, expected notice ids, list requests, the GPU notice's page)
-    (SzuSpider, {"7458", "7450", "7442"}, 2, "bids/view.asp?id=7458"),
-    (ScuSpider, {"7458", "7450", "7442"}, 2, "info/1021/7458.htm"),
+    (SzuSpider, {"7458", "7450", "7442"}, 2, "info/1029/7458.htm"),
     (ShuSpider, set(SHU_WIDS.values()), 2, f"sy/xtgg_detail.jsp?gglx2bh=KCGG&wid={SHU_WIDS['7458']}"),
 ]
 
@@ -52,12 +51,11 @@ def test_crawl_over_http_collects_the_window_and_stops_paging(tmp_path, local_si
 @pytest.mark.parametrize(
     ("site", "file", "url", "published"),
     [
-        (SzuSpider, "bids/view.asp@id=7458", "https://www1.szu.edu.cn/bids/view.asp?id=7458", "2024-1-25 16:20:11"),
-        (ScuSpider, "info/1021/7458.htm", "https://zbb.scu.edu.cn/info/1021/7458.htm", "2024-01-25 16:20"),
+        (SzuSpider, "info/1029/7458.htm", "https://bidding.szu.edu.cn/info/1029/7458.htm", "2024-01-25 16:20"),
         (ShuSpider, f"sy/xtgg_detail.jsp@gglx2bh=KCGG&wid={SHU_WIDS['7458']}",
          f"https://bidding.shu.edu.cn/sy/xtgg_detail.jsp?gglx2bh=KCGG&wid={SHU_WIDS['7458']}", "2024-01-25 16:20:11"),
     ],
-    ids=["szu", "scu", "shu"],
+    ids=["szu", "shu"],
 )  # fmt: skip
 def test_detail_page_values_and_normalized_notice(site, file, url, published):
     response = HtmlResponse(url=url, body=(UNIVERSITY_FIXTURES / site.name / file).read_bytes())
@@ -76,12 +74,24 @@ def test_detail_page_values_and_normalized_notice(site, file, url, published):
     assert notice["published_at"].startswith("2024-01-25T16:20")
 
 
-def test_szu_pages_are_gb2312_and_decode():
-    body = (UNIVERSITY_FIXTURES / "szu" / "bids" / "list.asp").read_bytes()
-    assert "深圳大学".encode("gb2312") in body
-    response = HtmlResponse(url="https://www1.szu.edu.cn/bids/list.asp", body=body)
-    assert response.encoding in ("gb18030", "gb2312", "gbk")
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        # Keys bare or quoted, either quote; the cut showTitle gives way to the whole tipsTitle.
+        ('var datanews=[{date:"2024-01-25",showTitle:"深圳大学GPU…",tipsTitle:"深圳大学GPU服务器采购",'
+         'url:{asString:"../info/1029/7458.htm"}}];',
+         [("7458", "深圳大学GPU服务器采购", "2024-01-25")]),
+        ("""var datanews = [{"date":"2024-01-18","showTitle":"云服务租用","""
+         """'url':{'asString':'../info/1029/7450.htm'}},{"date":"2024-01-09","tipsTitle":"无链接"}];""",
+         [("7450", "云服务租用", "2024-01-18")]),
+        ("var otherlist=[{date:'2024-01-01',url:{asString:'../info/1029/1.htm'}}];", []),
+        ("var datanews=[];", []),
+    ],
+)  # fmt: skip
+def test_szu_reads_its_notices_from_the_datanews_script(script, expected):
+    page = f"<html><body><ul id='newslist'></ul><script>{script}</script></body></html>"
+    response = HtmlResponse(url="https://bidding.szu.edu.cn/cggg/cgyxgk.htm", body=page.encode(), encoding="utf-8")
     listings = parse_list_page(response, SzuSpider)
-    assert [x["notice_id"] for x in listings] == ["7461", "7458", "7450"]
-    assert listings[1]["title"] == "深圳大学人工智能学院GPU服务器采购项目公开招标公告"
-    assert listings[1]["published"] == "2024-1-25"
+    assert [(x["notice_id"], x["title"], x["published"]) for x in listings] == expected
+    for listing in listings:
+        assert listing["url"] == f"https://bidding.szu.edu.cn/info/1029/{listing['notice_id']}.htm"

@@ -69,7 +69,7 @@ CRAWLS: dict[str, tuple[Path, Callable[[LocalSite], list[str]]]] = {
     "jsggzy": (portal_sites.SC_FIXTURES, _jsggzy),
     "scggzy": (portal_sites.SC_FIXTURES, _scggzy),
     "szggzy": (portal_sites.SZ_FIXTURES, _szggzy),
-    **{name: (portal_sites.UNIVERSITY_FIXTURES / name, _university(name)) for name in ("szu", "scu", "shu")},
+    **{name: (portal_sites.UNIVERSITY_FIXTURES / name, _university(name)) for name in ("szu", "shu")},
 }
 
 
