@@ -7,19 +7,29 @@ a form body: ``FINDTXT`` keyword, ``PAGENUMBER`` (1-based, 20 records a page), `
 Code 829 (captcha required) and 800 (too frequent) are refusals, not empty results. A record's ``url`` is the ``/a/``
 container page; the notice itself is on the ``/b/`` content page, whose body sits in ``#mycontent``.
 
+Many 政府采购 ``/b/`` pages carry only the platform's metadata: ``#mycontent`` is empty and the notice is on the
+provincial platform, linked from ``span.detail_url a``. The spider then fetches that original and reads the notice
+from it (``body_elsewhere``, ``with_original``; the document keeps the original's address in ``data-tw-read-from``).
+When a ``/b/`` page is missing (404), the ``/a/`` container names its content page in ``firstLastUrl``, which is
+followed instead of the rewritten address.
+
 The list API and its fields come from real answers (``../shared/fixtures/real/ggzy``); the ``/b/`` page chrome
-(``h4.h4_o`` title, ``p.p_o`` publish line) is from public scrapers only and unverified against a stored page.
+(``h4.h4_o`` title, ``p.p_o`` publish line), the empty bodies, ``span.detail_url`` and ``firstLastUrl`` are from
+public scrapers of 2026 (``../shared/fixtures/real/EVIDENCE.md``, "ggzy.py"), unverified against a stored page.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
+from html import escape
 from typing import Any, ClassVar
 
 import scrapy
 from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
 
+from pipelines.model import raw_notice
 from pipelines.national.notice_types import classify
 from spiders.base import SHANGHAI, BaseSpider
 from spiders.common import api_base, by_detail_url, clean, first_datetime_text, json_answer, node_text
@@ -54,6 +64,37 @@ def is_detail_url(url: str) -> bool:
 def content_url(url: str) -> str:
     """The ``/b/`` content page for a record's ``/a/`` container page (other URLs unchanged)."""
     return re.sub(r"/deal/html/a/", "/deal/html/b/", url, count=1)
+
+
+_FIRST_LAST_URL = re.compile(r"""firstLastUrl\s*=\s*["']([^"']+)["']""")
+_MYCONTENT = re.compile(r"""<(?P<tag>\w+)\b[^>]*\bid=["']mycontent["'][^>]*>""")
+_BODY_TAGS = re.compile(r"^.*?<body[^>]*>|</body>.*$", re.S | re.I)
+
+
+def first_last_url(container: Response) -> str | None:
+    """The content page an ``/a/`` container page names in its script (``firstLastUrl='/…/html/b/…'``)."""
+    found = _FIRST_LAST_URL.search(container.text)
+    return container.urljoin(found[1]) if found else None
+
+
+def body_elsewhere(page: Response) -> str | None:
+    """The original notice's address when this ``/b/`` page holds no body of its own; None when it does."""
+    body = page.css("#mycontent")
+    if body and clean(" ".join(body.xpath(".//text()").getall())):
+        return None
+    href = (page.css("span.detail_url a::attr(href)").get() or "").strip()
+    url = page.urljoin(href) if href else ""
+    return url if url.startswith(("http://", "https://")) else None
+
+
+def with_original(page: Response, original: Response) -> tuple[str, str]:
+    """(the ``/b/`` URL, its page with the original's body inside ``#mycontent``), marked with where it was read."""
+    inner = _BODY_TAGS.sub("", original.text)
+    filled = f'<div class="tw-original" data-tw-read-from="{escape(original.url)}">{inner}</div>'
+    html, count = _MYCONTENT.subn(lambda opening: opening[0] + filled, page.text, count=1)
+    if not count:  # no #mycontent at all: the original's body becomes the page's
+        html = f'<html><body><div id="mycontent">{filled}</div></body></html>'
+    return page.url, html
 
 
 def api_code(response: Response) -> int | None:
@@ -240,10 +281,68 @@ class GgzySpider(BaseSpider):
                 continue
             if not self.take_notice():
                 return
-            yield scrapy.Request(listing["url"], callback=self.parse_detail, cb_kwargs={"listing": listing})
+            yield scrapy.Request(
+                listing["url"], callback=self.parse_detail, errback=self.detail_failed, cb_kwargs={"listing": listing}
+            )
         pages = int(data.get("pages") or 0)
         if listings and page < pages:
             yield self.list_request(keyword, page + 1)
+
+    def parse_detail(self, response: Response, listing: dict[str, Any]):
+        """The /b/ page's notice, or, when its body is empty, a request for the original it links to."""
+        if self.is_blocked(response):
+            return
+        original = body_elsewhere(response) if response.status == 200 else None
+        if original is None:
+            yield from super().parse_detail(response, listing)
+            return
+        self.crawler.stats.inc_value("tenderwatch/originals_followed")
+        # The original is on a provincial platform, off this spider's domains by design.
+        yield scrapy.Request(
+            original,
+            callback=self.parse_original,
+            errback=self.original_failed,
+            cb_kwargs={"listing": listing, "page": response},
+            meta={"allow_offsite": True},
+        )
+
+    def parse_original(self, response: Response, listing: dict[str, Any], page: Response):
+        if BaseSpider.block_reason(response) or response.status != 200:
+            yield from self._without_original(page, listing)
+            return
+        url, html = with_original(page, response)
+        yield raw_notice(self.source, self.notice_id_of(page, listing), url, listing, page, html=html)
+
+    def original_failed(self, failure):
+        kwargs = failure.request.cb_kwargs
+        yield from self._without_original(kwargs["page"], kwargs["listing"])
+
+    def _without_original(self, page: Response, listing: dict[str, Any]):
+        """The /b/ page as it is: its metadata stay known, and the empty body is the notice's recorded parse error."""
+        self.crawler.stats.inc_value("tenderwatch/originals_failed")
+        yield from super().parse_detail(page, listing)
+
+    def detail_failed(self, failure):
+        """A /b/ page the portal does not have (404): ask its /a/ container which content page it names."""
+        listing = failure.request.cb_kwargs["listing"]
+        missing = failure.check(HttpError) and failure.value.response.status == 404
+        if not missing or not listing.get("container_url") or listing.get("via_container"):
+            self.crawler.stats.inc_value("tenderwatch/detail_errors")
+            return
+        yield scrapy.Request(listing["container_url"], callback=self.parse_container, cb_kwargs={"listing": listing})
+
+    def parse_container(self, response: Response, listing: dict[str, Any]):
+        if self.is_blocked(response):
+            return
+        named = first_last_url(response)
+        if not named or named == listing["url"]:
+            self.crawler.stats.inc_value("tenderwatch/detail_errors")
+            return
+        self.crawler.stats.inc_value("tenderwatch/content_pages_from_container")
+        listing = {**listing, "url": named, "via_container": True}
+        yield scrapy.Request(
+            named, callback=self.parse_detail, errback=self.detail_failed, cb_kwargs={"listing": listing}
+        )
 
     def screen_listing(self, listing: dict[str, Any], *, prefilter: bool = True) -> str:
         verdict = super().screen_listing(listing, prefilter=prefilter)
@@ -262,14 +361,18 @@ class GgzySpider(BaseSpider):
 
 
 def parse_detail_page(response: Response) -> dict[str, Any]:
-    """The ggzy chrome of a /b/ page: ``title``, ``published`` (as written), ``platform``, ``body_html``."""
+    """The ggzy chrome of a /b/ page: ``title``, ``published`` (as written), ``platform``, ``origin_url``, ``read_from``
+    (the original's address when the body was read there), ``body_html``."""
     info = node_text(response.css("p.p_o")) or ""
     platform = re.search(r"(?:信息)?来源[：:]\s*(\S+)", info)
     body = response.css("#mycontent")
+    origin = (response.css("span.detail_url a::attr(href)").get() or "").strip()
     return {
         "title": node_text(response.css("h4.h4_o")) or clean(response.xpath("/html/head/title/text()").get()),
         "published": first_datetime_text(info),
         "platform": platform[1] if platform else None,
+        "origin_url": response.urljoin(origin) if origin else None,
+        "read_from": response.css("#mycontent .tw-original::attr(data-tw-read-from)").get(),
         "summary": {},
         "attachments": [],
         "body_html": body[0].get() if body else None,

@@ -68,6 +68,8 @@ PORTALS: dict[str, Portal] = {
         verified=False,
         evidence="list API tested on real getTradList answers in ../shared/fixtures/real/ggzy; the /b/ detail "
         "chrome is unverified (public scrapers only)",
+        body_elsewhere=ggzy.body_elsewhere,
+        with_original=ggzy.with_original,
     ),
     "jsggzy": _epoint(
         epoint.JsggzySpider,

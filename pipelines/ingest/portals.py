@@ -46,6 +46,11 @@ class Portal:
     verified: bool
     # What the layout was built from, in one line.
     evidence: str
+    # For portals whose page may only point at the notice (ggzy's empty /b/ pages): the address the body must be
+    # read from, or None when the page holds it; and (URL, HTML) from the page and that original, as the spider
+    # yields them. Reprocessing answers the original from the archive, as the crawl fetched it.
+    body_elsewhere: Callable[[Response], str | None] | None = None
+    with_original: Callable[[Response, Response], tuple[str, str]] | None = None
 
 
 Portals = Mapping[str, Portal]

@@ -30,7 +30,7 @@ from scrapy.http import HtmlResponse, Request
 from w3lib.url import safe_url_string
 
 from pipelines.ingest.normalize import PARSER_VERSION, normalize
-from pipelines.ingest.portals import Portals, source_for_url
+from pipelines.ingest.portals import Portal, Portals, source_for_url
 from pipelines.ingest.warc import ArchivedResponse, WarcIndex, iter_responses, warc_files
 from pipelines.model import RawNotice, raw_notice
 from pipelines.storage import store
@@ -74,7 +74,7 @@ def reprocess_archive(
             if archived is None:
                 summary.skip("not in the index")
                 continue
-            raw = _raw_notice(source, portals, archived, listings.get(url), summary)
+            raw = _raw_notice(source, portals, archived, listings.get(url), summary, index)
             if raw is None:
                 continue
             notice = normalize(raw, portals)
@@ -129,7 +129,12 @@ def _scan(
 
 
 def _raw_notice(
-    source: str, portals: Portals, archived: ArchivedResponse, listing: dict | None, summary: ReprocessSummary
+    source: str,
+    portals: Portals,
+    archived: ArchivedResponse,
+    listing: dict | None,
+    summary: ReprocessSummary,
+    index: WarcIndex,
 ) -> RawNotice | None:
     """The raw notice the crawl would have yielded for this archived detail answer, or None to skip it."""
     portal = portals[source]
@@ -145,11 +150,23 @@ def _raw_notice(
         summary.skip("no notice in the answer")
         return None
     summary.detail_pages += 1
-    url, html = page
+    url, html = _with_original(portal, response, page, index)
     listing = listing or {}
     notice_id = portal.notice_id(archived.url) or listing.get("notice_id")
     fetched_at = _warc_time(archived.fetched_at)
     return raw_notice(source, notice_id, url, listing, response, html=html, fetched_at=fetched_at)
+
+
+def _with_original(portal: Portal, response: HtmlResponse, page: tuple[str, str], index: WarcIndex) -> tuple[str, str]:
+    """The notice as the crawl built it: from the archived original when the portal's page only points there."""
+    elsewhere = portal.body_elsewhere(response) if portal.body_elsewhere else None
+    if elsewhere is None or portal.with_original is None:
+        return page
+    original = index.get("GET", safe_url_string(elsewhere))
+    if original is None or original.status != 200:
+        # The crawl could not fetch it either, and yielded the page as it is.
+        return page
+    return portal.with_original(response, _response(original))
 
 
 def _response(archived: ArchivedResponse) -> HtmlResponse:

@@ -12,7 +12,9 @@ from scrapy.http import HtmlResponse, TextResponse
 from scrapy.utils.test import get_crawler
 
 from pipelines.ingest.normalize import normalize
+from pipelines.ingest.reprocess import reprocess_archive
 from pipelines.ingest.warc import iter_responses
+from pipelines.storage import store
 from spiders.ggzy import GgzySpider, content_url, list_form, notice_id_from_url, parse_detail_page, parse_list
 from spiders.registry import PORTALS
 from tests.spiders.crawling import crawl, json_answer
@@ -209,3 +211,77 @@ def test_captcha_answer_over_http_is_a_blocked_crawl(tmp_path, local_site):
     assert stats["finish_reason"] == "blocked"
     assert stats["tenderwatch/block_reason"] == "ggzy captcha required (code 829)"
     assert stats["tenderwatch/block_url"] == f"{site.url}/information/pubTradingInfo/getTradList"
+
+
+def _record(notice_id: str, day: str, title: str) -> dict:
+    return {
+        "id": notice_id, "title": title, "publishTime": day, "informationTypeText": "采购公告",
+        "provinceText": "安徽", "cityText": "合肥市", "businessTypeText": "政府采购",
+        "url": f"/his/information/deal/html/a/340000/0201/{day.replace('-', '')}/{notice_id}.html",
+    }  # fmt: skip
+
+
+def serve_followed_notices(site) -> None:
+    """Three notices: an ordinary /b/ page, an empty one linking to the provincial original, and a missing one whose
+    /a/ container names another content page."""
+    records = [
+        _record("R1", "2024-03-28", "合肥市某高校智算平台GPU服务器采购项目竞争性磋商公告"),
+        _record("R2", "2024-03-27", "合肥某研究院大模型训练服务器采购项目公开招标公告"),
+        _record("R3", "2024-03-26", "合肥某医院服务器采购项目公开招标公告"),
+    ]
+    answer = {"code": 200, "message": "success", "data": {"records": records, "total": 3, "pages": 1}}
+    site.post_routes.append(lambda path, body: json_answer(json.dumps(answer, ensure_ascii=False).encode()))
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    original = f"{site.url}/original/ah/2024/R2.html"
+    pages = {
+        "/his/information/deal/html/b/340000/0201/20240328/R1.html": (GGZY_FIXTURES / "b_page.html").read_bytes(),
+        "/his/information/deal/html/b/340000/0201/20240327/R2.html":
+            (GGZY_FIXTURES / "b_page_empty.html").read_bytes().replace(b"ORIGINAL", original.encode()),
+        "/original/ah/2024/R2.html": (GGZY_FIXTURES / "original.html").read_bytes(),
+        "/his/information/deal/html/a/340000/0201/20240326/R3.html": (GGZY_FIXTURES / "a_page.html").read_bytes(),
+        "/his/information/deal/html/b/340000/0201/20240326/R3named.html": (GGZY_FIXTURES / "b_page.html").read_bytes(),
+    }  # fmt: skip
+    site.routes.append(lambda path: (200, html, pages[path]) if path in pages else None)
+
+
+def test_an_empty_b_page_is_read_from_its_original_and_a_missing_one_from_the_container(tmp_path, local_site):
+    site = local_site(GGZY_FIXTURES)
+    serve_followed_notices(site)
+    archive = tmp_path / "archive"
+    args = ["-a", f"base_url={site.url}", "-a", "history=true", "-a", "from_date=2024-03-01", "-a",
+            "until_date=2024-03-31"]  # fmt: skip
+    items, stats = crawl(tmp_path, "ggzy", "followed", *args, "-s", f"TENDERWATCH_ARCHIVE_DIR={archive}")
+    by_id = {item["notice_id"]: item for item in items}
+    assert sorted(by_id) == ["R1", "R2", "R3"]
+    assert (stats["tenderwatch/originals_followed"], stats["tenderwatch/content_pages_from_container"]) == (1, 1)
+
+    empty = by_id["R2"]
+    assert empty["url"] == f"{site.url}/his/information/deal/html/b/340000/0201/20240327/R2.html"
+    notice = normalize(empty, PORTALS)
+    assert notice["parse_error"] is None
+    assert (notice["project_code"], notice["buyer"], str(notice["budget_cny"])) == (
+        "2024AHZB00777", "合肥某研究院", "24000000.00",
+    )  # fmt: skip
+    assert "8块NVIDIA H100 80GB" in notice["text"]
+    page = parse_detail_page(HtmlResponse(url=empty["url"], body=empty["html"].encode(), encoding="utf-8"))
+    assert page["read_from"] == page["origin_url"] == f"{site.url}/original/ah/2024/R2.html"
+    assert by_id["R3"]["url"] == f"{site.url}/his/information/deal/html/b/340000/0201/20240326/R3named.html"
+
+    # Reprocessing the archive builds the same notice from the archived original.
+    with store.session(tmp_path / "reprocessed.duckdb") as con:
+        reprocess_archive(con, archive, "reprocess", PORTALS)
+        text = con.execute("SELECT text FROM notices WHERE source = 'ggzy' AND notice_id = 'R2'").fetchall()
+    assert text == [(notice["text"],)]
+
+
+def test_an_original_that_fails_leaves_the_b_page_as_a_recorded_parse_error(tmp_path, local_site):
+    site = local_site(GGZY_FIXTURES)
+    serve_followed_notices(site)
+    site.routes.insert(0, lambda path: (404, {}, b"gone") if path.startswith("/original/") else None)
+    items, stats = crawl(tmp_path, "ggzy", "failed", "-a", f"base_url={site.url}", "-a", "history=true",
+                         "-a", "from_date=2024-03-27", "-a", "until_date=2024-03-27")  # fmt: skip
+    assert [item["notice_id"] for item in items] == ["R2"]
+    assert stats["tenderwatch/originals_failed"] == 1
+    notice = normalize(items[0], PORTALS)
+    assert notice["title"] == "合肥某研究院大模型训练服务器采购项目公开招标公告"
+    assert notice["parse_error"].startswith("UnreadablePage")
