@@ -21,6 +21,12 @@ browser captures from 2026-03-14 (``../shared/fixtures/real/EVIDENCE.md``, "scgg
   page's ``h2#title``, ``span#date``, ``span#source``, ``#newsText`` and the original-notice link
   ``a#originurl_a[data-value]``;
 - not confirmed: the 002002001 record ids beyond their shape, and whether the site still answers plain HTTP clients.
+
+``szzfcg`` (深圳政府采购, the city's procurement centre, ``http://zfcg.szggzy.com:8081``) is where Shenzhen's
+universities and labs (SUSTech, 鹏城实验室, the university's own notices) are published. A public scraper of 2025-12
+(``EVIDENCE.md``, "szggzy.py") names its Epoint list pages ``/gsgg/002001/002001001/list.html``, the search API with
+``cnum`` ``002``, and the detail page's ``h3`` title, ``div.source span`` and ``div.contentbox`` body. The category
+condition and the date field are Epoint's usual ones, not confirmed; the recorded pages are ours. Unverified.
 """
 
 from __future__ import annotations
@@ -243,7 +249,20 @@ class ScggzySpider(EpointSpider):
     list_referer_path = "/jyxx/transactionInfo.html"
 
 
-SPIDERS: tuple[type[EpointSpider], ...] = (JsggzySpider, ScggzySpider)
+class SzzfcgSpider(EpointSpider):
+    """深圳政府采购 zfcg.szggzy.com:8081 (Epoint): the Shenzhen procurement centre's notices (category 002001001)."""
+
+    name = "szzfcg"
+    source = "szzfcg"
+    # Plain HTTP on port 8081, as the evidence has it; allowed_domains takes the host alone.
+    base_url = "http://zfcg.szggzy.com:8081"
+    allowed_domains: ClassVar[list[str]] = ["zfcg.szggzy.com"]
+    category = "002001001"
+    body_overrides: ClassVar[dict[str, Any]] = {"cnum": "002"}
+    list_referer_path = "/gsgg/002001/002001001/list.html"
+
+
+SPIDERS: tuple[type[EpointSpider], ...] = (JsggzySpider, ScggzySpider, SzzfcgSpider)
 
 
 # --- detail pages ---
@@ -287,6 +306,22 @@ def parse_scggzy_detail_page(response: Response) -> dict[str, Any]:
         "origin_url": clean(response.css("a#originurl_a::attr(data-value)").get()),
         "summary": {},
         "attachments": _links(response, "#newsText a[href*='download'], .attachment a"),
+        "body_html": body[0].get() if body else None,
+    }
+
+
+def parse_szzfcg_detail_page(response: Response) -> dict[str, Any]:
+    """``title`` (``h3``), ``published`` and ``platform`` (``div.source span``), ``attachments``, ``body_html``
+    (``div.contentbox``) of a Shenzhen procurement-centre page."""
+    source_line = " ".join(node_text(span) or "" for span in response.css("div.source span"))
+    platform = _INFO_SOURCE.search(source_line)
+    body = response.css("div.contentbox")
+    return {
+        "title": node_text(response.css("h3")) or clean(response.xpath("/html/head/title/text()").get()),
+        "published": first_datetime_text(source_line),
+        "platform": platform[1] if platform else None,
+        "summary": {},
+        "attachments": _links(response, "div.contentbox a[href*='download'], div.contentbox a[href*='attach']"),
         "body_html": body[0].get() if body else None,
     }
 

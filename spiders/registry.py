@@ -83,6 +83,13 @@ PORTALS: dict[str, Portal] = {
         verified=False,
         evidence="unverified: layout from public scrapers and an interface note; tests/fixtures/scggzy written by us",
     ),
+    "szzfcg": _epoint(
+        epoint.SzzfcgSpider,
+        epoint.parse_szzfcg_detail_page,
+        verified=False,
+        evidence="unverified: list path, search API cnum and detail selectors from a public scraper (2025-12); "
+        "tests/fixtures/szzfcg written by us",
+    ),
     "szggzy": Portal(
         hosts=("szggzy.com", "www.szexgrp.com"),  # not ygcg.szexgrp.com: another portal
         read_detail=szggzy.parse_detail_page,

@@ -59,10 +59,14 @@ Portals = Mapping[str, Portal]
 def source_for_url(url: str | None, portals: Portals) -> str | None:
     """``https://www.ccgp.gov.cn/…`` → ``ccgp``; an unknown host is its own source name."""
     host = (urlsplit(url or "").hostname or "").lower()
-    for source, portal in portals.items():
-        if any(host == suffix or host.endswith("." + suffix) for suffix in portal.hosts):
-            return source
-    return host or None
+    # The longest matching suffix wins: zfcg.szggzy.com is its own portal, not szggzy.com's.
+    matches = [
+        (len(suffix), source)
+        for source, portal in portals.items()
+        for suffix in portal.hosts
+        if host == suffix or host.endswith("." + suffix)
+    ]
+    return max(matches)[1] if matches else (host or None)
 
 
 def notice_id_for_url(url: str | None, source: str | None, portals: Portals) -> str | None:

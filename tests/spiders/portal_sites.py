@@ -18,6 +18,7 @@ from tests.spiders.crawling import file_route, json_answer
 FIXTURES = ROOT / "tests" / "fixtures"
 GGZY_FIXTURES = FIXTURES / "ggzy"
 SC_FIXTURES = FIXTURES / "scggzy"
+SZZFCG_FIXTURES = FIXTURES / "szzfcg"
 SZ_FIXTURES = FIXTURES / "szggzy"
 UNIVERSITY_FIXTURES = FIXTURES / "university"
 GGZY_REAL_PAGES = (1, 2, 3, 15, 30, 200, 239)
@@ -90,6 +91,22 @@ def serve_scggzy(site: LocalSite) -> list[int]:
     site.post_routes.append(search)
     site.routes.append(lambda path: (200, {"Content-Type": "text/html"}, detail) if path.startswith("/jyxx/") else None)
     return offsets
+
+
+def serve_szzfcg(site: LocalSite) -> list[dict]:
+    """Our recorded search answer (one page) and detail page of the Shenzhen procurement centre. Returns the bodies."""
+    bodies: list[dict] = []
+
+    def search(path: str, body: bytes):
+        if path != SEARCH_PATH:
+            return None
+        bodies.append(json.loads(body.decode("utf-8")))
+        return json_answer((SZZFCG_FIXTURES / "list_pn0.json").read_bytes())
+
+    detail = (SZZFCG_FIXTURES / "detail.html").read_bytes()
+    site.post_routes.append(search)
+    site.routes.append(lambda path: (200, {"Content-Type": "text/html"}, detail) if path.startswith("/gsgg/") else None)
+    return bodies
 
 
 def serve_szggzy(site: LocalSite) -> list[dict]:

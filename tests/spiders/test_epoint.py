@@ -19,11 +19,12 @@ from spiders.epoint import (
     parse_jsggzy_detail_page,
     parse_list,
     parse_scggzy_detail_page,
+    parse_szzfcg_detail_page,
 )
 from spiders.registry import PORTALS
 from tests.conftest import real_page
 from tests.spiders.crawling import crawl
-from tests.spiders.portal_sites import SC_FIXTURES, serve_jsggzy, serve_scggzy
+from tests.spiders.portal_sites import SC_FIXTURES, SZZFCG_FIXTURES, serve_jsggzy, serve_scggzy, serve_szzfcg
 
 JS = "https://jsggzy.jszwfw.gov.cn"
 JS_DETAIL = f"{JS}/jyxx/003001/003001001/20260706/5951fba5-d1e5-4203-80dc-06cfbcea2d39.html"
@@ -234,3 +235,29 @@ def test_sichuan_asks_for_what_its_own_front_end_asks():
         "fields": "", "cnum": "", "ssort": "", "cl": 10000, "highlights": "", "terminal": "", "noWd": True, "rn": 12,
     }  # fmt: skip
     assert body["sort"] == '{"ordernum":"0","webdate":"0"}'
+
+
+def test_szzfcg_crawl_over_http_and_its_detail_values(tmp_path, local_site):
+    site = local_site(SZZFCG_FIXTURES)
+    bodies = serve_szzfcg(site)
+    window = ["-a", f"base_url={site.url}", "-a", "from_date=2024-01-01", "-a", "until_date=2024-01-31"]
+    items, stats = crawl(tmp_path, "szzfcg", "szzfcg", *window)
+    assert sorted(i["notice_id"] for i in items) == [
+        "3f2a0001-aaaa-4bbb-8ccc-000000000001", "3f2a0002-aaaa-4bbb-8ccc-000000000002",
+    ]  # fmt: skip
+    assert stats["tenderwatch/list_items_out_of_window"] == 1
+    assert (bodies[0]["cnum"], bodies[0]["condition"][-1]["equal"]) == ("002", "002001001")
+    gpu = next(i for i in items if "GPU" in i["listing"]["title"])
+    assert (gpu["listing"]["region"], gpu["listing"]["platform"]) == ("深圳市", "深圳市政府采购中心")
+
+    response = HtmlResponse(url=gpu["url"], body=gpu["html"].encode(), encoding="utf-8")
+    page = parse_szzfcg_detail_page(response)
+    assert (page["title"], page["published"], page["platform"]) == (
+        "南方科技大学GPU计算集群扩容采购项目公开招标公告", "2024-01-30 17:20:00", "深圳市政府采购中心",
+    )  # fmt: skip
+    assert [a["name"] for a in page["attachments"]] == ["招标文件.pdf"]
+    notice = normalize(gpu, PORTALS)
+    assert notice["parse_error"] is None
+    assert (notice["project_code"], notice["buyer"], str(notice["budget_cny"])) == (
+        "SZCG2024000123", "南方科技大学", "15800000.00",
+    )  # fmt: skip

@@ -46,6 +46,13 @@ SOURCES = {
          "https://ggzyjy.sc.gov.cn/jyxx/transactionInfo.html"],
         False,
     ),
+    "szzfcg": (
+        "http://zfcg.szggzy.com:8081/gsgg/002001/002001001/20240130/3f2a0001-aaaa-4bbb-8ccc-000000000001.html",
+        "3f2a0001-aaaa-4bbb-8ccc-000000000001",
+        ["http://zfcg.szggzy.com:8081/inteligentsearch/rest/esinteligentsearch/getFullTextDataNew",
+         "http://zfcg.szggzy.com:8081/gsgg/002001/002001001/list.html"],
+        False,
+    ),
     "szggzy": (
         "https://www.szggzy.com/cms/api/v1/trade/content/detail?contentId=2090011",
         "2090011",

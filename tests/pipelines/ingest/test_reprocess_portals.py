@@ -49,6 +49,11 @@ def _scggzy(site: LocalSite) -> list[str]:
     return WINDOW_2024_01
 
 
+def _szzfcg(site: LocalSite) -> list[str]:
+    portal_sites.serve_szzfcg(site)
+    return WINDOW_2024_01
+
+
 def _szggzy(site: LocalSite) -> list[str]:
     portal_sites.serve_szggzy(site)
     return WINDOW_2024_01
@@ -68,6 +73,7 @@ CRAWLS: dict[str, tuple[Path, Callable[[LocalSite], list[str]]]] = {
     "ggzy": (portal_sites.GGZY_FIXTURES, _ggzy),
     "jsggzy": (portal_sites.SC_FIXTURES, _jsggzy),
     "scggzy": (portal_sites.SC_FIXTURES, _scggzy),
+    "szzfcg": (portal_sites.SZZFCG_FIXTURES, _szzfcg),
     "szggzy": (portal_sites.SZ_FIXTURES, _szggzy),
     **{name: (portal_sites.UNIVERSITY_FIXTURES / name, _university(name)) for name in ("szu", "shu")},
 }
