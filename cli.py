@@ -215,7 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("reprocess", cmd_reprocess, "rebuild notices from the WARC archive with the current parser")
 
-    command("sources", cmd_sources, "every portal the project can crawl, and whether real pages verified its layout")
+    sources = command("sources", cmd_sources, "every portal: verified or not, enabled or not, its last verdict")
+    sources.add_argument("--markdown", action="store_true", help="print README's sources table instead")
     return parser
 
 
@@ -508,15 +509,41 @@ def cmd_translate(args: argparse.Namespace, context: Context) -> int:
 
 
 def cmd_sources(args: argparse.Namespace, context: Context) -> int:
-    """One line per portal: name, verified or not, enabled tonight or not, hosts, and what the layout rests on."""
+    """Per portal: verified or not, enabled or not, its last verdict, then what it is, how it is read, and why."""
     from spiders.registry import PORTALS
 
+    if args.markdown:
+        print(sources_table(PORTALS))
+        return 0
+    last = _last_verdicts(context.paths)
     width = max(map(len, PORTALS))
     for name, portal in PORTALS.items():
         verified = "verified" if portal.verified else "UNVERIFIED"
         enabled = "enabled" if name in context.sources else "-"
-        print(f"{name:<{width}}  {verified:<10}  {enabled:<7}  {', '.join(portal.hosts)}: {portal.evidence}")
+        print(f"{name:<{width}}  {verified:<10}  {enabled:<7}  last: {last.get(name, 'never crawled')}")
+        print(f"{'':<{width}}  {portal.title}: {portal.how}")
+        print(f"{'':<{width}}  evidence: {portal.evidence}")
     return 0
+
+
+def sources_table(portals) -> str:
+    """README's table of sources, from the registry (a test keeps the README equal to it)."""
+    rows = ["| source | portal | how | layout |", "|---|---|---|---|"]
+    for name, portal in portals.items():
+        layout = "verified on real pages" if portal.verified else "unverified"
+        rows.append(f"| `{name}` | {portal.title} | {portal.how} | {layout} |")
+    return "\n".join(rows)
+
+
+def _last_verdicts(paths: Paths) -> dict[str, str]:
+    """source → ``verdict (date)`` of its latest crawl in this data directory."""
+    from pipelines.storage import crawl_runs, store
+
+    if not paths.work_db.exists():
+        return {}
+    with store.session(paths.work_db) as con:
+        rows = crawl_runs.latest_per_source(con)
+    return {source: f"{verdict} ({_local(started)})" for source, started, verdict, *_ in rows}
 
 
 # --- commands on one page or text ------------------------------------------------------------------------------

@@ -9,13 +9,15 @@ PORTALS)``), so the pipelines never import the spiders. Which sources the nightl
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from pipelines.ingest.portals import Portal, page_as_served
 from spiders import ccgp, epoint, ggzy, szggzy, university
 from spiders.base import BaseSpider
 
 
-def _epoint(site: type[epoint.EpointSpider], read_detail, verified: bool, evidence: str) -> Portal:
+def _epoint(site: type[epoint.EpointSpider], read_detail, **described: Any) -> Portal:
+    """An Epoint site's portal; ``described`` are the fields that tell about it (verified, evidence, title, how)."""
     return Portal(
         hosts=tuple(site.allowed_domains),
         read_detail=read_detail,
@@ -24,12 +26,11 @@ def _epoint(site: type[epoint.EpointSpider], read_detail, verified: bool, eviden
         block_reason=site.block_reason,
         notice_id=epoint.notice_id_from_url,
         notice_page=page_as_served,
-        verified=verified,
-        evidence=evidence,
+        **described,
     )
 
 
-def _university(site: type[university.UniversitySpider], evidence: str) -> Portal:
+def _university(site: type[university.UniversitySpider], **described: Any) -> Portal:
     return Portal(
         hosts=tuple(site.allowed_domains),
         read_detail=university.detail_parser(site),
@@ -39,7 +40,7 @@ def _university(site: type[university.UniversitySpider], evidence: str) -> Porta
         notice_id=partial(university.notice_id_from_url, site=site),
         notice_page=page_as_served,
         verified=False,
-        evidence=evidence,
+        **described,
     )
 
 
@@ -55,6 +56,8 @@ PORTALS: dict[str, Portal] = {
         verified=True,
         evidence="column list, detail pages and rate-limit page tested on the real pages in "
         "../shared/fixtures/real/ccgp",
+        title="中国政府采购网 www.ccgp.gov.cn",
+        how="column list pages + detail pages; `-a mode=search`: the `bxsearch` keyword search",
     ),
     "ggzy": Portal(
         hosts=("ggzy.gov.cn",),
@@ -70,18 +73,25 @@ PORTALS: dict[str, Portal] = {
         "chrome is unverified (public scrapers only)",
         body_elsewhere=ggzy.body_elsewhere,
         with_original=ggzy.with_original,
+        title="全国公共资源交易平台 www.ggzy.gov.cn",
+        how="`getTradList` JSON API (政府采购) with `-a keywords=GPU,算力`, `-a province=… -a city=…`, "
+        "`-a history=true`; `/b/` detail pages, or the provincial original an empty one links to",
     ),
     "jsggzy": _epoint(
         epoint.JsggzySpider,
         epoint.parse_jsggzy_detail_page,
         verified=True,
         evidence="search API and detail page tested on the real answers in ../shared/fixtures/real/jsggzy",
+        title="江苏省公共资源交易网 jsggzy.jszwfw.gov.cn",
+        how="Epoint `getFullTextDataNew` API (category 003004002), detail pages",
     ),
     "scggzy": _epoint(
         epoint.ScggzySpider,
         epoint.parse_scggzy_detail_page,
         verified=False,
         evidence="unverified: layout from public scrapers and an interface note; tests/fixtures/scggzy written by us",
+        title="四川省公共资源交易网 ggzyjy.sc.gov.cn",
+        how="Epoint API (category 002002001, notices of 四川省政府采购网), detail pages",
     ),
     "szzfcg": _epoint(
         epoint.SzzfcgSpider,
@@ -89,6 +99,9 @@ PORTALS: dict[str, Portal] = {
         verified=False,
         evidence="unverified: list path, search API cnum and detail selectors from a public scraper (2025-12); "
         "tests/fixtures/szzfcg written by us",
+        title="深圳政府采购 zfcg.szggzy.com:8081 (the city's procurement centre: SUSTech, 鹏城实验室, "
+        "the universities)",
+        how="Epoint API (category 002001001), detail pages",
     ),
     "szggzy": Portal(
         hosts=("szggzy.com", "www.szexgrp.com"),  # not ygcg.szexgrp.com: another portal
@@ -100,16 +113,22 @@ PORTALS: dict[str, Portal] = {
         notice_page=szggzy.notice_page,
         verified=False,
         evidence="unverified: API shapes from public scrapers (2023, 2025-26); tests/fixtures/szggzy written by us",
+        title="深圳公共资源交易中心 www.szggzy.com (the same API on www.szexgrp.com: `-a base_url=https://www.szexgrp.com`)",
+        how="list and detail JSON APIs",
     ),
     "szu": _university(
         university.SzuSpider,
-        "unverified: host, list path, datanews fields and detail URLs from a public scraper (2025-12), VSB detail "
-        "selectors modelled on the common layout; tests/fixtures/university/szu written by us",
+        evidence="unverified: host, list path, datanews fields and detail URLs from a public scraper (2025-12), VSB "
+        "detail selectors modelled on the common layout; tests/fixtures/university/szu written by us",
+        title="深圳大学招投标管理中心 bidding.szu.edu.cn",
+        how="VSB CMS list pages (a `datanews` script array) + detail pages",
     ),
     "shu": _university(
         university.ShuSpider,
-        "unverified: URL pattern from public scrapers, selectors modelled on common university CMS layouts; "
+        evidence="unverified: URL pattern from public scrapers, selectors modelled on common university CMS layouts; "
         "tests/fixtures/university/shu written by us",
+        title="上海大学招投标 bidding.shu.edu.cn",
+        how="CMS list pages + detail pages",
     ),
 }
 

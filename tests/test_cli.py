@@ -3,6 +3,7 @@ $TENDERWATCH_DATA_DIR is the one each command uses, never ``./data`` (the workin
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import cli
+from spiders.registry import PORTALS
 from tests.conftest import ROOT
 
 DEMO = ROOT / "demo"
@@ -119,5 +121,19 @@ def test_sources_says_which_layouts_real_pages_verified(tmp_path, monkeypatch, c
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TENDERWATCH_SOURCES", "ccgp,ggzy")
     assert cli.main(["sources"]) == 0
-    lines = {line.split()[0]: line.split()[1:3] for line in capsys.readouterr().out.splitlines()}
+    lines = {line.split()[0]: line.split()[1:3] for line in capsys.readouterr().out.splitlines() if line[:1] != " "}
     assert lines[source] == [verified, enabled]
+
+
+def test_sources_shows_each_sources_last_verdict(demo_night, monkeypatch, capsys):
+    assert cli.main(["sources", "--data-dir", str(demo_night)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^ccgp\s+verified\s+enabled\s+last: ok \(\d{4}-\d\d-\d\d \d\d:\d\d CST\)$", out, re.M)
+    assert re.search(r"^szu\s+UNVERIFIED\s+-\s+last: never crawled$", out, re.M)
+
+
+def test_the_readme_sources_table_is_the_registry(capsys):
+    assert cli.main(["sources", "--markdown"]) == 0
+    table = capsys.readouterr().out.strip()
+    assert table.count("\n") == len(PORTALS) + 1
+    assert table in (ROOT / "README.md").read_text(encoding="utf-8")

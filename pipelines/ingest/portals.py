@@ -46,6 +46,9 @@ class Portal:
     verified: bool
     # What the layout was built from, in one line.
     evidence: str
+    # For people: the portal's name and address, and how the spider reads it (README's sources table is these).
+    title: str = ""
+    how: str = ""
     # For portals whose page may only point at the notice (ggzy's empty /b/ pages): the address the body must be
     # read from, or None when the page holds it; and (URL, HTML) from the page and that original, as the spider
     # yields them. Reprocessing answers the original from the archive, as the crawl fetched it.
