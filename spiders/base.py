@@ -113,6 +113,8 @@ class BaseSpider(scrapy.Spider):
             host = urlsplit(self.base_url).hostname
             self.allowed_domains = [*getattr(self, "allowed_domains", []), host]
         self.scheduled_notices = 0
+        # Notices already scheduled in this crawl: another query, column or page may list them again.
+        self.scheduled_ids: set[str] = set()
 
     # --- the date window -------------------------------------------------------------------------------------
 
@@ -144,6 +146,8 @@ class BaseSpider(scrapy.Spider):
     def screen_listing(self, listing: dict[str, Any], *, prefilter: bool = True) -> str:
         """What to do with a listed notice: ``fetch``, ``skip``, or ``older`` (before the window: stop paging).
 
+        A notice already scheduled by this crawl (another keyword's query, another column) is skipped.
+
         Counts why notices were passed over in the crawl stats. ``prefilter=False`` for keyword search results,
         whose titles need not carry the keyword (full-text search).
         """
@@ -159,6 +163,10 @@ class BaseSpider(scrapy.Spider):
             return "skip"
         if prefilter and not self.title_wanted(listing.get("title")):
             return "skip"
+        if listing["notice_id"] in self.scheduled_ids:
+            stats.inc_value("tenderwatch/repeated_notices")
+            return "skip"
+        self.scheduled_ids.add(listing["notice_id"])
         return "fetch"
 
     def follow_listings(self, response: Response, listings: list[dict[str, Any]]):

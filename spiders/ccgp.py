@@ -310,7 +310,6 @@ class CcgpSpider(BaseSpider):
             self.keywords = search_terms()
         # A mirror or test server answers the search on its own host, with the same path.
         self.search_base_url = self.base_url if kwargs.get("base_url") else f"{self.search_scheme}://{self.search_host}"
-        self.scheduled_ids: set[str] = set()
 
     async def start(self):
         if self.mode == "search":
@@ -380,13 +379,8 @@ class CcgpSpider(BaseSpider):
             # The portal filters by date, so a result outside the window is another day's notice, not the end.
             if self.screen_listing(listing, prefilter=False) != "fetch":
                 continue
-            notice_id = listing["notice_id"]
-            if notice_id in self.scheduled_ids:
-                self.crawler.stats.inc_value("tenderwatch/search_duplicates")
-                continue
             if not self.take_notice():
                 return
-            self.scheduled_ids.add(notice_id)
             listing["keyword"] = keyword
             yield response.follow(listing["url"], callback=self.parse_detail, cb_kwargs={"listing": listing})
         pages = parse_search_pager(response)

@@ -4,7 +4,10 @@ One spider, configured per site by class attributes: ``POST /inteligentsearch/re
 getFullTextDataNew`` with a JSON body (``pn`` a record offset, ``rn`` rows per page, ``condition`` on
 ``categorynum``, ``time`` a date range), answered ``{"result": {"totalcount", "records": [{title, linkurl,
 infodate|webdate, categoryname, zhuanzai …}]}}``. Each record's ``linkurl`` is a server-rendered detail page whose
-last path segment is the notice's GUID. Sites sit behind Ruishu/JSL JavaScript challenges that answer HTML (or
+last path segment is the notice's GUID. ``-a keywords=A100,GPU服务器`` searches instead of listing: one query per
+keyword in ``wd`` over the title and content fields (the keyword parameters public scrapers of many Epoint sites
+send: Hefei, Zhejiang, Hebei), still within the category and the date window; a notice several keywords find is
+fetched once. Sites sit behind Ruishu/JSL JavaScript challenges that answer HTML (or
 HTTP 412) instead of JSON: that is a block, never an empty list.
 
 Configured here: ``jsggzy`` (江苏省公共资源交易网, category 003004002 政府采购; list and detail layout verified on
@@ -106,7 +109,10 @@ def read_list(response: Response, site: type[EpointSpider]) -> dict[str, dict[st
 
 
 class EpointSpider(BaseSpider):
-    """Base of the Epoint-portal spiders: a subclass sets the site's class attributes and nothing else."""
+    """Base of the Epoint-portal spiders: a subclass sets the site's class attributes and nothing else.
+
+    Argument besides BaseSpider's: ``keywords`` (comma-separated; one search per keyword instead of the listing).
+    """
 
     base_url: ClassVar[str]
     source: ClassVar[str]
@@ -123,15 +129,23 @@ class EpointSpider(BaseSpider):
     extra_conditions: ClassVar[tuple[dict[str, Any], ...]] = ()
     # Body values that differ from Jiangsu's, as the site's front end sends them.
     body_overrides: ClassVar[dict[str, Any]] = {}
+    # The record fields a keyword is searched in.
+    keyword_fields: ClassVar[str] = "title;content"
     # Sichuan's front end posts the JSON text with a form content type; Jiangsu posts application/json.
     content_type: ClassVar[str] = "application/json;charset=UTF-8"
     list_referer_path: ClassVar[str] = "/"
     handle_httpstatus_list: ClassVar[list[int]] = sorted({*BaseSpider.handle_httpstatus_list, *CHALLENGE_STATUSES})
 
-    async def start(self):
-        yield self.list_request(0)
+    def __init__(self, *args: Any, keywords: str | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # "" is the plain listing of the category.
+        self.keywords = tuple(k.strip() for k in (keywords or "").split(",") if k.strip()) or ("",)
 
-    def search_body(self, offset: int) -> dict[str, Any]:
+    async def start(self):
+        for keyword in self.keywords:
+            yield self.list_request(0, keyword)
+
+    def search_body(self, offset: int, keyword: str = "") -> dict[str, Any]:
         until = self.until_date or datetime.now(SHANGHAI).date()
         return {
             "token": "",
@@ -166,10 +180,17 @@ class EpointSpider(BaseSpider):
             "noParticiple": "1",
             "searchRange": None,
             **self.body_overrides,
+            **(self._keyword_body(keyword) if keyword else {}),
         }
 
-    def list_request(self, offset: int) -> scrapy.Request:
-        body = json.dumps(self.search_body(offset), ensure_ascii=False, separators=(",", ":"))
+    def _keyword_body(self, keyword: str) -> dict[str, Any]:
+        body: dict[str, Any] = {"wd": keyword, "fields": self.keyword_fields}
+        if "noWd" in self.body_overrides:
+            body["noWd"] = False  # the site's own "no keyword" flag would make it ignore wd
+        return body
+
+    def list_request(self, offset: int, keyword: str = "") -> scrapy.Request:
+        body = json.dumps(self.search_body(offset, keyword), ensure_ascii=False, separators=(",", ":"))
         return scrapy.Request(
             f"{self.base_url}{SEARCH_PATH}",
             method="POST",
@@ -181,7 +202,7 @@ class EpointSpider(BaseSpider):
                 "Referer": f"{self.base_url}{self.list_referer_path}",
             },
             callback=self.parse,
-            cb_kwargs={"offset": offset},
+            cb_kwargs={"offset": offset, "keyword": keyword},
         )
 
     @classmethod
@@ -196,7 +217,7 @@ class EpointSpider(BaseSpider):
             return "JS challenge page instead of the search API's JSON"
         return None
 
-    def parse(self, response: Response, offset: int = 0):
+    def parse(self, response: Response, offset: int = 0, keyword: str = ""):
         if self.is_blocked(response):
             return
         parsed = parse_list(json_answer(response), self.base_url, type(self))
@@ -205,13 +226,14 @@ class EpointSpider(BaseSpider):
             return
         listings, total = parsed
         for listing in listings:
-            if self.screen_listing(listing) != "fetch":
+            # A keyword's hits need not carry it in their titles (content search): no title prefilter for them.
+            if self.screen_listing(listing, prefilter=not keyword) != "fetch":
                 continue
             if not self.take_notice():
                 return
             yield scrapy.Request(listing["url"], callback=self.parse_detail, cb_kwargs={"listing": listing})
         if listings and offset + self.rows < total:
-            yield self.list_request(offset + self.rows)
+            yield self.list_request(offset + self.rows, keyword)
 
 
 class JsggzySpider(EpointSpider):

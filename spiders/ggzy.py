@@ -225,7 +225,6 @@ class GgzySpider(BaseSpider):
         self.source_type = self.default_source_type if source_type is None else str(source_type)
         self.history = str(history).lower() in ("1", "true", "yes")
         self.list_path = HISTORY_LIST_PATH if self.history else LIST_PATH
-        self.seen_ids: set[str] = set()
 
     async def start(self):
         for keyword in self.keywords:
@@ -343,16 +342,6 @@ class GgzySpider(BaseSpider):
         yield scrapy.Request(
             named, callback=self.parse_detail, errback=self.detail_failed, cb_kwargs={"listing": listing}
         )
-
-    def screen_listing(self, listing: dict[str, Any], *, prefilter: bool = True) -> str:
-        verdict = super().screen_listing(listing, prefilter=prefilter)
-        if verdict == "fetch":
-            if listing["notice_id"] in self.seen_ids:
-                # Another keyword's query, or an earlier page, already scheduled it.
-                self.crawler.stats.inc_value("tenderwatch/repeated_notices")
-                return "skip"
-            self.seen_ids.add(listing["notice_id"])
-        return verdict
 
 
 # --- detail pages ---

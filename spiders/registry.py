@@ -83,7 +83,7 @@ PORTALS: dict[str, Portal] = {
         verified=True,
         evidence="search API and detail page tested on the real answers in ../shared/fixtures/real/jsggzy",
         title="江苏省公共资源交易网 jsggzy.jszwfw.gov.cn",
-        how="Epoint `getFullTextDataNew` API (category 003004002), detail pages",
+        how="Epoint `getFullTextDataNew` API (category 003004002; `-a keywords=…` searches), detail pages",
     ),
     "scggzy": _epoint(
         epoint.ScggzySpider,
@@ -91,7 +91,7 @@ PORTALS: dict[str, Portal] = {
         verified=False,
         evidence="unverified: layout from public scrapers and an interface note; tests/fixtures/scggzy written by us",
         title="四川省公共资源交易网 ggzyjy.sc.gov.cn",
-        how="Epoint API (category 002002001, notices of 四川省政府采购网), detail pages",
+        how="Epoint API (category 002002001, notices of 四川省政府采购网; `-a keywords=…` searches), detail pages",
     ),
     "szzfcg": _epoint(
         epoint.SzzfcgSpider,
@@ -101,7 +101,7 @@ PORTALS: dict[str, Portal] = {
         "tests/fixtures/szzfcg written by us",
         title="深圳政府采购 zfcg.szggzy.com:8081 (the city's procurement centre: SUSTech, 鹏城实验室, "
         "the universities)",
-        how="Epoint API (category 002001001), detail pages",
+        how="Epoint API (category 002001001; `-a keywords=…` searches), detail pages",
     ),
     "szggzy": Portal(
         hosts=("szggzy.com", "www.szexgrp.com"),  # not ygcg.szexgrp.com: another portal
@@ -114,7 +114,7 @@ PORTALS: dict[str, Portal] = {
         verified=False,
         evidence="unverified: API shapes from public scrapers (2023, 2025-26); tests/fixtures/szggzy written by us",
         title="深圳公共资源交易中心 www.szggzy.com (the same API on www.szexgrp.com: `-a base_url=https://www.szexgrp.com`)",
-        how="list and detail JSON APIs",
+        how="list and detail JSON APIs; `-a keywords=…` searches titles",
     ),
     "szu": _university(
         university.SzuSpider,

@@ -151,10 +151,16 @@ class SzggzySpider(BaseSpider):
     announcement_type: ClassVar[str] = "采购公告"
     page_size: ClassVar[int] = 100
 
-    async def start(self):
-        yield self.list_request(0)
+    def __init__(self, *args: Any, keywords: str | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # One query per keyword on the title (the API's ``title`` field); "" lists the channel.
+        self.keywords = tuple(k.strip() for k in (keywords or "").split(",") if k.strip()) or ("",)
 
-    def search_body(self, page: int) -> dict[str, Any]:
+    async def start(self):
+        for keyword in self.keywords:
+            yield self.list_request(0, keyword)
+
+    def search_body(self, page: int, keyword: str = "") -> dict[str, Any]:
         until = self.until_date or datetime.now(SHANGHAI).date()
         return {
             "modelId": self.model_id,
@@ -165,25 +171,25 @@ class SzggzySpider(BaseSpider):
                 {"fieldName": "jygg_gglxmc_rank1", "fieldValue": self.announcement_type},
                 {"fieldName": "jygg_gglxmc", "fieldValue": self.announcement_type},
             ],
-            "title": None,
+            "title": keyword or None,
             "releaseTimeBegin": f"{self.from_date.isoformat()} 00:00:00",
             "releaseTimeEnd": f"{until.isoformat()} 23:59:59",
             "page": page,
             "size": self.page_size,
         }
 
-    def list_request(self, page: int) -> scrapy.Request:
-        body = json.dumps(self.search_body(page), ensure_ascii=False, separators=(",", ":"))
+    def list_request(self, page: int, keyword: str = "") -> scrapy.Request:
+        body = json.dumps(self.search_body(page, keyword), ensure_ascii=False, separators=(",", ":"))
         return scrapy.Request(
             f"{self.base_url}{LIST_PATH}",
             method="POST",
             body=body.encode("utf-8"),
             headers={"Content-Type": "application/json", "Referer": f"{self.base_url}/jygg/list.html"},
             callback=self.parse,
-            cb_kwargs={"page": page},
+            cb_kwargs={"page": page, "keyword": keyword},
         )
 
-    def parse(self, response: Response, page: int = 0):
+    def parse(self, response: Response, page: int = 0, keyword: str = ""):
         if self.is_blocked(response):
             return
         answer = json_answer(response)
@@ -204,7 +210,7 @@ class SzggzySpider(BaseSpider):
                 cb_kwargs={"listing": listing},
             )
         if listings and (page + 1) * self.page_size < int(data.get("totalElements") or 0):
-            yield self.list_request(page + 1)
+            yield self.list_request(page + 1, keyword)
 
     def parse_detail(self, response: Response, listing: dict[str, Any]):
         if self.is_blocked(response):

@@ -189,7 +189,7 @@ def test_search_crawl_pages_through_results_and_fetches_each_notice_once(tmp_pat
     assert by_id["62000001"]["listing"]["published"] == "2026-09-25 10:00:00"
     assert by_id["62000001"]["listing"]["agency"] == "演示代理"
     assert stats["finish_reason"] == "finished"
-    assert stats["tenderwatch/search_duplicates"] == 1
+    assert stats["tenderwatch/repeated_notices"] == 1
     assert stats["tenderwatch/search_queries_without_results"] == 1
     assert stats["tenderwatch/list_pages"] == 4
     assert "tenderwatch/next_page_lost" not in stats

@@ -261,3 +261,29 @@ def test_szzfcg_crawl_over_http_and_its_detail_values(tmp_path, local_site):
     assert (notice["project_code"], notice["buyer"], str(notice["budget_cny"])) == (
         "SZCG2024000123", "南方科技大学", "15800000.00",
     )  # fmt: skip
+
+
+def test_keywords_search_each_one_and_fetch_a_notice_once(tmp_path, local_site):
+    site = local_site(SZZFCG_FIXTURES)
+    bodies = serve_szzfcg(site)
+    window = ["-a", f"base_url={site.url}", "-a", "from_date=2024-01-01", "-a", "until_date=2024-01-31"]
+    # The recorded answer holds the same notices for both keywords, as two overlapping searches would.
+    items, stats = crawl(tmp_path, "szzfcg", "keywords", *window, "-a", "keywords=GPU,超算", "-a", "prefilter=1")
+    assert sorted((b["wd"], b["fields"], b["pn"]) for b in bodies) == [("GPU", "title;content", 0),
+                                                                       ("超算", "title;content", 0)]  # fmt: skip
+    assert len(items) == 2
+    assert stats["tenderwatch/repeated_notices"] == 2
+    # Search hits are not held to the title prefilter: the keyword may be in the body only.
+    assert stats.get("tenderwatch/prefilter_skipped", 0) == 0
+
+
+@pytest.mark.parametrize(
+    ("spider_class", "no_wd"),
+    [(JsggzySpider, None), (ScggzySpider, False)],
+)
+def test_a_keyword_turns_the_listing_into_a_search(spider_class, no_wd):
+    spider = spider_class.from_crawler(get_crawler(spider_class), from_date="2024-01-01", until_date="2024-01-31")
+    listing, search = json.loads(spider.list_request(0).body), json.loads(spider.list_request(0, "A800").body)
+    assert (listing["wd"], search["wd"], search["fields"]) == ("", "A800", "title;content")
+    assert search.get("noWd") is no_wd
+    assert search["condition"] == listing["condition"] and search["time"] == listing["time"]

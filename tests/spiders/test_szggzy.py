@@ -81,3 +81,14 @@ def test_crawl_over_http_pages_then_fetches_each_detail_and_replays(tmp_path, lo
     replayed, replay_stats = crawl(tmp_path, "szggzy", "sz-replay", *window, "-s", f"TENDERWATCH_REPLAY={archive}")
     assert sorted((i["notice_id"], i["html"]) for i in replayed) == sorted((i["notice_id"], i["html"]) for i in live)
     assert replay_stats.get("replay/missing", 0) == 0
+
+
+def test_keywords_search_titles_one_query_each(tmp_path, local_site):
+    site = local_site(SZ_FIXTURES)
+    bodies = serve_szggzy(site)
+    window = ["-a", f"base_url={site.url}", "-a", "from_date=2024-01-01", "-a", "until_date=2024-01-31"]
+    items, stats = crawl(tmp_path, "szggzy", "sz-keywords", *window, "-a", "keywords=GPU,大模型")
+    assert sorted({(b["title"], b["page"]) for b in bodies}) == [("GPU", 0), ("GPU", 1), ("大模型", 0), ("大模型", 1)]
+    # Our recorded answers ignore the title: both queries list the same three notices, fetched once.
+    assert sorted(i["notice_id"] for i in items) == ["2088001", "2089876", "2090011"]
+    assert stats["tenderwatch/repeated_notices"] == 3
