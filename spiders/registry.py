@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import partial
 
 from pipelines.ingest.portals import Portal, page_as_served
-from spiders import ccgp, epoint, ggzy, szggzy, university
+from spiders import ccgp, epoint, freecms, ggzy, szggzy, university
 from spiders.base import BaseSpider
 
 
@@ -25,6 +25,20 @@ def _epoint(site: type[epoint.EpointSpider], read_detail, verified: bool, eviden
         notice_id=epoint.notice_id_from_url,
         notice_page=page_as_served,
         verified=verified,
+        evidence=evidence,
+    )
+
+
+def _freecms(site: type[freecms.FreecmsSpider], read_detail, evidence: str) -> Portal:
+    return Portal(
+        hosts=tuple(site.allowed_domains),
+        read_detail=read_detail,
+        read_list=partial(freecms.read_list, site=site),
+        is_detail_url=freecms.is_detail_url,
+        block_reason=site.block_reason,
+        notice_id=freecms.notice_id_from_url,
+        notice_page=page_as_served,
+        verified=False,
         evidence=evidence,
     )
 
@@ -92,6 +106,18 @@ PORTALS: dict[str, Portal] = {
         verified=False,
         evidence="unverified: API shapes from a public scraper (2023); tests/fixtures/szggzy written by us",
     ),
+    "plap": _freecms(
+        freecms.PlapSpider,
+        freecms.parse_plap_detail_page,
+        "unverified: list API from the shared EVIDENCE.md and public scrapers (bidpilot and others), "
+        "notice-page chrome guessed from other FreeCMS sites; tests/fixtures/freecms/plap written by us",
+    ),
+    "zycg": _freecms(
+        freecms.ZycgSpider,
+        freecms.parse_zycg_detail_page,
+        "unverified: list API and notice-page chrome from public scrapers (bidpilot, infiniflow and others) and the "
+        "shared EVIDENCE.md; tests/fixtures/freecms/zycg written by us",
+    ),
     "szu": _university(
         university.SzuSpider,
         "unverified: URL pattern from public scrapers, selectors modelled on common university CMS layouts; "
@@ -115,5 +141,6 @@ SPIDERS: dict[str, type[BaseSpider]] = {
     "ggzy": ggzy.GgzySpider,
     **{site.name: site for site in epoint.SPIDERS},
     "szggzy": szggzy.SzggzySpider,
+    **{site.name: site for site in freecms.SPIDERS},
     **{site.name: site for site in university.SPIDERS},
 }
