@@ -9,9 +9,9 @@ record's ``pageurl`` is a static notice page ``/freecms/site/<site>/<column>/inf
 Two modes (``-a mode=…``): ``search`` (the default) asks once per keyword (``-a keywords=GPU,H200``; default
 ``pipelines.matching.queries.search_terms()``) and fetches a notice found by several keywords once; ``channel``
 lists the whole channel. Either way paging stops at the first page reaching past ``from_date``: the window is kept
-on our side because no scraper we read sets the portal's own ``operationStartTime``/``operationEndTime`` and their
-format is unknown. Both portals sit behind WAFs: an HTML page where JSON was expected, or HTTP 403/412/521, is a
-block, never an empty list.
+on our side because the portal's own ``operationStartTime``/``operationEndTime`` are sent empty by every scraper we
+read but one, which does not show their format. Both portals sit behind WAFs: an HTML page where JSON was expected,
+or HTTP 403/412/521, is a block, never an empty list.
 
 Configured sites, and what each fact rests on (public code read 2026-12, nothing copied; no live request made):
 
