@@ -62,7 +62,8 @@ from spiders.common import api_base, by_detail_url, clean, first_datetime_text, 
 
 # Ruishu-style WAFs answer their JavaScript challenge with HTTP 412.
 CHALLENGE_STATUSES: dict[int, str] = {412: "HTTP 412 JS challenge"}
-# An answer with a code the API uses for success; any other code is an error page dressed as JSON.
+# Success codes ("200" in every answer seen; one zycg client also accepts "0"); any other code is an error page
+# dressed as JSON.
 OK_CODES = ("200", "0")
 
 _NOTICE_PAGE = re.compile(r"/site/[\w-]+/[\w-]+/info/\d{4}/(?P<id>[0-9A-Za-z-]{8,})\.html?$")
@@ -147,6 +148,8 @@ class FreecmsSpider(BaseSpider):
     notice_types: ClassVar[str] = ""  # empty: every notice type of the channel
     # Further query parameters the site's own front end sends, in its order.
     extra_params: ClassVar[tuple[tuple[str, str], ...]] = ()
+    # Small pages, as the FreeCMS front ends ask (scrapers of provincial FreeCMS sites send 8 or 10): a nightly window
+    # ends early in the first page or two.
     page_size: ClassVar[int] = 10
     list_date_fields: ClassVar[tuple[str, ...]] = ("noticeTime", "addtimeStr")
     # Prefix of a record's ``htmlpath`` (``/site/…``) on the public host.
