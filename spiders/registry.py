@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 from pipelines.ingest.portals import Portal, page_as_served
-from spiders import ccgp, epoint, ggzy, szggzy, university
+from spiders import ccgp, epoint, freecms, ggzy, szggzy, university
 from spiders.base import BaseSpider
 
 
@@ -26,6 +26,21 @@ def _epoint(site: type[epoint.EpointSpider], read_detail, **described: Any) -> P
         block_reason=site.block_reason,
         notice_id=epoint.notice_id_from_url,
         notice_page=page_as_served,
+        **described,
+    )
+
+
+def _freecms(site: type[freecms.FreecmsSpider], read_detail, **described: Any) -> Portal:
+    """A FreeCMS site's portal: unverified; ``described`` are evidence, title and how."""
+    return Portal(
+        hosts=tuple(site.allowed_domains),
+        read_detail=read_detail,
+        read_list=partial(freecms.read_list, site=site),
+        is_detail_url=freecms.is_detail_url,
+        block_reason=site.block_reason,
+        notice_id=freecms.notice_id_from_url,
+        notice_page=page_as_served,
+        verified=False,
         **described,
     )
 
@@ -116,6 +131,23 @@ PORTALS: dict[str, Portal] = {
         title="深圳公共资源交易中心 www.szggzy.com (the same API on www.szexgrp.com: `-a base_url=https://www.szexgrp.com`)",
         how="list and detail JSON APIs; `-a keywords=…` searches titles",
     ),
+    "plap": _freecms(
+        freecms.PlapSpider,
+        freecms.parse_plap_detail_page,
+        evidence="unverified: list API from the shared EVIDENCE.md and public scrapers (bidpilot and others), "
+        "notice-page chrome guessed from other FreeCMS sites; tests/fixtures/freecms/plap written by us",
+        title="军队采购网 www.plap.mil.cn (military units)",
+        how="FreeCMS `selectInfoMoreChannel.do` JSON list, title search by default (`-a keywords=…`, "
+        "`-a mode=channel` for the whole channel), notice pages",
+    ),
+    "zycg": _freecms(
+        freecms.ZycgSpider,
+        freecms.parse_zycg_detail_page,
+        evidence="unverified: list API and notice-page chrome from public scrapers (bidpilot, infiniflow and others) "
+        "and the shared EVIDENCE.md; tests/fixtures/freecms/zycg written by us",
+        title="中央政府采购网 www.zycg.gov.cn (central ministries)",
+        how="FreeCMS `selectInfoMore.do` JSON list (采购公告, 单位委托项目), title search by default, notice pages",
+    ),
     "szu": _university(
         university.SzuSpider,
         evidence="unverified: host, list path, datanews fields and detail URLs from a public scraper (2025-12), VSB "
@@ -138,5 +170,6 @@ SPIDERS: dict[str, type[BaseSpider]] = {
     "ggzy": ggzy.GgzySpider,
     **{site.name: site for site in epoint.SPIDERS},
     "szggzy": szggzy.SzggzySpider,
+    **{site.name: site for site in freecms.SPIDERS},
     **{site.name: site for site in university.SPIDERS},
 }

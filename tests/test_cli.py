@@ -115,7 +115,7 @@ def test_a_command_that_cannot_start_says_why_in_one_line(tmp_path, monkeypatch,
 @pytest.mark.parametrize(
     ("source", "verified", "enabled"),
     [("ccgp", "verified", "enabled"), ("jsggzy", "verified", "-"), ("ggzy", "UNVERIFIED", "enabled"),
-     ("szggzy", "UNVERIFIED", "-"), ("szu", "UNVERIFIED", "-")],
+     ("szggzy", "UNVERIFIED", "-"), ("plap", "UNVERIFIED", "-"), ("szu", "UNVERIFIED", "-")],
 )  # fmt: skip
 def test_sources_says_which_layouts_real_pages_verified(tmp_path, monkeypatch, capsys, source, verified, enabled):
     monkeypatch.chdir(tmp_path)

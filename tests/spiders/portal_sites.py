@@ -11,6 +11,8 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 from spiders.epoint import SEARCH_PATH
+from spiders.freecms import SPIDERS as FREECMS_SPIDERS
+from spiders.freecms import is_detail_url as is_freecms_page
 from spiders.szggzy import LIST_PATH as SZ_LIST_PATH
 from tests.conftest import ROOT, LocalSite, real_page, shared_path
 from tests.spiders.crawling import file_route, json_answer
@@ -20,6 +22,8 @@ GGZY_FIXTURES = FIXTURES / "ggzy"
 SC_FIXTURES = FIXTURES / "scggzy"
 SZZFCG_FIXTURES = FIXTURES / "szzfcg"
 SZ_FIXTURES = FIXTURES / "szggzy"
+FREECMS_FIXTURES = FIXTURES / "freecms"
+FREECMS_EMPTY = '{"msg":"操作成功","code":"200","total":0,"data":[]}'.encode()
 UNIVERSITY_FIXTURES = FIXTURES / "university"
 GGZY_REAL_PAGES = (1, 2, 3, 15, 30, 200, 239)
 
@@ -128,6 +132,35 @@ def serve_szggzy(site: LocalSite) -> list[dict]:
     site.post_routes.append(list_api)
     site.routes.append(detail_api)
     return bodies
+
+
+def serve_freecms(site: LocalSite, name: str) -> list[dict[str, str]]:
+    """Our recorded list answers of one FreeCMS site by keyword and page (``channel_p<N>.json`` without a keyword,
+    ``search_<keyword>_p<N>.json``; an empty list for any other) and its notice pages: the recorded one where a file
+    exists (``LocalSite`` serves the folder), ``notice.html`` for every other. Returns the list queries."""
+    folder = FREECMS_FIXTURES / name
+    list_path = next(s for s in FREECMS_SPIDERS if s.name == name).list_path
+    queries: list[dict[str, str]] = []
+
+    def list_api(path: str):
+        parts = urlsplit(path)
+        if parts.path != list_path:
+            return None
+        query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        queries.append(query)
+        keyword, page = query["title"], query["currPage"]
+        file = folder / (f"search_{keyword}_p{page}.json" if keyword else f"channel_p{page}.json")
+        return json_answer(file.read_bytes() if file.is_file() else FREECMS_EMPTY)
+
+    notice = (folder / "notice.html").read_bytes()
+
+    def notice_pages(path: str):
+        if not is_freecms_page(path) or (folder / path.lstrip("/")).is_file():
+            return None
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, notice
+
+    site.routes.extend([list_api, notice_pages])
+    return queries
 
 
 def serve_university(site: LocalSite, name: str) -> None:

@@ -26,7 +26,7 @@ WINDOW_IN_REQUEST = {
     "szggzy": ('"releaseTimeBegin":"2024-01-01 00:00:00"', '"releaseTimeEnd":"2024-01-31 23:59:59"'),
 }
 # Portals whose spider shares a platform module with other configured sites.
-PLATFORM_MODULES = {"spiders.epoint", "spiders.university"}
+PLATFORM_MODULES = {"spiders.epoint", "spiders.freecms", "spiders.university"}
 
 
 def start_requests(spider: scrapy.Spider) -> list[scrapy.Request]:

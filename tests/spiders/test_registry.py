@@ -61,6 +61,22 @@ SOURCES = {
          "https://www.szggzy.com/jygg/details.html?contentId=2090011"],
         False,
     ),
+    "plap": (
+        "https://www.plap.mil.cn/freecms/site/juncai/ggxx/info/2025/8a1d042b96bc2c8dfaf47f2f8d2a724f.html",
+        "8a1d042b96bc2c8dfaf47f2f8d2a724f",
+        ["https://www.plap.mil.cn/freecms/rest/v1/notice/selectInfoMoreChannel.do?siteId=404bb030&currPage=1",
+         "https://www.plap.mil.cn/freecms/site/juncai/cggg/index.html"],
+        False,
+    ),
+    "zycg": (
+        "https://www.zycg.gov.cn/freecms/site/zygjjgzfcgzx/ggxx/info/2025/8a1d04a01fa4190126652a809ce7418b.html",
+        "8a1d04a01fa4190126652a809ce7418b",
+        ["https://www.zycg.gov.cn/freecms/rest/v1/notice/selectInfoMore.do?siteId=6f5243ee&currPage=1",
+         "https://www.zycg.gov.cn/freecms/site/zygjjgzfcgzx/cggg/index.html",
+         # A 电子卖场 record's page: another application, never fetched.
+         "http://mkt.zycg.gov.cn/mall-view/information/detail?noticeId=5b7f0c3e2d"],
+        False,
+    ),
     "szu": (
         "https://bidding.szu.edu.cn/info/1029/7458.htm",
         "7458",

@@ -59,6 +59,14 @@ def _szggzy(site: LocalSite) -> list[str]:
     return WINDOW_2024_01
 
 
+def _freecms(name: str, window: list[str]) -> Callable[[LocalSite], list[str]]:
+    def serve(site: LocalSite) -> list[str]:
+        portal_sites.serve_freecms(site, name)
+        return ["-a", "mode=channel", *window]
+
+    return serve
+
+
 def _university(name: str) -> Callable[[LocalSite], list[str]]:
     def serve(site: LocalSite) -> list[str]:
         portal_sites.serve_university(site, name)
@@ -75,6 +83,14 @@ CRAWLS: dict[str, tuple[Path, Callable[[LocalSite], list[str]]]] = {
     "scggzy": (portal_sites.SC_FIXTURES, _scggzy),
     "szzfcg": (portal_sites.SZZFCG_FIXTURES, _szzfcg),
     "szggzy": (portal_sites.SZ_FIXTURES, _szggzy),
+    "plap": (
+        portal_sites.FREECMS_FIXTURES / "plap",
+        _freecms("plap", ["-a", "from_date=2025-12-09", "-a", "until_date=2025-12-10"]),
+    ),
+    "zycg": (
+        portal_sites.FREECMS_FIXTURES / "zycg",
+        _freecms("zycg", ["-a", "from_date=2025-06-16", "-a", "until_date=2025-06-18"]),
+    ),
     **{name: (portal_sites.UNIVERSITY_FIXTURES / name, _university(name)) for name in ("szu", "shu")},
 }
 
@@ -183,6 +199,7 @@ def first_detail(crawled: Crawled, source: str) -> tuple[str, str]:
 REFUSALS = {
     "scggzy": (200, CAPTCHA, "block page"),
     "szggzy": (200, b'{"code":500,"message":"error","data":null}', "no notice in the answer"),
+    "plap": (412, b"<html><script>var _t=1;</script></html>", "block page"),
     "szu": (404, b"<html><body>Not Found</body></html>", "HTTP 404"),
     "shu": (403, b"<html><body>Forbidden</body></html>", "block page"),
 }
