@@ -282,10 +282,20 @@ def cmd_nightly(args: argparse.Namespace, context: Context) -> int:
         f"notices: {summary['notices']} ({summary['stored']['inserted']} new), parse errors: "
         f"{summary['parse_errors']}, newly published matches: {published['new']}"
     )
+    stored = summary["stored"]
+    pending = _pending_line(stored.get("pending_waiting", 0), stored.get("pending_given_up", 0))
+    if pending:
+        print(pending)
     for path in published["paths"]:
         print(f"wrote {path}")
     print(f"analysts' database: {summary['snapshot']}")
     return 0 if state.is_completed() else 1
+
+
+def _pending_line(waiting: int, given_up: int) -> str | None:
+    from pipelines.storage.pending_fetches import summary_line
+
+    return summary_line(waiting, given_up)
 
 
 def cmd_backfill(args: argparse.Namespace, context: Context) -> int:
@@ -410,7 +420,7 @@ def cmd_reprocess(args: argparse.Namespace, context: Context) -> int:
 
 
 def cmd_health(args: argparse.Namespace, context: Context) -> int:
-    from pipelines.storage import crawl_runs, store
+    from pipelines.storage import crawl_runs, pending_fetches, store
 
     paths = context.paths
     if not paths.work_db.exists():
@@ -427,6 +437,10 @@ def cmd_health(args: argparse.Namespace, context: Context) -> int:
         if until and until > now:
             line += f"; left alone until {_local(until)}"
         print(line)
+    with store.session(paths.work_db) as con:
+        pending = _pending_line(*pending_fetches.counts(con))
+    if pending:
+        print(pending)
     return 0 if all(row[2] in HEALTHY_VERDICTS for row in rows) else 1
 
 

@@ -33,7 +33,7 @@ from pipelines.matching.configured import check_reviewed_data, load_matcher
 from pipelines.matching.pending import match_pending
 from pipelines.model import CrawlRun
 from pipelines.publishing import delivery, ledger, translate
-from pipelines.storage import crawl_runs, processes, snapshot, store
+from pipelines.storage import crawl_runs, pending_fetches, processes, snapshot, store
 from spiders.registry import PORTALS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -52,15 +52,26 @@ def _run_id(prefix: str = "") -> str:
 def crawl_source(request: CrawlRequest, data_dir: str) -> CrawlRun:
     """Run one spider in its own process and judge the crawl from its stats."""
     paths = Paths(Path(data_dir))
+    run_dir = paths.runs / request.run_id
     with store.session(paths.work_db) as con:
         recent = crawl_runs.recent_item_counts(con, request.source)
-    return run_crawl(request, paths.runs / request.run_id, paths.archive, recent)
+        retry = [] if request.replay else pending_fetches.to_retry(con, request.source)
+    if retry:
+        pending_path = run_dir / f"{request.source}.pending.json"
+        ledger.write_atomic(pending_path, json.dumps(retry, ensure_ascii=False).encode("utf-8"))
+        request = replace(request, pending=str(pending_path))
+    return run_crawl(request, run_dir, paths.archive, recent)
 
 
 @task(name="record-crawl-runs", cache_policy=NO_CACHE)
 def record_crawl_runs(crawls: list[CrawlRun], db_path: str) -> None:
+    """The crawl rows, and the notices each crawl listed but could not fetch (kept for the next nights)."""
     with store.session(db_path) as con:
         crawl_runs.record(con, crawls)
+        for crawl in crawls:
+            if crawl.misses_path and Path(crawl.misses_path).exists():
+                misses = [json.loads(line) for line in Path(crawl.misses_path).read_text("utf-8").splitlines() if line]
+                pending_fetches.record_misses(con, crawl.source, crawl.run_id, misses, crawl.finished_at)
 
 
 @task(name="normalize", cache_policy=NO_CACHE)
@@ -95,7 +106,10 @@ def store_notices(notices_paths: list[str], db_path: str, run_id: str) -> dict:
     table = store.notices_to_arrow(notices, run_id, datetime.now(UTC))
     with store.session(db_path) as con:
         inserted, updated = store.upsert_notices(con, table)
-    return {"inserted": inserted, "updated": updated}
+        resolved = pending_fetches.resolve(con)
+        waiting, given_up = pending_fetches.counts(con)
+    return {"inserted": inserted, "updated": updated, "pending_resolved": resolved, "pending_waiting": waiting,
+            "pending_given_up": given_up}  # fmt: skip
 
 
 @task(name="derive", cache_policy=NO_CACHE)

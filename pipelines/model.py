@@ -217,8 +217,14 @@ class CrawlRun:
     prefilter_skipped: int
     retry_after: str | None
     blocked_until: datetime | None
+    # List pages that could not be read (error status, timeout, redirect loop): such a crawl is not a good one.
+    list_pages_failed: int = 0
+    # Listed notices whose detail page could not be fetched; each waits in ``pending_fetches``.
+    notices_missed: int = 0
     # The crawl's raw notices (JSONL); not stored: the notices are.
     items_path: str | None = None
+    # The missed notices (JSONL: notice_id, url, listing, reason); not stored: ``pending_fetches`` keeps them.
+    misses_path: str | None = None
 
     @property
     def healthy(self) -> bool:

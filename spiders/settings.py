@@ -36,6 +36,12 @@ DOWNLOADER_MIDDLEWARES = {
     "spiders.archive.ReplayMiddleware": 960,
 }
 
+SPIDER_MIDDLEWARES = {
+    # Closest to the spider (after Depth 900 on output), so it sees every request as the spider made it and gives it
+    # the errback that accounts for failed list pages and missed notices; it also adds the pending retries.
+    "spiders.completeness.CompletenessMiddleware": 950,
+}
+
 EXTENSIONS = {
     # Dumps the crawl's stats to a JSON file at close: the flow judges a crawl by its stats, not its exit code.
     "spiders.stats.StatsDump": 500,
@@ -50,3 +56,5 @@ TENDERWATCH_ARCHIVE_DIR = None
 TENDERWATCH_REPLAY = None
 TENDERWATCH_STATS_FILE = None
 TENDERWATCH_RUN_ID = None
+# JSONL of listed notices whose detail page could not be fetched (spiders.completeness); the flow reads it.
+TENDERWATCH_MISSES_FILE = None

@@ -3,6 +3,9 @@
 Verdicts: ``ok``; ``degraded`` (some errors, or far fewer notices than usual); ``blocked`` (the portal refused
 us: a block page, a 403/429/521); ``broken`` (the site answers but its pages no longer parse: a layout change);
 ``unreachable`` (nothing came back at all: DNS, connection or TLS failures, timeouts).
+A list page that could not be read (an error status after retries, a timeout, a redirect loop) makes a crawl
+``broken``: the window it was to cover is not done. A listed notice whose detail page failed makes it ``degraded``;
+the notice waits in ``pending_fetches`` for the next nights.
 """
 
 from __future__ import annotations
@@ -77,6 +80,12 @@ def judge(stats: dict | None, recent_item_counts: list[int] | tuple[int, ...] = 
     if requests and not responses:
         kinds = ", ".join(f"{PLAIN_FAILURES.get(name, name)} ({count}×)" for name, count in sorted(exceptions.items()))
         return Verdict("unreachable", f"no response to {requests} request(s): {kinds or 'nothing came back'}")
+    failed_lists = stats.get("tenderwatch/list_pages_failed", 0)
+    if failed_lists:
+        # A list page not read may hide any number of notices: the night is not done, whatever else it brought.
+        url = stats.get("tenderwatch/list_failed_url", "")
+        why = stats.get("tenderwatch/list_failed_reason", "")
+        return Verdict("broken", f"{failed_lists} list page(s) could not be read, e.g. {url} ({why})")
     empty_pages = stats.get("tenderwatch/empty_list_pages", 0)
     if empty_pages and not items and not stats.get("tenderwatch/list_items"):
         url = stats.get("tenderwatch/empty_list_url", "")
@@ -87,6 +96,11 @@ def judge(stats: dict | None, recent_item_counts: list[int] | tuple[int, ...] = 
     if empty_pages:
         url = stats.get("tenderwatch/empty_list_url", "")
         problems.append(f"{empty_pages} list page(s) parsed to zero notices, e.g. {url}")
+    missed = stats.get("tenderwatch/notices_missed", 0)
+    if missed:
+        url = stats.get("tenderwatch/notice_missed_url", "")
+        why = stats.get("tenderwatch/notice_missed_reason", "")
+        problems.append(f"{missed} listed notice(s) not fetched, kept for retry, e.g. {url} ({why})")
     if stats.get("tenderwatch/next_page_lost"):
         problems.append("the next list page could not be found")
     failed = sum(exceptions.values()) + stats.get("tenderwatch/detail_errors", 0)
