@@ -20,6 +20,7 @@ from scrapy.http import Response
 from pipelines.model import raw_notice
 from spiders.common import list_date
 from spiders.completeness import note_missed_notice
+from spiders.hosts import DEFAULT_PORTS, port_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -128,10 +129,17 @@ class BaseSpider(scrapy.Spider):
             raise ValueError(f"sample must be a whole number, got {sample!r}") from None
         if self.sample is not None and self.sample < 1:
             raise ValueError(f"sample must be at least 1, got {self.sample}")
+        # Ports per allowed domain (spiders.hosts): the portal's own domains on the default ports only.
+        self.allowed_ports: dict[str, set[int]] = {
+            domain: set(DEFAULT_PORTS.values()) for domain in getattr(self, "allowed_domains", [])
+        }
         if base_url:
             self.base_url = base_url.rstrip("/")
-            host = urlsplit(self.base_url).hostname
+            parts = urlsplit(self.base_url)
+            host = parts.hostname
             self.allowed_domains = [*getattr(self, "allowed_domains", []), host]
+            # A mirror or test server is reached on its own port and no other.
+            self.allowed_ports[host] = {port_of(parts.scheme, parts.port)}
         self.scheduled_notices = 0
 
     # --- the date window -------------------------------------------------------------------------------------

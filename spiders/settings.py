@@ -30,6 +30,8 @@ FEED_EXPORT_ENCODING = "utf-8"
 TELNETCONSOLE_ENABLED = False
 
 DOWNLOADER_MIDDLEWARES = {
+    # Beside Scrapy's OffsiteMiddleware (50), which ignores ports: refuses an allowed host on another port.
+    "spiders.hosts.PortCheckMiddleware": 51,
     # Below RedirectMiddleware (600) and above HttpCompressionMiddleware (590): archives responses as sent.
     "spiders.archive.ArchiveMiddleware": 595,
     # Last before the downloader, so every other middleware still sees the request and the replayed response.
