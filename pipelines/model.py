@@ -7,6 +7,7 @@ DuckDB, so both sides of the crawl boundary can use it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol, TypedDict
@@ -178,14 +179,30 @@ def raw_notice(
     """
     return {
         "source": source,
-        "notice_id": notice_id,
+        "notice_id": without_surrogates(notice_id),
         "url": url,
-        "listing": listing or {},
+        "listing": without_surrogates(listing or {}),
         "fetched_at": fetched_at if fetched_at is not None else datetime.now(UTC).isoformat(),
         "status": response.status,
         "encoding": getattr(response, "encoding", None) or "utf-8",
-        "html": html if html is not None else response.text,
+        "html": without_surrogates(html if html is not None else response.text),
     }
+
+
+# A JSON answer may escape half a surrogate pair (``"\\ud800"``): Python keeps it as a lone code point that no UTF-8
+# encoder accepts, and Scrapy's feed exporter then drops the whole item.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(value: Any) -> Any:
+    """``value`` with every lone surrogate in its text (nested dicts and lists too) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATES.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {without_surrogates(key): without_surrogates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_surrogates(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True)
