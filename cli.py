@@ -494,7 +494,9 @@ def cmd_reprocess(args: argparse.Namespace, context: Context) -> int:
     )
     processes = result["derived"]["processes"]["processes"]
     print(f"re-matched {result['matched']['matched']} notice(s); {processes} procurement process(es)")
-    return 0
+    for damage in rebuilt["damaged"]:
+        print(f"skipped damaged archive data: {damage}", file=sys.stderr)
+    return 1 if rebuilt["damaged"] else 0
 
 
 def cmd_health(args: argparse.Namespace, context: Context) -> int:

@@ -32,8 +32,9 @@ TELNETCONSOLE_ENABLED = False
 DOWNLOADER_MIDDLEWARES = {
     # Beside Scrapy's OffsiteMiddleware (50), which ignores ports: refuses an allowed host on another port.
     "spiders.hosts.PortCheckMiddleware": 51,
-    # Below RedirectMiddleware (600) and above HttpCompressionMiddleware (590): archives responses as sent.
-    "spiders.archive.ArchiveMiddleware": 595,
+    # Responses travel from high to low numbers: above RedirectMiddleware (600), so a 301/302 is archived before it
+    # is followed (replay then follows it too), and above HttpCompressionMiddleware (590): bodies as sent.
+    "spiders.archive.ArchiveMiddleware": 650,
     # Last before the downloader, so every other middleware still sees the request and the replayed response.
     "spiders.archive.ReplayMiddleware": 960,
 }
