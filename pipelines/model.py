@@ -177,6 +177,10 @@ def raw_notice(
 
     ``fetched_at`` defaults to now: a live crawl. Reprocessing passes the archived record's date.
     """
+    if html is None:
+        html, encoding = page_text(response)
+    else:
+        encoding = getattr(response, "encoding", None) or "utf-8"
     return {
         "source": source,
         "notice_id": without_surrogates(notice_id),
@@ -184,9 +188,32 @@ def raw_notice(
         "listing": without_surrogates(listing or {}),
         "fetched_at": fetched_at if fetched_at is not None else datetime.now(UTC).isoformat(),
         "status": response.status,
-        "encoding": getattr(response, "encoding", None) or "utf-8",
-        "html": without_surrogates(html if html is not None else response.text),
+        "encoding": encoding,
+        "html": without_surrogates(html),
     }
+
+
+# Marks the encoding of a page that decodes cleanly neither as declared nor as GB18030: normalize records a parse
+# error for it instead of storing garbled text as if it were the notice.
+UNDECODABLE = " (undecodable)"
+
+
+def page_text(response: _Response) -> tuple[str, str]:
+    """(text, encoding) of a page: as its declared charset says, unless that leaves replacement characters.
+
+    Chinese portals serve GBK pages labelled utf-8 (or nothing): decoded as declared, every Han character becomes
+    U+FFFD. Such a page is decoded as GB18030 (a superset of GBK and GB2312) when it decodes cleanly so; otherwise
+    it keeps the declared decoding and its encoding says ``UNDECODABLE``.
+    """
+    text = response.text
+    encoding = getattr(response, "encoding", None) or "utf-8"
+    body = getattr(response, "body", b"") or b""
+    if text.count("\ufffd") <= body.count("\ufffd".encode()):
+        return text, encoding
+    try:
+        return body.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError:
+        return text, encoding + UNDECODABLE
 
 
 # A JSON answer may escape half a surrogate pair (``"\\ud800"``): Python keeps it as a lone code point that no UTF-8

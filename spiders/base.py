@@ -17,7 +17,7 @@ import scrapy
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 
-from pipelines.model import raw_notice
+from pipelines.model import UNDECODABLE, raw_notice
 from spiders.common import list_date
 from spiders.completeness import note_missed_notice
 from spiders.hosts import DEFAULT_PORTS, port_of
@@ -218,7 +218,17 @@ class BaseSpider(scrapy.Spider):
             self.crawler.stats.inc_value("tenderwatch/detail_errors")
             self.note_missed(response, listing, f"HTTP {response.status}")
             return
-        yield raw_notice(self.source, self.notice_id_of(response, listing), response.url, listing, response)
+        raw = raw_notice(self.source, self.notice_id_of(response, listing), response.url, listing, response)
+        self.note_encoding(response, raw)
+        yield raw
+
+    def note_encoding(self, response: Response, raw: dict[str, Any]) -> None:
+        """Count pages whose declared charset lied (decoded as GB18030) or that decode as nothing clean."""
+        if raw["encoding"].endswith(UNDECODABLE):
+            self.crawler.stats.inc_value("tenderwatch/undecodable_pages")
+            self.logger.warning("Page does not decode as %s nor GB18030: %s", response.encoding, response.url)
+        elif raw["encoding"] != getattr(response, "encoding", raw["encoding"]):
+            self.crawler.stats.inc_value("tenderwatch/charset_redetected")
 
     def note_missed(self, response: Response, listing: dict[str, Any], reason: str) -> None:
         """A listed notice whose detail answer holds no notice: kept for the flow to fetch again."""

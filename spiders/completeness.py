@@ -11,6 +11,10 @@ the ``request_dropped`` signal) is:
 - a detail page: a *missed notice*, counted and appended to ``TENDERWATCH_MISSES_FILE`` (JSONL: notice id, URL,
   listing, reason), which the flow keeps in ``pending_fetches`` and hands back to the next crawls.
 
+It also bounds a crawl: each request gets the size limit of its kind (``TENDERWATCH_LIST_MAXSIZE``,
+``TENDERWATCH_DETAIL_MAXSIZE``; Scrapy cuts a larger answer, decompressed or not, and the failure is accounted as
+``too large``), and list pages stop at ``TENDERWATCH_MAX_LIST_PAGES`` per crawl, which counts as a failed list page.
+
 It also starts the crawl with the notices an earlier crawl missed (``-a pending=FILE``, read by ``BaseSpider``), so
 every portal retries them without a line of its own.
 """
@@ -33,13 +37,21 @@ from pipelines.ingest.verdicts import PLAIN_FAILURES
 KIND = "tenderwatch_kind"
 
 
+def _printable(text: str, limit: int = 200) -> str:
+    return ascii(text[:limit])[1:-1]
+
+
 def failure_reason(failure: Failure) -> str:
     """A failed request's reason in an operator's words: ``HTTP 404``, ``redirect loop``, ``timed out``…"""
     error = failure.value
     if isinstance(error, HttpError):
         return f"HTTP {error.response.status}"
+    message = str(error)
+    if "max size" in message.lower() or "maxsize" in message.lower():
+        # Scrapy's words for DOWNLOAD_MAXSIZE, on the wire (Content-Length or bytes received) or decompressed.
+        return f"too large: {_printable(message)}"
     if isinstance(error, IgnoreRequest):
-        message = str(error) or type(error).__name__
+        message = message or type(error).__name__
         return "redirect loop (max redirections reached)" if "max redirections" in message else f"ignored: {message}"
     name = type(error).__name__
     return PLAIN_FAILURES.get(name, name)
@@ -48,8 +60,15 @@ def failure_reason(failure: Failure) -> str:
 class CompletenessMiddleware(BaseSpiderMiddleware):
     def __init__(self, crawler):
         super().__init__(crawler)
-        path = crawler.settings.get("TENDERWATCH_MISSES_FILE")
+        settings = crawler.settings
+        path = settings.get("TENDERWATCH_MISSES_FILE")
         self.misses_path = Path(path) if path else None
+        self.max_size = {
+            "list": settings.getint("TENDERWATCH_LIST_MAXSIZE"),
+            "detail": settings.getint("TENDERWATCH_DETAIL_MAXSIZE"),
+        }
+        self.max_list_pages = settings.getint("TENDERWATCH_MAX_LIST_PAGES")
+        self.list_requests = 0
         crawler.signals.connect(self.dropped, signal=signals.request_dropped)
 
     async def process_start(self, start):
@@ -63,16 +82,35 @@ class CompletenessMiddleware(BaseSpiderMiddleware):
             )
             yield self.get_processed_request(request, None)
 
-    def get_processed_request(self, request: scrapy.Request, response) -> scrapy.Request:
+    def get_processed_request(self, request: scrapy.Request, response) -> scrapy.Request | None:
         if KIND not in request.meta:
             callback = getattr(request.callback, "__name__", "")
             request.meta[KIND] = "detail" if callback == "parse_detail" else "list"
+        kind = request.meta[KIND]
+        if kind == "list" and self.max_list_pages:
+            if self.list_requests >= self.max_list_pages:
+                self._cap_reached(request)
+                return None
+            self.list_requests += 1
+        if self.max_size.get(kind):
+            request.meta.setdefault("download_maxsize", self.max_size[kind])
         if request.errback is None:
             request.errback = self.failed
         return request
 
+    def _cap_reached(self, request: scrapy.Request) -> None:
+        """The first list page over the cap is a failed one (the crawl is then broken); later ones just stop."""
+        stats = self.crawler.stats
+        if stats.get_value("tenderwatch/list_pages_capped"):
+            return
+        stats.set_value("tenderwatch/list_pages_capped", 1)
+        self.account(request, f"list page cap reached ({self.max_list_pages} per crawl)")
+
     def failed(self, failure: Failure):
-        self.account(failure.request, failure_reason(failure))
+        reason = failure_reason(failure)
+        if reason.startswith("too large"):
+            self.crawler.stats.inc_value("tenderwatch/oversize_responses")
+        self.account(failure.request, reason)
 
     def dropped(self, request: scrapy.Request, spider) -> None:
         """A redirect hop the duplicate filter dropped: a loop (A → B → A) ends here, with no errback called."""

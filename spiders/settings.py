@@ -23,6 +23,13 @@ ROBOTSTXT_OBEY = True
 DOWNLOAD_TIMEOUT = 30
 RETRY_TIMES = 2
 
+# Scrapy's 1 GiB per answer lets one broken or hostile page fill memory and disk (a 300 KB gzip bomb became 2.8 GB
+# of RSS). Real portal answers stay well under 1 MiB (ccgp list pages ~60 KB, notices 30-300 KB, API answers
+# < 1 MiB), so these leave ample room. Scrapy applies the limit to the decompressed body too.
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+# A page this large is unusual enough to be logged.
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+
 # Chinese text must stay readable in the item feeds the flow reads back.
 FEED_EXPORT_ENCODING = "utf-8"
 
@@ -61,3 +68,10 @@ TENDERWATCH_STATS_FILE = None
 TENDERWATCH_RUN_ID = None
 # JSONL of listed notices whose detail page could not be fetched (spiders.completeness); the flow reads it.
 TENDERWATCH_MISSES_FILE = None
+# Size limits per kind of page (spiders.completeness sets each request's download_maxsize): a list page or API
+# answer is smaller than a notice, which may embed tables or images.
+TENDERWATCH_LIST_MAXSIZE = 8 * 1024 * 1024
+TENDERWATCH_DETAIL_MAXSIZE = 16 * 1024 * 1024
+# List pages one crawl may read: a night reads a few dozen, a long ccgp column backfill a few thousand; a pager
+# claiming 100,000 pages must not be followed for hours. Reaching it makes the crawl broken (its window unread).
+TENDERWATCH_MAX_LIST_PAGES = 5000
