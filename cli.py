@@ -500,7 +500,7 @@ def cmd_reprocess(args: argparse.Namespace, context: Context) -> int:
 
 
 def cmd_health(args: argparse.Namespace, context: Context) -> int:
-    from pipelines.storage import crawl_runs, pending_fetches, store
+    from pipelines.storage import crawl_runs, pending_fetches, snapshot, store
 
     paths = context.paths
     if not paths.work_db.exists():
@@ -521,7 +521,10 @@ def cmd_health(args: argparse.Namespace, context: Context) -> int:
         pending = _pending_line(*pending_fetches.counts(con))
     if pending:
         print(pending)
-    return 0 if all(row[2] in HEALTHY_VERDICTS for row in rows) else 1
+    broken_snapshot = snapshot.snapshot_problem(paths.snapshot)
+    if broken_snapshot:
+        print(f"analysts' snapshot {paths.snapshot} does not open: {broken_snapshot}")
+    return 0 if all(row[2] in HEALTHY_VERDICTS for row in rows) and not broken_snapshot else 1
 
 
 def cmd_review(args: argparse.Namespace, context: Context) -> int:

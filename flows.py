@@ -145,10 +145,9 @@ def publish_digest(db_path: str, data_dir: str, run_id: str, publish_date: str, 
         # Reloaded every night, so an edit of watchlist.toml shows in the next digest and view.
         watchlist.load_watchlist(con)
         digest = ledger.publish(
-            con, paths.published, run_id, date.fromisoformat(publish_date), datetime.now(UTC), settings.outputs
-        )
-    message_path = paths.runs / run_id / "delivery.json"
-    ledger.write_atomic(message_path, ledger.delivery_message(digest).to_json())
+            con, paths.published, run_id, date.fromisoformat(publish_date), datetime.now(UTC), settings.outputs,
+            channels=delivery.channels(settings.delivery), send_empty=settings.delivery.send_empty,
+        )  # fmt: skip
     return {
         "new": digest.new,
         "total": digest.total,
@@ -157,7 +156,6 @@ def publish_digest(db_path: str, data_dir: str, run_id: str, publish_date: str, 
         "markdown": digest.markdown,
         "table": ledger.artifact_table(digest.rows),
         "paths": [str(p) for p in digest.paths],
-        "message_path": str(message_path),
     }
 
 
@@ -167,17 +165,13 @@ def publish_snapshot(db_path: str, snapshot_path: str, parquet_dir: str | None =
 
 
 @task(name="deliver-digest", cache_policy=NO_CACHE)
-def deliver_digest(db_path: str, run_id: str, message_path: str, announced: int, config_file: str | None) -> list:
-    """Webhook and e-mail, when configured; every failure is logged and recorded, none fails the run."""
+def deliver_digest(db_path: str, config_file: str | None) -> list:
+    """Send every message waiting in the outbox (tonight's, and a killed run's); none fails the run."""
     logger = get_run_logger()
     try:
         settings = load_settings(config_file).delivery
-        if not (settings.webhook.url or settings.email.smtp_host) or not (announced or settings.send_empty):
-            return []
-        message = delivery.Message.from_json(Path(message_path).read_bytes())
-        outcomes = delivery.deliver(message, settings)
         with store.session(db_path) as con:
-            delivery.record(con, run_id, message, outcomes)
+            outcomes = delivery.send_waiting(con, settings)
     except Exception as error:  # noqa: BLE001 (delivery must never fail the night)
         logger.warning("delivery skipped: %s: %s", type(error).__name__, error)
         return [{"channel": "all", "status": "failed", "error": f"{type(error).__name__}: {error}"}]
@@ -207,8 +201,9 @@ def publish_night(
             key=f"{artifact_prefix}-matches", table=digest["table"], description=f"tenderwatch matches {publish_date}"
         )
     publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet))
+    ledger.fault_point("after-snapshot")
     # After the snapshot: analysts get tonight's data even while a slow endpoint is being retried.
-    deliveries = deliver_digest(str(paths.work_db), run_id, digest["message_path"], digest["announced"], config_file)
+    deliveries = deliver_digest(str(paths.work_db), config_file)
     return digest, deliveries
 
 

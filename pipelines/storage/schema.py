@@ -136,6 +136,16 @@ CREATE TABLE IF NOT EXISTS publications (
     status VARCHAR NOT NULL,
     PRIMARY KEY (source, notice_id)
 );
+CREATE TABLE IF NOT EXISTS delivery_outbox (
+    run_id VARCHAR NOT NULL,
+    channel VARCHAR NOT NULL,
+    publish_date DATE,
+    message JSON NOT NULL,
+    status VARCHAR NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    done_at TIMESTAMPTZ,
+    PRIMARY KEY (run_id, channel)
+);
 CREATE TABLE IF NOT EXISTS deliveries (
     run_id VARCHAR NOT NULL,
     publish_date DATE,
@@ -191,6 +201,8 @@ TABLE_COMMENTS = {
     "or given up.",
     "publications": "Ledger of notices published in a nightly digest: each goes out exactly once.",
     "deliveries": "One row per delivery channel tried per nightly run (webhook, e-mail): sent or failed, and why.",
+    "delivery_outbox": "Each run's message per channel, entered with the publication it announces: sent once, by "
+    "that run or the next.",
     "segments": "Translation units: each distinct sentence or line of clean text once, keyed by its hash.",
     "notice_segments": "Which segments make up each notice's title and text, in order.",
     "glossary": (
@@ -281,6 +293,15 @@ PUBLICATION_COMMENTS = {
     "tier": "Tier at publication.",
     "categories": "Categories at publication.",
     "status": "pending while the night's outputs are being written, then published.",
+}
+DELIVERY_OUTBOX_COMMENTS = {
+    "run_id": "Run that published the notices the message announces.",
+    "channel": "webhook or email.",
+    "publish_date": "Date of the digest announced (Asia/Shanghai).",
+    "message": "The message as sent (JSON payload, subject, text and HTML).",
+    "status": "waiting until a run sends it, then sent or failed (after every attempt).",
+    "created_at": "When the notices it announces were marked published.",
+    "done_at": "When it was sent or given up.",
 }
 DELIVERY_COMMENTS = {
     "run_id": "Nightly run that delivered.",
@@ -515,6 +536,7 @@ def schema_statements() -> list[str]:
         ("pending_fetches", PENDING_FETCH_COMMENTS),
         ("publications", PUBLICATION_COMMENTS),
         ("deliveries", DELIVERY_COMMENTS),
+        ("delivery_outbox", DELIVERY_OUTBOX_COMMENTS),
         ("segments", SEGMENT_COMMENTS),
         ("notice_segments", NOTICE_SEGMENT_COMMENTS),
         ("glossary", GLOSSARY_COMMENTS),
