@@ -23,7 +23,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed
 
-from pipelines.config import Paths, Settings, Sources
+from pipelines.config import Paths, Settings, Sources, fault_point
 from pipelines.config import load as load_settings
 from pipelines.ingest.crawl import CrawlRequest, backfill_plan, nightly_from_date, run_crawl, skipped_crawl
 from pipelines.ingest.normalize import normalize, to_json
@@ -201,7 +201,7 @@ def publish_night(
             key=f"{artifact_prefix}-matches", table=digest["table"], description=f"tenderwatch matches {publish_date}"
         )
     publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet))
-    ledger.fault_point("after-snapshot")
+    fault_point("after-snapshot")
     # After the snapshot: analysts get tonight's data even while a slow endpoint is being retried.
     deliveries = deliver_digest(str(paths.work_db), config_file)
     return digest, deliveries
@@ -228,13 +228,16 @@ def ingest(data_dir: str, run_id: str, requests: list[CrawlRequest], ignore_back
             futures.append(crawl_source.submit(request, data_dir))
     crawls: list[CrawlRun] = [future.result() for future in futures] + skipped
     record_crawl_runs(crawls, str(paths.work_db))
+    fault_point("after-record-crawls")
     batches = [
         normalize_items(crawl.items_path, str(paths.runs / run_id / f"{crawl.source}.notices.jsonl"))
         for crawl in crawls
     ]
     stored = store_notices([batch["path"] for batch in batches], str(paths.work_db), run_id)
+    fault_point("after-store")
     derive_notices(str(paths.work_db))
     matched = match_notices(str(paths.work_db))
+    fault_point("after-match")
     return {
         "crawls": crawls,
         "notices": sum(batch["notices"] for batch in batches),

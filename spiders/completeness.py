@@ -32,9 +32,12 @@ from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from pipelines.config import fault_point
 from pipelines.ingest.verdicts import PLAIN_FAILURES
 
 KIND = "tenderwatch_kind"
+# Where the crash tests kill a crawl: after some notices are written, before the crawl can dump its stats.
+CRASH_AFTER_ITEMS = 10
 
 
 def _printable(text: str, limit: int = 200) -> str:
@@ -69,6 +72,7 @@ class CompletenessMiddleware(BaseSpiderMiddleware):
         }
         self.max_list_pages = settings.getint("TENDERWATCH_MAX_LIST_PAGES")
         self.list_requests = 0
+        self.items_seen = 0
         crawler.signals.connect(self.dropped, signal=signals.request_dropped)
 
     async def process_start(self, start):
@@ -81,6 +85,13 @@ class CompletenessMiddleware(BaseSpiderMiddleware):
                 pending["url"], callback=spider.parse_detail, cb_kwargs={"listing": pending["listing"]}
             )
             yield self.get_processed_request(request, None)
+
+    def get_processed_item(self, item, response):
+        # The crash tests kill the crawl process itself half-way (TENDERWATCH_FAULT=crawl-child, unset in production).
+        self.items_seen += 1
+        if self.items_seen == CRASH_AFTER_ITEMS:
+            fault_point("crawl-child")
+        return item
 
     def get_processed_request(self, request: scrapy.Request, response) -> scrapy.Request | None:
         if KIND not in request.meta:

@@ -197,3 +197,39 @@ def test_a_night_killed_after_publishing_is_delivered_once_by_the_next(prefect_h
         assert con.execute("SELECT channel, status FROM deliveries").fetchall() == [("webhook", "sent")]
         assert con.execute("SELECT status, count(*) FROM delivery_outbox GROUP BY ALL").fetchall() == [("sent", 1)]
     assert temporary_files(data) == []
+
+
+# (fault, the night's exit code): a killed crawl child is a broken crawl, not a dead flow.
+INGEST_FAULTS = [
+    ("crawl-child", 1),
+    ("after-record-crawls", publish.FAULT_EXIT_CODE),
+    ("after-store", publish.FAULT_EXIT_CODE),
+    ("after-match", publish.FAULT_EXIT_CODE),
+]
+
+
+def test_nights_killed_at_every_ingest_step_lose_and_double_nothing(prefect_harness, tmp_path):
+    """Crawl child, after recording the crawls, after storing, after matching: each killed, one data folder."""
+    data = tmp_path / "data"
+    receiver = Receiver(failures=0)
+    try:
+        config = settings_file(tmp_path, receiver.url)
+        for fault, code in INGEST_FAULTS:
+            night = subprocess.run(
+                [sys.executable, "flows.py", "nightly", "--replay", str(DEMO), "--data-dir", str(data),
+                 "--publish-date", "2026-11-24", "--config", str(config)],
+                cwd=ROOT, env=harness_env(**{publish.FAULT_ENV: fault}), capture_output=True, text=True, timeout=300,
+            )  # fmt: skip
+            assert night.returncode == code, (fault, night.stdout[-1000:], night.stderr[-2000:])
+            if fault == "crawl-child":
+                assert "ccgp: broken: the crawl wrote no stats" in night.stdout
+        assert receiver.bodies == []
+        assert nightly(data, "--publish-date", "2026-11-25", "--config", str(config)) == 0
+    finally:
+        receiver.close()
+    with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT notice_id) FROM notices").fetchall() == [(48, 48)]
+    assert ledger(data) == [(notice_id, "2026-11-25", "published") for notice_id in sorted(PURCHASES)]
+    (body,) = receiver.bodies
+    assert sorted(match["notice_id"] for match in body["matches"]) == sorted(PURCHASES)
+    assert temporary_files(data) == []
