@@ -193,8 +193,12 @@ def publish_night(
     """The end of every flow that can produce matches: digest and artifacts, snapshot and Parquet, delivery."""
     publish_date = publish_date or datetime.now(SHANGHAI).date().isoformat()
     digest = publish_digest(str(paths.work_db), str(paths.root), run_id, publish_date, config_file)
+    with store.session(paths.work_db) as con:
+        pending = pending_fetches.summary_line(*pending_fetches.counts(con))
+    # The operators' copy of the digest says what is still missing; the published files stay a function of the ledger.
+    markdown = digest["markdown"] + (f"\n---\n\n{pending}\n" if pending else "")
     create_markdown_artifact(
-        key=f"{artifact_prefix}-digest", markdown=digest["markdown"], description=f"tenderwatch digest {publish_date}"
+        key=f"{artifact_prefix}-digest", markdown=markdown, description=f"tenderwatch digest {publish_date}"
     )
     if digest["table"]:
         create_table_artifact(

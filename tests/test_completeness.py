@@ -19,6 +19,7 @@ from pipelines.ingest import crawl
 from pipelines.storage import crawl_runs, pending_fetches, store
 from spiders.base import SHANGHAI
 from tests.ccgp_site import Notice, write_site
+from tests.test_nightly_publishing import latest_artifacts
 
 FAST = ["--setting", "DOWNLOAD_DELAY=0", "--setting", "AUTOTHROTTLE_ENABLED=False"]
 LIST = "/cggg/zygg/index.htm"
@@ -145,6 +146,8 @@ def test_a_notice_missed_on_night_one_is_stored_on_night_two(
     )
     assert (notice_id, url, attempts, given_up, title) == (missed.id, f"{site.url}{detail}", 1, None, missed.title)
     assert kept_reason.startswith(reason)
+    (digest,) = latest_artifacts("nightly-digest")
+    assert "pending fetches: 1 waiting for a retry, 0 given up" in digest.data
     assert cli.main(["health", "--data-dir", str(data)]) == 0
     assert "pending fetches: 1 waiting for a retry, 0 given up" in capsys.readouterr().out
 
