@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
+import cli
 from pipelines.storage import snapshot, store
 
 
@@ -58,3 +59,16 @@ def test_leftovers_of_a_killed_snapshot_are_removed_at_the_next_start(tmp_path):
     assert sorted(p.name for p in parquet.iterdir() if p.name.startswith(".")) == []
     assert (parquet / "notices.parquet").exists()
     assert snapshot.snapshot_problem(target) is None
+
+
+def test_health_says_when_the_analysts_snapshot_does_not_open(tmp_path, capsys):
+    db = working_db(tmp_path)
+    target = tmp_path / "tenders.duckdb"
+    snapshot.publish_snapshot(db, target)
+    assert cli.main(["health", "--data-dir", str(tmp_path)]) == 0
+    assert "does not open" not in capsys.readouterr().out
+
+    (tmp_path / "tenders.duckdb.wal").write_bytes(stale_wal(tmp_path))
+
+    assert cli.main(["health", "--data-dir", str(tmp_path)]) == 1
+    assert f"analysts' snapshot {target} does not open: " in capsys.readouterr().out
