@@ -55,7 +55,9 @@ def crawl_source(request: CrawlRequest, data_dir: str) -> CrawlRun:
     run_dir = paths.runs / request.run_id
     with store.session(paths.work_db) as con:
         recent = crawl_runs.recent_item_counts(con, request.source)
-        retry = [] if request.replay else pending_fetches.to_retry(con, request.source)
+        # Open-ended live crawls carry the retries: every window of a backfill would otherwise retry the same
+        # notices and spend their attempts within one run.
+        retry = [] if request.replay or request.until_date else pending_fetches.to_retry(con, request.source)
     if retry:
         pending_path = run_dir / f"{request.source}.pending.json"
         ledger.write_atomic(pending_path, json.dumps(retry, ensure_ascii=False).encode("utf-8"))

@@ -18,7 +18,7 @@ import cli
 from pipelines.ingest import crawl
 from pipelines.storage import crawl_runs, pending_fetches, store
 from spiders.base import SHANGHAI
-from tests.ccgp_site import Notice, write_site
+from tests.ccgp_site import Notice, detail_page, write_site
 from tests.test_nightly_publishing import latest_artifacts
 
 FAST = ["--setting", "DOWNLOAD_DELAY=0", "--setting", "AUTOTHROTTLE_ENABLED=False"]
@@ -184,3 +184,30 @@ def test_a_notice_that_keeps_failing_is_given_up_with_its_reason(tmp_path):
         con.execute("INSERT INTO notices (source, notice_id, url) VALUES ('ccgp', '42', ?)", [miss["url"]])
         assert pending_fetches.resolve(con) == 1
         assert pending_fetches.counts(con) == (0, 0)
+
+
+def test_a_backfill_leaves_the_retries_to_the_nightly_crawls(prefect_harness, tmp_path, local_site, capsys):
+    notices = todays_notices()
+    missed = notices[2]
+    site = local_site(write_site(tmp_path / "site", [n for n in notices if n is not missed]))
+    data = tmp_path / "data"
+    miss = {"notice_id": missed.id, "url": f"{site.url}/{missed.path}", "listing": {"title": missed.title},
+            "reason": "HTTP 503"}  # fmt: skip
+    with store.session(data / "work" / "warehouse.duckdb") as con:
+        pending_fetches.record_misses(con, "ccgp", "earlier", [miss], datetime.now(UTC))
+    # The missed page is served again now, though no list shows it; only an open-ended crawl may ask for it.
+    (tmp_path / "site" / missed.path).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "site" / missed.path).write_text(detail_page(missed), encoding="utf-8")
+    today = datetime.now(SHANGHAI).date()
+    backfill = ["backfill", "--data-dir", str(data), "--base-url", f"ccgp={site.url}", "--from",
+                str(today - timedelta(days=1)), "--until", str(today), "--window-days", "1", *FAST]  # fmt: skip
+
+    assert cli.main(backfill) == 0
+    assert f"/{missed.path}" not in site.requests
+    assert rows(data, "SELECT attempts, given_up FROM pending_fetches") == [(1, None)]
+
+    assert cli.main(["nightly", "--data-dir", str(data), "--base-url", f"ccgp={site.url}", *FAST]) == 0
+    assert f"/{missed.path}" in site.requests
+    assert rows(data, "SELECT title FROM notices WHERE notice_id = ?", [missed.id]) == [(missed.title,)]
+    assert rows(data, "SELECT count(*) FROM pending_fetches") == [(0,)]
+    capsys.readouterr()
