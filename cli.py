@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass, replace
@@ -252,8 +253,83 @@ def _local(moment: datetime) -> str:
 
 # --- crawling commands -----------------------------------------------------------------------------------------
 
+# Dates a crawl may ask for: ccgp's archive starts in the 2000s, and a date past tomorrow has no notices yet.
+EARLIEST_DATE = date(1990, 1, 1)
+# Ten years of history per window is already one crawl of everything; more is a typo.
+MAX_WINDOW_DAYS = 3660
+# Our own Scrapy settings: spiders/settings.py names them, the crawl reads them.
+OWN_SETTINGS = ("TENDERWATCH_",)
+# Scrapy reads these as seconds with getfloat although their defaults are written as integers.
+SECONDS_WITH_INT_DEFAULT = {"DOWNLOAD_DELAY", "DOWNLOAD_TIMEOUT"}
+
+
+def check_crawl_input(args: argparse.Namespace) -> None:
+    """Refuse a crawl command's impossible options before any work (one ``error:`` line, exit 2)."""
+    latest = datetime.now(SHANGHAI).date() + timedelta(days=1)
+    for flag, value in (("--from", getattr(args, "from_date", None)), ("--until", getattr(args, "until_date", None))):
+        if value and not EARLIEST_DATE <= date.fromisoformat(value) <= latest:
+            raise CommandError(f"{flag} {value} is outside {EARLIEST_DATE} … {latest} (tomorrow, Asia/Shanghai)")
+    from_date, until = getattr(args, "from_date", None), getattr(args, "until_date", None)
+    if from_date and until and from_date > until:
+        raise CommandError(f"--from {from_date} is after --until {until}")
+    sample = getattr(args, "sample", None)
+    if sample is not None and sample < 1:
+        raise CommandError(f"--sample must be at least 1, got {sample}")
+    window_days = getattr(args, "window_days", None)
+    if window_days is not None and not 1 <= window_days <= MAX_WINDOW_DAYS:
+        raise CommandError(f"--window-days must be between 1 and {MAX_WINDOW_DAYS}, got {window_days}")
+    for source, url in args.base_url:
+        problem = _url_problem(url)
+        if problem:
+            raise CommandError(f"--base-url {source}={url}: {problem}")
+    for name, value in args.setting:
+        problem = scrapy_setting_problem(name, value)
+        if problem:
+            raise CommandError(f"--setting {name}={value}: {problem}")
+
+
+def _url_problem(url: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (reading it validates the port)
+    except ValueError as error:
+        return f"not a URL: {error}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "expected http(s)://host[:port][/path]"
+    if parts.query or parts.fragment:
+        return "a base URL has no query or fragment"
+    return None
+
+
+def scrapy_setting_problem(name: str, value: str) -> str | None:
+    """Why ``-s NAME=VALUE`` would not do what it says: an unknown name, or a value of the wrong type."""
+    from scrapy.settings import default_settings
+
+    import spiders.settings as ours
+
+    if name.startswith(OWN_SETTINGS):
+        return None if hasattr(ours, name) else "not a tenderwatch setting (spiders/settings.py lists them)"
+    if not hasattr(default_settings, name):
+        return "not a Scrapy setting (scrapy.settings.default_settings lists them)"
+    default = getattr(default_settings, name)
+    try:
+        if isinstance(default, bool):
+            if value.strip().lower() not in ("0", "1", "true", "false"):
+                raise ValueError
+        elif isinstance(default, int) and name not in SECONDS_WITH_INT_DEFAULT:
+            int(value)
+        elif isinstance(default, (int, float)) and not math.isfinite(float(value)):
+            raise ValueError
+    except ValueError:
+        kind = "number" if name in SECONDS_WITH_INT_DEFAULT else type(default).__name__
+        return f"expected {kind}, like the default {default!r}"
+    return None
+
 
 def cmd_nightly(args: argparse.Namespace, context: Context) -> int:
+    check_crawl_input(args)
     from flows import nightly
 
     _require_replay(args.replay)
@@ -283,13 +359,24 @@ def cmd_nightly(args: argparse.Namespace, context: Context) -> int:
         f"notices: {summary['notices']} ({summary['stored']['inserted']} new), parse errors: "
         f"{summary['parse_errors']}, newly published matches: {published['new']}"
     )
+    stored = summary["stored"]
+    pending = _pending_line(stored.get("pending_waiting", 0), stored.get("pending_given_up", 0))
+    if pending:
+        print(pending)
     for path in published["paths"]:
         print(f"wrote {path}")
     print(f"analysts' database: {summary['snapshot']}")
     return 0 if state.is_completed() else 1
 
 
+def _pending_line(waiting: int, given_up: int) -> str | None:
+    from pipelines.storage.pending_fetches import summary_line
+
+    return summary_line(waiting, given_up)
+
+
 def cmd_backfill(args: argparse.Namespace, context: Context) -> int:
+    check_crawl_input(args)
     from flows import backfill
 
     _require_replay(args.replay)
@@ -331,6 +418,7 @@ def cmd_check_sources(args: argparse.Namespace, context: Context) -> int:
     from pipelines.ingest.crawl import CrawlRequest, run_crawl
     from pipelines.storage import crawl_runs
 
+    check_crawl_input(args)
     paths = context.paths
     run_id = "check-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     yesterday = (datetime.now(SHANGHAI).date() - timedelta(days=1)).isoformat()
@@ -407,11 +495,13 @@ def cmd_reprocess(args: argparse.Namespace, context: Context) -> int:
     )
     processes = result["derived"]["processes"]["processes"]
     print(f"re-matched {result['matched']['matched']} notice(s); {processes} procurement process(es)")
-    return 0
+    for damage in rebuilt["damaged"]:
+        print(f"skipped damaged archive data: {damage}", file=sys.stderr)
+    return 1 if rebuilt["damaged"] else 0
 
 
 def cmd_health(args: argparse.Namespace, context: Context) -> int:
-    from pipelines.storage import crawl_runs, store
+    from pipelines.storage import crawl_runs, pending_fetches, snapshot, store
 
     paths = context.paths
     if not paths.work_db.exists():
@@ -428,7 +518,14 @@ def cmd_health(args: argparse.Namespace, context: Context) -> int:
         if until and until > now:
             line += f"; left alone until {_local(until)}"
         print(line)
-    return 0 if all(row[2] in HEALTHY_VERDICTS for row in rows) else 1
+    with store.session(paths.work_db) as con:
+        pending = _pending_line(*pending_fetches.counts(con))
+    if pending:
+        print(pending)
+    broken_snapshot = snapshot.snapshot_problem(paths.snapshot)
+    if broken_snapshot:
+        print(f"analysts' snapshot {paths.snapshot} does not open: {broken_snapshot}")
+    return 0 if all(row[2] in HEALTHY_VERDICTS for row in rows) and not broken_snapshot else 1
 
 
 def cmd_review(args: argparse.Namespace, context: Context) -> int:

@@ -23,7 +23,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed
 
-from pipelines.config import Paths, Settings, Sources
+from pipelines.config import Paths, Settings, Sources, fault_point
 from pipelines.config import load as load_settings
 from pipelines.ingest.crawl import CrawlRequest, backfill_plan, nightly_from_date, run_crawl, skipped_crawl
 from pipelines.ingest.normalize import normalize, to_json
@@ -33,7 +33,7 @@ from pipelines.matching.configured import check_reviewed_data, load_matcher
 from pipelines.matching.pending import match_pending
 from pipelines.model import CrawlRun
 from pipelines.publishing import delivery, ledger, translate
-from pipelines.storage import crawl_runs, processes, snapshot, store
+from pipelines.storage import crawl_runs, pending_fetches, processes, snapshot, store
 from spiders.registry import PORTALS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -52,15 +52,28 @@ def _run_id(prefix: str = "") -> str:
 def crawl_source(request: CrawlRequest, data_dir: str) -> CrawlRun:
     """Run one spider in its own process and judge the crawl from its stats."""
     paths = Paths(Path(data_dir))
+    run_dir = paths.runs / request.run_id
     with store.session(paths.work_db) as con:
         recent = crawl_runs.recent_item_counts(con, request.source)
-    return run_crawl(request, paths.runs / request.run_id, paths.archive, recent)
+        # Open-ended live crawls carry the retries: every window of a backfill would otherwise retry the same
+        # notices and spend their attempts within one run.
+        retry = [] if request.replay or request.until_date else pending_fetches.to_retry(con, request.source)
+    if retry:
+        pending_path = run_dir / f"{request.source}.pending.json"
+        ledger.write_atomic(pending_path, json.dumps(retry, ensure_ascii=False).encode("utf-8"))
+        request = replace(request, pending=str(pending_path))
+    return run_crawl(request, run_dir, paths.archive, recent)
 
 
 @task(name="record-crawl-runs", cache_policy=NO_CACHE)
 def record_crawl_runs(crawls: list[CrawlRun], db_path: str) -> None:
+    """The crawl rows, and the notices each crawl listed but could not fetch (kept for the next nights)."""
     with store.session(db_path) as con:
         crawl_runs.record(con, crawls)
+        for crawl in crawls:
+            if crawl.misses_path and Path(crawl.misses_path).exists():
+                misses = [json.loads(line) for line in Path(crawl.misses_path).read_text("utf-8").splitlines() if line]
+                pending_fetches.record_misses(con, crawl.source, crawl.run_id, misses, crawl.finished_at)
 
 
 @task(name="normalize", cache_policy=NO_CACHE)
@@ -95,7 +108,10 @@ def store_notices(notices_paths: list[str], db_path: str, run_id: str) -> dict:
     table = store.notices_to_arrow(notices, run_id, datetime.now(UTC))
     with store.session(db_path) as con:
         inserted, updated = store.upsert_notices(con, table)
-    return {"inserted": inserted, "updated": updated}
+        resolved = pending_fetches.resolve(con)
+        waiting, given_up = pending_fetches.counts(con)
+    return {"inserted": inserted, "updated": updated, "pending_resolved": resolved, "pending_waiting": waiting,
+            "pending_given_up": given_up}  # fmt: skip
 
 
 @task(name="derive", cache_policy=NO_CACHE)
@@ -131,10 +147,9 @@ def publish_digest(db_path: str, data_dir: str, run_id: str, publish_date: str, 
         # Reloaded every night, so an edit of watchlist.toml shows in the next digest and view.
         watchlist.load_watchlist(con)
         digest = ledger.publish(
-            con, paths.published, run_id, date.fromisoformat(publish_date), datetime.now(UTC), settings.outputs
-        )
-    message_path = paths.runs / run_id / "delivery.json"
-    ledger.write_atomic(message_path, ledger.delivery_message(digest).to_json())
+            con, paths.published, run_id, date.fromisoformat(publish_date), datetime.now(UTC), settings.outputs,
+            channels=delivery.channels(settings.delivery), send_empty=settings.delivery.send_empty,
+        )  # fmt: skip
     return {
         "new": digest.new,
         "total": digest.total,
@@ -143,7 +158,6 @@ def publish_digest(db_path: str, data_dir: str, run_id: str, publish_date: str, 
         "markdown": digest.markdown,
         "table": ledger.artifact_table(digest.rows),
         "paths": [str(p) for p in digest.paths],
-        "message_path": str(message_path),
     }
 
 
@@ -153,17 +167,13 @@ def publish_snapshot(db_path: str, snapshot_path: str, parquet_dir: str | None =
 
 
 @task(name="deliver-digest", cache_policy=NO_CACHE)
-def deliver_digest(db_path: str, run_id: str, message_path: str, announced: int, config_file: str | None) -> list:
-    """Webhook and e-mail, when configured; every failure is logged and recorded, none fails the run."""
+def deliver_digest(db_path: str, config_file: str | None) -> list:
+    """Send every message waiting in the outbox (tonight's, and a killed run's); none fails the run."""
     logger = get_run_logger()
     try:
         settings = load_settings(config_file).delivery
-        if not (settings.webhook.url or settings.email.smtp_host) or not (announced or settings.send_empty):
-            return []
-        message = delivery.Message.from_json(Path(message_path).read_bytes())
-        outcomes = delivery.deliver(message, settings)
         with store.session(db_path) as con:
-            delivery.record(con, run_id, message, outcomes)
+            outcomes = delivery.send_waiting(con, settings)
     except Exception as error:  # noqa: BLE001 (delivery must never fail the night)
         logger.warning("delivery skipped: %s: %s", type(error).__name__, error)
         return [{"channel": "all", "status": "failed", "error": f"{type(error).__name__}: {error}"}]
@@ -185,16 +195,21 @@ def publish_night(
     """The end of every flow that can produce matches: digest and artifacts, snapshot and Parquet, delivery."""
     publish_date = publish_date or datetime.now(SHANGHAI).date().isoformat()
     digest = publish_digest(str(paths.work_db), str(paths.root), run_id, publish_date, config_file)
+    with store.session(paths.work_db) as con:
+        pending = pending_fetches.summary_line(*pending_fetches.counts(con))
+    # The operators' copy of the digest says what is still missing; the published files stay a function of the ledger.
+    markdown = digest["markdown"] + (f"\n---\n\n{pending}\n" if pending else "")
     create_markdown_artifact(
-        key=f"{artifact_prefix}-digest", markdown=digest["markdown"], description=f"tenderwatch digest {publish_date}"
+        key=f"{artifact_prefix}-digest", markdown=markdown, description=f"tenderwatch digest {publish_date}"
     )
     if digest["table"]:
         create_table_artifact(
             key=f"{artifact_prefix}-matches", table=digest["table"], description=f"tenderwatch matches {publish_date}"
         )
     publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet))
+    fault_point("after-snapshot")
     # After the snapshot: analysts get tonight's data even while a slow endpoint is being retried.
-    deliveries = deliver_digest(str(paths.work_db), run_id, digest["message_path"], digest["announced"], config_file)
+    deliveries = deliver_digest(str(paths.work_db), config_file)
     return digest, deliveries
 
 
@@ -219,13 +234,16 @@ def ingest(data_dir: str, run_id: str, requests: list[CrawlRequest], ignore_back
             futures.append(crawl_source.submit(request, data_dir))
     crawls: list[CrawlRun] = [future.result() for future in futures] + skipped
     record_crawl_runs(crawls, str(paths.work_db))
+    fault_point("after-record-crawls")
     batches = [
         normalize_items(crawl.items_path, str(paths.runs / run_id / f"{crawl.source}.notices.jsonl"))
         for crawl in crawls
     ]
     stored = store_notices([batch["path"] for batch in batches], str(paths.work_db), run_id)
+    fault_point("after-store")
     derive_notices(str(paths.work_db))
     matched = match_notices(str(paths.work_db))
+    fault_point("after-match")
     return {
         "crawls": crawls,
         "notices": sum(batch["notices"] for batch in batches),

@@ -363,3 +363,21 @@ def redact_url(url: str) -> str:
     except ValueError:
         port = ":<bad port>"
     return f"{parts.scheme}://{parts.hostname}{port}/…"
+
+
+# --- fault injection for the crash-safety tests ------------------------------------------------------------------
+# Unset in production. TENDERWATCH_FAULT=<point> makes the process die at that point as a killed run would (os._exit,
+# no cleanup), or, for a "*-disk-full" point, raise ENOSPC as a full disk would. Here, at the bottom of the layers,
+# so storage and publishing can both name their points.
+FAULT_ENV = "TENDERWATCH_FAULT"
+FAULT_EXIT_CODE = 70
+
+
+def fault_point(name: str) -> None:
+    if os.environ.get(FAULT_ENV) == name:
+        os._exit(FAULT_EXIT_CODE)
+
+
+def disk_full_point(name: str) -> None:
+    if os.environ.get(FAULT_ENV) == name:
+        raise OSError(28, f"No space left on device (injected at {name})")

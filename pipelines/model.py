@@ -7,6 +7,7 @@ DuckDB, so both sides of the crawl boundary can use it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol, TypedDict
@@ -176,16 +177,59 @@ def raw_notice(
 
     ``fetched_at`` defaults to now: a live crawl. Reprocessing passes the archived record's date.
     """
+    if html is None:
+        html, encoding = page_text(response)
+    else:
+        encoding = getattr(response, "encoding", None) or "utf-8"
     return {
         "source": source,
-        "notice_id": notice_id,
+        "notice_id": without_surrogates(notice_id),
         "url": url,
-        "listing": listing or {},
+        "listing": without_surrogates(listing or {}),
         "fetched_at": fetched_at if fetched_at is not None else datetime.now(UTC).isoformat(),
         "status": response.status,
-        "encoding": getattr(response, "encoding", None) or "utf-8",
-        "html": html if html is not None else response.text,
+        "encoding": encoding,
+        "html": without_surrogates(html),
     }
+
+
+# Marks the encoding of a page that decodes cleanly neither as declared nor as GB18030: normalize records a parse
+# error for it instead of storing garbled text as if it were the notice.
+UNDECODABLE = " (undecodable)"
+
+
+def page_text(response: _Response) -> tuple[str, str]:
+    """(text, encoding) of a page: as its declared charset says, unless that leaves replacement characters.
+
+    Chinese portals serve GBK pages labelled utf-8 (or nothing): decoded as declared, every Han character becomes
+    U+FFFD. Such a page is decoded as GB18030 (a superset of GBK and GB2312) when it decodes cleanly so; otherwise
+    it keeps the declared decoding and its encoding says ``UNDECODABLE``.
+    """
+    text = response.text
+    encoding = getattr(response, "encoding", None) or "utf-8"
+    body = getattr(response, "body", b"") or b""
+    if text.count("\ufffd") <= body.count("\ufffd".encode()):
+        return text, encoding
+    try:
+        return body.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError:
+        return text, encoding + UNDECODABLE
+
+
+# A JSON answer may escape half a surrogate pair (``"\\ud800"``): Python keeps it as a lone code point that no UTF-8
+# encoder accepts, and Scrapy's feed exporter then drops the whole item.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(value: Any) -> Any:
+    """``value`` with every lone surrogate in its text (nested dicts and lists too) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATES.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {without_surrogates(key): without_surrogates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_surrogates(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -217,8 +261,14 @@ class CrawlRun:
     prefilter_skipped: int
     retry_after: str | None
     blocked_until: datetime | None
+    # List pages that could not be read (error status, timeout, redirect loop): such a crawl is not a good one.
+    list_pages_failed: int = 0
+    # Listed notices whose detail page could not be fetched; each waits in ``pending_fetches``.
+    notices_missed: int = 0
     # The crawl's raw notices (JSONL); not stored: the notices are.
     items_path: str | None = None
+    # The missed notices (JSONL: notice_id, url, listing, reason); not stored: ``pending_fetches`` keeps them.
+    misses_path: str | None = None
 
     @property
     def healthy(self) -> bool:

@@ -31,8 +31,8 @@ REPLAYED_FLAG = "replayed"
 class ArchiveMiddleware:
     """Writes every downloaded response (and its request) to ``<TENDERWATCH_ARCHIVE_DIR>/<spider>-<run>.warc.gz``.
 
-    Sits just below the redirect middleware and above compression, so it sees redirects, error statuses and
-    still-compressed bodies exactly as the server sent them.
+    Sees each response before the redirect middleware and before decompression (it sits above both), so redirects,
+    error statuses and still-compressed bodies are archived exactly as the server sent them.
     """
 
     def __init__(self, archive_path: Path, crawler):
@@ -99,6 +99,10 @@ class ReplayMiddleware:
         index = WarcIndex(replay)
         logger.info("Replaying %d archived responses from %s", len(index), replay)
         crawler.stats.set_value("replay/records", len(index))
+        for damage in index.damaged:
+            logger.error("Skipped damaged archive data: %s", damage)
+        if index.damaged:
+            crawler.stats.set_value("replay/damaged_records", len(index.damaged))
         return cls(index, crawler)
 
     def process_request(self, request: Request) -> Response:

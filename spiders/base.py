@@ -6,7 +6,9 @@ A portal spider sets class attributes (``name``, ``base_url``, ``block_markers``
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -15,8 +17,10 @@ import scrapy
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 
-from pipelines.model import raw_notice
+from pipelines.model import UNDECODABLE, raw_notice
 from spiders.common import list_date
+from spiders.completeness import note_missed_notice
+from spiders.hosts import DEFAULT_PORTS, port_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -48,6 +52,18 @@ def parse_bool_argument(value: str | bool | None, name: str, default: bool) -> b
     raise ValueError(f"{name} must be 1/0, true/false, yes/no or on/off, got {value!r}")
 
 
+def read_pending(path: str | None) -> list[dict[str, Any]]:
+    """The notices to fetch again from a ``-a pending=FILE`` JSON list; entries without a URL are dropped."""
+    if not path:
+        return []
+    entries = json.loads(Path(path).read_text(encoding="utf-8"))
+    return [
+        {"url": entry["url"], "listing": entry.get("listing") or {"notice_id": entry.get("notice_id")}}
+        for entry in entries
+        if isinstance(entry, dict) and entry.get("url")
+    ]
+
+
 def parse_date_argument(value: str | date | None, name: str) -> date | None:
     if value is None or value == "":
         return None
@@ -71,6 +87,9 @@ class BaseSpider(scrapy.Spider):
                  live check: ``flows.py check-sources``); a spider honours it with ``self.list_only``
       prefilter  fetch a detail page only when its list title passes ``pipelines.matching.queries.title_may_match``
                  (default: the class's ``prefilter_default``); a spider asks ``self.title_wanted(title)``
+      pending    a JSON file of notices earlier crawls listed but could not fetch (``[{notice_id, url, listing}]``,
+                 written by the flow from ``pending_fetches``); their detail pages are requested first
+                 (``spiders.completeness``), whatever the date window
     """
 
     base_url: ClassVar[str]
@@ -91,9 +110,11 @@ class BaseSpider(scrapy.Spider):
         *args: Any,
         list_only: str | bool | None = None,
         prefilter: str | bool | None = None,
+        pending: str | None = None,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
+        self.pending = read_pending(pending)
         self.list_only = parse_bool_argument(list_only, "list_only", False)
         self.prefilter = parse_bool_argument(prefilter, "prefilter", self.prefilter_default)
         self.from_date = parse_date_argument(from_date, "from_date")
@@ -108,10 +129,17 @@ class BaseSpider(scrapy.Spider):
             raise ValueError(f"sample must be a whole number, got {sample!r}") from None
         if self.sample is not None and self.sample < 1:
             raise ValueError(f"sample must be at least 1, got {self.sample}")
+        # Ports per allowed domain (spiders.hosts): the portal's own domains on the default ports only.
+        self.allowed_ports: dict[str, set[int]] = {
+            domain: set(DEFAULT_PORTS.values()) for domain in getattr(self, "allowed_domains", [])
+        }
         if base_url:
             self.base_url = base_url.rstrip("/")
-            host = urlsplit(self.base_url).hostname
+            parts = urlsplit(self.base_url)
+            host = parts.hostname
             self.allowed_domains = [*getattr(self, "allowed_domains", []), host]
+            # A mirror or test server is reached on its own port and no other.
+            self.allowed_ports[host] = {port_of(parts.scheme, parts.port)}
         self.scheduled_notices = 0
         # Notices already scheduled in this crawl: another query, column or page may list them again.
         self.scheduled_ids: set[str] = set()
@@ -196,8 +224,26 @@ class BaseSpider(scrapy.Spider):
             return
         if response.status != 200:
             self.crawler.stats.inc_value("tenderwatch/detail_errors")
+            self.note_missed(response, listing, f"HTTP {response.status}")
             return
-        yield raw_notice(self.source, self.notice_id_of(response, listing), response.url, listing, response)
+        raw = raw_notice(self.source, self.notice_id_of(response, listing), response.url, listing, response)
+        self.note_encoding(response, raw)
+        yield raw
+
+    def note_encoding(self, response: Response, raw: dict[str, Any]) -> None:
+        """Count pages whose declared charset lied (decoded as GB18030) or that decode as nothing clean."""
+        if raw["encoding"].endswith(UNDECODABLE):
+            self.crawler.stats.inc_value("tenderwatch/undecodable_pages")
+            self.logger.warning("Page does not decode as %s nor GB18030: %s", response.encoding, response.url)
+        elif raw["encoding"] != getattr(response, "encoding", raw["encoding"]):
+            self.crawler.stats.inc_value("tenderwatch/charset_redetected")
+
+    def note_missed(self, response: Response, listing: dict[str, Any], reason: str) -> None:
+        """A listed notice whose detail answer holds no notice: kept for the flow to fetch again."""
+        path = self.settings.get("TENDERWATCH_MISSES_FILE")
+        # The URL the spider asked for, before any redirect: what a retry must request again.
+        url = (response.meta.get("redirect_urls") or [response.url])[0] if response.request else response.url
+        note_missed_notice(self.crawler, Path(path) if path else None, url, listing, reason)
 
     def note_list_page(self, response: Response, listed: int) -> None:
         """Count a list page and its notices; with ``list_only`` the stats say the crawl was a check."""

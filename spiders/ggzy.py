@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from html import escape
+from pathlib import Path
 from typing import Any, ClassVar
 
 import scrapy
@@ -33,6 +34,7 @@ from pipelines.model import raw_notice
 from pipelines.national.notice_types import classify
 from spiders.base import SHANGHAI, BaseSpider
 from spiders.common import api_base, by_detail_url, clean, first_datetime_text, json_answer, node_text
+from spiders.completeness import KIND, failure_reason, note_missed_notice
 
 SOURCE = "ggzy"
 LIST_PATH = "/information/pubTradingInfo/getTradList"
@@ -302,7 +304,7 @@ class GgzySpider(BaseSpider):
             callback=self.parse_original,
             errback=self.original_failed,
             cb_kwargs={"listing": listing, "page": response},
-            meta={"allow_offsite": True},
+            meta={"allow_offsite": True, KIND: "detail"},
         )
 
     def parse_original(self, response: Response, listing: dict[str, Any], page: Response):
@@ -322,20 +324,35 @@ class GgzySpider(BaseSpider):
         yield from super().parse_detail(page, listing)
 
     def detail_failed(self, failure):
-        """A /b/ page the portal does not have (404): ask its /a/ container which content page it names."""
+        """A /b/ page that failed: a 404 asks its /a/ container which content page it names; anything else is a
+        missed notice, kept for a retry as on every portal (``spiders.completeness``)."""
         listing = failure.request.cb_kwargs["listing"]
         missing = failure.check(HttpError) and failure.value.response.status == 404
-        if not missing or not listing.get("container_url") or listing.get("via_container"):
-            self.crawler.stats.inc_value("tenderwatch/detail_errors")
+        if missing and listing.get("container_url") and not listing.get("via_container"):
+            yield scrapy.Request(
+                listing["container_url"],
+                callback=self.parse_container,
+                errback=self.container_failed,
+                cb_kwargs={"listing": listing},
+                meta={KIND: "detail"},
+            )
             return
-        yield scrapy.Request(listing["container_url"], callback=self.parse_container, cb_kwargs={"listing": listing})
+        self._missed(listing, failure_reason(failure))
+
+    def container_failed(self, failure):
+        self._missed(failure.request.cb_kwargs["listing"], f"content page missing, container {failure_reason(failure)}")
+
+    def _missed(self, listing: dict[str, Any], reason: str) -> None:
+        # Kept under the content page's address, the one a later night asks for again.
+        path = self.settings.get("TENDERWATCH_MISSES_FILE")
+        note_missed_notice(self.crawler, Path(path) if path else None, listing["url"], listing, reason)
 
     def parse_container(self, response: Response, listing: dict[str, Any]):
         if self.is_blocked(response):
             return
         named = first_last_url(response)
         if not named or named == listing["url"]:
-            self.crawler.stats.inc_value("tenderwatch/detail_errors")
+            self._missed(listing, "content page missing, and its container names no other")
             return
         self.crawler.stats.inc_value("tenderwatch/content_pages_from_container")
         listing = {**listing, "url": named, "via_container": True}

@@ -23,6 +23,13 @@ ROBOTSTXT_OBEY = True
 DOWNLOAD_TIMEOUT = 30
 RETRY_TIMES = 2
 
+# Scrapy's 1 GiB per answer lets one broken or hostile page fill memory and disk (a 300 KB gzip bomb became 2.8 GB
+# of RSS). Real portal answers stay well under 1 MiB (ccgp list pages ~60 KB, notices 30-300 KB, API answers
+# < 1 MiB), so these leave ample room. Scrapy applies the limit to the decompressed body too.
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+# A page this large is unusual enough to be logged.
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+
 # Chinese text must stay readable in the item feeds the flow reads back.
 FEED_EXPORT_ENCODING = "utf-8"
 
@@ -30,10 +37,19 @@ FEED_EXPORT_ENCODING = "utf-8"
 TELNETCONSOLE_ENABLED = False
 
 DOWNLOADER_MIDDLEWARES = {
-    # Below RedirectMiddleware (600) and above HttpCompressionMiddleware (590): archives responses as sent.
-    "spiders.archive.ArchiveMiddleware": 595,
+    # Beside Scrapy's OffsiteMiddleware (50), which ignores ports: refuses an allowed host on another port.
+    "spiders.hosts.PortCheckMiddleware": 51,
+    # Responses travel from high to low numbers: above RedirectMiddleware (600), so a 301/302 is archived before it
+    # is followed (replay then follows it too), and above HttpCompressionMiddleware (590): bodies as sent.
+    "spiders.archive.ArchiveMiddleware": 650,
     # Last before the downloader, so every other middleware still sees the request and the replayed response.
     "spiders.archive.ReplayMiddleware": 960,
+}
+
+SPIDER_MIDDLEWARES = {
+    # Closest to the spider (after Depth 900 on output), so it sees every request as the spider made it and gives it
+    # the errback that accounts for failed list pages and missed notices; it also adds the pending retries.
+    "spiders.completeness.CompletenessMiddleware": 950,
 }
 
 EXTENSIONS = {
@@ -50,3 +66,12 @@ TENDERWATCH_ARCHIVE_DIR = None
 TENDERWATCH_REPLAY = None
 TENDERWATCH_STATS_FILE = None
 TENDERWATCH_RUN_ID = None
+# JSONL of listed notices whose detail page could not be fetched (spiders.completeness); the flow reads it.
+TENDERWATCH_MISSES_FILE = None
+# Size limits per kind of page (spiders.completeness sets each request's download_maxsize): a list page or API
+# answer is smaller than a notice, which may embed tables or images.
+TENDERWATCH_LIST_MAXSIZE = 8 * 1024 * 1024
+TENDERWATCH_DETAIL_MAXSIZE = 16 * 1024 * 1024
+# List pages one crawl may read: a night reads a few dozen, a long ccgp column backfill a few thousand; a pager
+# claiming 100,000 pages must not be followed for hours. Reaching it makes the crawl broken (its window unread).
+TENDERWATCH_MAX_LIST_PAGES = 5000

@@ -218,6 +218,7 @@ class SzggzySpider(BaseSpider):
         page = notice_page(response) if response.status == 200 else None
         if page is None:
             self.crawler.stats.inc_value("tenderwatch/detail_errors")
+            self.note_missed(response, listing, f"HTTP {response.status}" if response.status != 200 else "no notice")
             return
         # The notice's public page is its URL for analysts; the API answer stays in the archive under its own URL.
         url, html = page

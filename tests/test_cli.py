@@ -137,3 +137,43 @@ def test_the_readme_sources_table_is_the_registry(capsys):
     table = capsys.readouterr().out.strip()
     assert table.count("\n") == len(PORTALS) + 1
     assert table in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+# (argv after the command, message): every one stops before any work, in one line, exit 2.
+BAD_CRAWL_INPUT = [
+    (["nightly", "--from", "2026-11-20", "--until", "2026-11-10"],
+     "error: --from 2026-11-20 is after --until 2026-11-10"),
+    (["nightly", "--from", "9999-01-01"], "error: --from 9999-01-01 is outside 1990-01-01 … "),
+    (["nightly", "--until", "1900-01-01"], "error: --until 1900-01-01 is outside 1990-01-01 … "),
+    (["nightly", "--sample", "0"], "error: --sample must be at least 1, got 0"),
+    (["nightly", "--sample", "-1"], "error: --sample must be at least 1, got -1"),
+    (["nightly", "--base-url", "ccgp=http://"], "error: --base-url ccgp=http://: expected http(s)://host"),
+    (["nightly", "--base-url", "ccgp=http://127.0.0.1:99999"],
+     "error: --base-url ccgp=http://127.0.0.1:99999: not a URL"),
+    (["nightly", "--setting", "DOWNLOAD_DELAY=abc"], "error: --setting DOWNLOAD_DELAY=abc: expected number"),
+    (["nightly", "--setting", "RETRY_TIMES=2.5"], "error: --setting RETRY_TIMES=2.5: expected int, like the default 2"),
+    (["nightly", "--setting", "DOWNLOAD_TIMEOUT=inf"], "error: --setting DOWNLOAD_TIMEOUT=inf: expected number"),
+    (["nightly", "--setting", "ROBOTSTXT_OBEY=maybe"], "error: --setting ROBOTSTXT_OBEY=maybe: expected bool"),
+    (["nightly", "--setting", "DOWNLOAD_DELAYS=3"], "error: --setting DOWNLOAD_DELAYS=3: not a Scrapy setting"),
+    (["nightly", "--setting", "TENDERWATCH_REPLAYY=x"],
+     "error: --setting TENDERWATCH_REPLAYY=x: not a tenderwatch setting"),
+    (["backfill", "--from", "9999-01-01", "--until", "9999-12-31"],
+     "error: --from 9999-01-01 is outside 1990-01-01 … "),
+    (["backfill", "--from", "2026-01-01", "--until", "2026-01-31", "--window-days", "100000000000"],
+     "error: --window-days must be between 1 and 3660, got 100000000000"),
+    (["backfill", "--from", "2026-01-01", "--until", "2026-01-31", "--window-days", "0"],
+     "error: --window-days must be between 1 and 3660, got 0"),
+    (["check-sources", "--setting", "CONCURRENT_REQUESTS=lots"],
+     "error: --setting CONCURRENT_REQUESTS=lots: expected int"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_CRAWL_INPUT, ids=[" ".join(case[0]) for case in BAD_CRAWL_INPUT])
+def test_bad_crawl_input_stops_before_any_work_in_one_line(tmp_path, monkeypatch, capsys, argv, message):
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "data"
+    assert cli.main([*argv, "--data-dir", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message)
+    assert len(err.strip().splitlines()) == 1
+    assert not data.exists()

@@ -151,3 +151,85 @@ def test_a_night_killed_mid_publish_is_finished_by_the_next_one(prefect_harness,
     assert receiver.statuses == [503, 204]
     assert nightly(data, "--publish-date", "2026-11-25") == 0
     assert len(ledger(data)) == len(PURCHASES)
+
+
+# (fault, the killed run's exit code): the points after the ledger has marked the notices published, where only
+# the delivery outbox keeps the night's message; and a full disk while the snapshot is written.
+LATE_FAULTS = [
+    ("after-mark-published", publish.FAULT_EXIT_CODE),
+    ("snapshot-written", publish.FAULT_EXIT_CODE),  # killed with the temporary snapshot file on disk
+    ("snapshot-disk-full", 1),  # ENOSPC: the flow fails, and removes its temporary file itself
+    ("after-snapshot", publish.FAULT_EXIT_CODE),
+]
+
+
+def temporary_files(data: Path) -> list[str]:
+    return sorted(str(p.relative_to(data)) for p in data.rglob(".*") if ".tmp" in p.name or ".staging-" in p.name)
+
+
+@pytest.mark.parametrize(("fault", "code"), LATE_FAULTS, ids=[fault for fault, _ in LATE_FAULTS])
+def test_a_night_killed_after_publishing_is_delivered_once_by_the_next(prefect_harness, tmp_path, fault, code):
+    data = tmp_path / "data"
+    receiver = Receiver(failures=0)
+    try:
+        config = settings_file(tmp_path, receiver.url)
+        killed = subprocess.run(
+            [sys.executable, "flows.py", "nightly", "--replay", str(DEMO), "--data-dir", str(data),
+             "--publish-date", "2026-11-24", "--config", str(config)],
+            cwd=ROOT, env=harness_env(**{publish.FAULT_ENV: fault}), capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert killed.returncode == code, killed.stderr[-2000:]
+        assert receiver.bodies == []  # the killed run sent nothing
+        leftovers = temporary_files(data)
+        assert (leftovers != []) == (fault == "snapshot-written"), leftovers
+
+        assert nightly(data, "--publish-date", "2026-11-25", "--config", str(config)) == 0
+        assert nightly(data, "--publish-date", "2026-11-25", "--config", str(config)) == 0
+    finally:
+        receiver.close()
+    # 0 lost, 0 duplicated: every purchase published once, on the killed night's date; announced exactly once.
+    assert ledger(data) == [(notice_id, "2026-11-24", "published") for notice_id in sorted(PURCHASES)]
+    assert set(csv_ids(data, "2026-11-24")) == PURCHASES
+    assert sorted(feed_ids(data)) == sorted(PURCHASES)
+    (body,) = receiver.bodies
+    assert sorted(match["notice_id"] for match in body["matches"]) == sorted(PURCHASES)
+    with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT channel, status FROM deliveries").fetchall() == [("webhook", "sent")]
+        assert con.execute("SELECT status, count(*) FROM delivery_outbox GROUP BY ALL").fetchall() == [("sent", 1)]
+    assert temporary_files(data) == []
+
+
+# (fault, the night's exit code): a killed crawl child is a broken crawl, not a dead flow.
+INGEST_FAULTS = [
+    ("crawl-child", 1),
+    ("after-record-crawls", publish.FAULT_EXIT_CODE),
+    ("after-store", publish.FAULT_EXIT_CODE),
+    ("after-match", publish.FAULT_EXIT_CODE),
+]
+
+
+def test_nights_killed_at_every_ingest_step_lose_and_double_nothing(prefect_harness, tmp_path):
+    """Crawl child, after recording the crawls, after storing, after matching: each killed, one data folder."""
+    data = tmp_path / "data"
+    receiver = Receiver(failures=0)
+    try:
+        config = settings_file(tmp_path, receiver.url)
+        for fault, code in INGEST_FAULTS:
+            night = subprocess.run(
+                [sys.executable, "flows.py", "nightly", "--replay", str(DEMO), "--data-dir", str(data),
+                 "--publish-date", "2026-11-24", "--config", str(config)],
+                cwd=ROOT, env=harness_env(**{publish.FAULT_ENV: fault}), capture_output=True, text=True, timeout=300,
+            )  # fmt: skip
+            assert night.returncode == code, (fault, night.stdout[-1000:], night.stderr[-2000:])
+            if fault == "crawl-child":
+                assert "ccgp: broken: the crawl wrote no stats" in night.stdout
+        assert receiver.bodies == []
+        assert nightly(data, "--publish-date", "2026-11-25", "--config", str(config)) == 0
+    finally:
+        receiver.close()
+    with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT notice_id) FROM notices").fetchall() == [(48, 48)]
+    assert ledger(data) == [(notice_id, "2026-11-25", "published") for notice_id in sorted(PURCHASES)]
+    (body,) = receiver.bodies
+    assert sorted(match["notice_id"] for match in body["matches"]) == sorted(PURCHASES)
+    assert temporary_files(data) == []

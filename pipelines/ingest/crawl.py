@@ -43,6 +43,8 @@ class CrawlRequest:
     # Scrapy settings (-s) and spider arguments (-a), e.g. DOWNLOAD_DELAY=10, mode=search.
     settings: dict[str, str] = field(default_factory=dict)
     spider_args: dict[str, str] = field(default_factory=dict)
+    # A JSON file of notices earlier crawls listed but could not fetch (``pending_fetches``): fetched again first.
+    pending: str | None = None
 
 
 def crawl_command(
@@ -77,13 +79,18 @@ def run_crawl(request: CrawlRequest, run_dir: Path, archive_dir: Path, recent_it
     run_dir.mkdir(parents=True, exist_ok=True)
     items_path = run_dir / f"{request.source}.items.jsonl"
     stats_path = run_dir / f"{request.source}.stats.json"
+    misses_path = run_dir / f"{request.source}.misses.jsonl"
+    misses_path.unlink(missing_ok=True)
     settings = {"TENDERWATCH_RUN_ID": request.run_id}
     if request.replay:
         settings["TENDERWATCH_REPLAY"] = str(Path(request.replay).resolve())
     else:
         settings["TENDERWATCH_ARCHIVE_DIR"] = str(archive_dir.resolve())
+        # Live only: a page missing from a replayed archive is counted, but no later night can fetch it from there.
+        settings["TENDERWATCH_MISSES_FILE"] = str(misses_path)
     spider_args = {"from_date": request.from_date}
-    optional = {"until_date": request.until_date, "sample": request.sample, "base_url": request.base_url}
+    optional = {"until_date": request.until_date, "sample": request.sample, "base_url": request.base_url,
+                "pending": request.pending}  # fmt: skip
     spider_args.update({name: str(value) for name, value in optional.items() if value})
     command = crawl_command(
         request.source,
@@ -133,7 +140,10 @@ def run_crawl(request: CrawlRequest, run_dir: Path, archive_dir: Path, recent_it
         prefilter_skipped=stats.get("tenderwatch/prefilter_skipped", 0),
         retry_after=stats.get("tenderwatch/retry_after"),
         blocked_until=block_end,
+        list_pages_failed=stats.get("tenderwatch/list_pages_failed", 0),
+        notices_missed=stats.get("tenderwatch/notices_missed", 0),
         items_path=str(items_path) if items_path.exists() else None,
+        misses_path=str(misses_path) if misses_path.exists() else None,
     )
 
 

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from scrapy.http import HtmlResponse
 
 from pipelines.ingest.portals import Portals, notice_id_for_url, source_for_url
-from pipelines.model import LIST_KEYS, NOTICE_KEYS
+from pipelines.model import LIST_KEYS, NOTICE_KEYS, UNDECODABLE
 from pipelines.national.amounts import Amount, parse_amount, parse_datetime
 from pipelines.national.body import parse_body
 from pipelines.national.labels import METHODS, category_code, merge_lots, method_code
@@ -86,6 +86,11 @@ def normalize(raw: dict[str, Any], portals: Portals) -> dict[str, Any]:
         _fill(notice, raw, portals)
     except Exception as error:  # any failure becomes a recorded parse error, never a lost notice
         notice["parse_error"] = f"{type(error).__name__}: {error}"
+    encoding = str(raw.get("encoding") or "") if isinstance(raw, dict) else ""
+    if encoding.endswith(UNDECODABLE) and not notice.get("parse_error"):
+        declared = encoding.removesuffix(UNDECODABLE)
+        garbled = str(raw.get("html") or "").count("\ufffd")
+        notice["parse_error"] = f"page text does not decode as {declared} nor GB18030 ({garbled} bytes replaced)"
     return notice
 
 

@@ -14,8 +14,10 @@ caller hands it (``spiders.registry.PORTALS``):
 
 A response belongs to the spider that fetched it (recorded in the archive), else to the portal its host names.
 Block pages (the spider's own ``block_reason``), error statuses and answers holding no notice are skipped and
-counted by reason, so a refused fetch never replaces a good notice. Notices missing from the archive are left as
-they are: reprocessing loses nothing. Derived data (ocid, segments, matches) is rebuilt by the caller.
+counted by reason, so a refused fetch never replaces a good notice. A torn or corrupt WARC record (cut short, digest
+mismatch, unreadable bytes) is skipped and named with its file and offset; an older intact copy answers instead.
+Notices missing from the archive are left as they are: reprocessing loses nothing. Derived data (ocid, segments,
+matches) is rebuilt by the caller.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class ReprocessSummary:
     updated: int = 0
     parse_errors: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    # Damaged WARC data skipped ("FILE at offset N: reason"): a torn or corrupt record never becomes a notice.
+    damaged: list[str] = field(default_factory=list)
     parser_version: str = PARSER_VERSION
 
     def skip(self, reason: str) -> None:
@@ -65,8 +69,9 @@ def reprocess_archive(
     if not warc_files(archive):
         raise FileNotFoundError(f"no WARC files under {archive}")
     summary = ReprocessSummary()
-    listings, details = _scan(archive, portals, summary)
     index = WarcIndex(archive)
+    summary.damaged = [str(damage) for damage in index.damaged]
+    listings, details = _scan(archive, portals, summary)
     for batch in _batches(details, batch_size):
         notices = []
         for source, url in batch:

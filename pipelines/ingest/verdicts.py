@@ -3,12 +3,15 @@
 Verdicts: ``ok``; ``degraded`` (some errors, or far fewer notices than usual); ``blocked`` (the portal refused
 us: a block page, a 403/429/521); ``broken`` (the site answers but its pages no longer parse: a layout change);
 ``unreachable`` (nothing came back at all: DNS, connection or TLS failures, timeouts).
+A list page that could not be read (an error status after retries, a timeout, a redirect loop) makes a crawl
+``broken``: the window it was to cover is not done. A listed notice whose detail page failed makes it ``degraded``;
+the notice waits in ``pending_fetches`` for the next nights.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 VERDICTS = ("ok", "degraded", "blocked", "broken", "unreachable")
@@ -70,10 +73,19 @@ def judge(stats: dict | None, recent_item_counts: list[int] | tuple[int, ...] = 
         url = stats.get("tenderwatch/block_url", "")
         retry_after = stats.get("tenderwatch/retry_after")
         suffix = f"; Retry-After {retry_after}" if retry_after else ""
+        problem = read_retry_after(retry_after, datetime.now(UTC)).problem
+        if problem:
+            suffix = f"; {problem}, backing off {DEFAULT_BLOCK_BACKOFF}"
         return Verdict("blocked", f"{evidence} at {url}{suffix}")
     if requests and not responses:
         kinds = ", ".join(f"{PLAIN_FAILURES.get(name, name)} ({count}×)" for name, count in sorted(exceptions.items()))
         return Verdict("unreachable", f"no response to {requests} request(s): {kinds or 'nothing came back'}")
+    failed_lists = stats.get("tenderwatch/list_pages_failed", 0)
+    if failed_lists:
+        # A list page not read may hide any number of notices: the night is not done, whatever else it brought.
+        url = stats.get("tenderwatch/list_failed_url", "")
+        why = stats.get("tenderwatch/list_failed_reason", "")
+        return Verdict("broken", f"{failed_lists} list page(s) could not be read, e.g. {url} ({why})")
     empty_pages = stats.get("tenderwatch/empty_list_pages", 0)
     if empty_pages and not items and not stats.get("tenderwatch/list_items"):
         url = stats.get("tenderwatch/empty_list_url", "")
@@ -84,6 +96,11 @@ def judge(stats: dict | None, recent_item_counts: list[int] | tuple[int, ...] = 
     if empty_pages:
         url = stats.get("tenderwatch/empty_list_url", "")
         problems.append(f"{empty_pages} list page(s) parsed to zero notices, e.g. {url}")
+    missed = stats.get("tenderwatch/notices_missed", 0)
+    if missed:
+        url = stats.get("tenderwatch/notice_missed_url", "")
+        why = stats.get("tenderwatch/notice_missed_reason", "")
+        problems.append(f"{missed} listed notice(s) not fetched, kept for retry, e.g. {url} ({why})")
     if stats.get("tenderwatch/next_page_lost"):
         problems.append("the next list page could not be found")
     failed = sum(exceptions.values()) + stats.get("tenderwatch/detail_errors", 0)
@@ -112,20 +129,45 @@ def responses_by_status(stats: dict | None) -> dict[str, int]:
     return {key[len(prefix) :]: value for key, value in sorted((stats or {}).items()) if key.startswith(prefix)}
 
 
-def retry_after_delay(value: str | None, now: datetime) -> timedelta | None:
-    """A Retry-After header as a delay: delta-seconds or an HTTP date (RFC 9110 §10.2.3); None if unreadable."""
-    if not value:
-        return None
+@dataclass(frozen=True)
+class RetryAfter:
+    """A Retry-After header read strictly: the delay it asks for (capped), or why it was ignored."""
+
+    delay: timedelta | None
+    problem: str | None = None
+
+
+def read_retry_after(value: str | None, now: datetime) -> RetryAfter:
+    """Retry-After as RFC 9110 §10.2.3 allows it: ASCII delta-seconds or an HTTP date, capped at MAX_BLOCK_BACKOFF.
+
+    Anything else (``²``, ``-5``, ``1.5``, a date without a zone) is ignored with the reason: a portal's garbage must
+    neither crash the flow nor silence a source. The digits are compared as text before ``int``, so a
+    hundred-digit value never reaches ``timedelta``.
+    """
+    if value is None or not value.strip():
+        return RetryAfter(None)
     value = value.strip()
-    if value.isdigit():
-        return timedelta(seconds=int(value))
+    if value.isascii() and value.isdigit():
+        cap = int(MAX_BLOCK_BACKOFF.total_seconds())
+        digits = value.lstrip("0") or "0"
+        seconds = cap if len(digits) > len(str(cap)) else min(int(digits), cap)
+        return RetryAfter(timedelta(seconds=seconds))
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return RetryAfter(None, f"Retry-After {value[:40]!r} ignored: neither seconds nor an HTTP date")
     if when.tzinfo is None:
-        return None
-    return max(when - now, timedelta(0))
+        return RetryAfter(None, f"Retry-After {value[:40]!r} ignored: a date without a time zone")
+    try:
+        delay = when - now
+    except OverflowError:
+        delay = MAX_BLOCK_BACKOFF
+    return RetryAfter(min(max(delay, timedelta(0)), MAX_BLOCK_BACKOFF))
+
+
+def retry_after_delay(value: str | None, now: datetime) -> timedelta | None:
+    """The delay a Retry-After header asks for (capped), or None when absent or unreadable."""
+    return read_retry_after(value, now).delay
 
 
 def blocked_until(stats: dict | None, finished_at: datetime) -> datetime | None:

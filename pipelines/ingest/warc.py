@@ -13,8 +13,11 @@ read the same format.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import uuid
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -24,7 +27,8 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import BufferedReader
-from warcio.statusandheaders import StatusAndHeaders
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParserException
 from warcio.warcwriter import WARCWriter
 
 # Extension WARC fields (allowed by the WARC standard) that let a POST answer be found again by its form body.
@@ -153,33 +157,116 @@ def warc_files(path: str | Path) -> list[Path]:
     raise FileNotFoundError(f"no WARC file or folder at {path}")
 
 
-def iter_responses(path: str | Path) -> Iterator[ArchivedResponse]:
-    """Every response record under ``path``, in file order, each with the body of its request."""
+@dataclass(frozen=True)
+class Damage:
+    """A part of a WARC file that could not be read whole: skipped, never taken for a (short) page."""
+
+    path: str
+    offset: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path} at offset {self.offset}: {self.reason}"
+
+
+def _printable(text: str, limit: int = 80) -> str:
+    """Text safe for a terminal and a log line: garbage bytes come out as escapes, never raw."""
+    return ascii(text[:limit])[1:-1]
+
+
+# What a damaged file raises while warcio walks it: bad gzip, a record header that is not one, a cut stream.
+_READ_ERRORS = (ArchiveLoadFailed, StatusAndHeadersParserException, EOFError, OSError, ValueError, zlib.error)
+
+
+def _intact_records(warc_path: Path, damaged: list[Damage] | None, start: int = 0) -> Iterator[tuple]:
+    """(record, offset, content) of every record read whole from ``start``, its digests checked.
+
+    A record shorter than its Content-Length (a torn last record) or failing its WARC-Block/Payload-Digest is
+    skipped and named in ``damaged``. Unreadable data is named too, and reading resumes at the next gzip member
+    (each record of a ``.warc.gz`` is one), so garbage mid-file costs only the records it overwrote. warcio reports
+    stray bytes before a record on stderr with the raw bytes: they are caught and named instead.
+    """
+    position: int | None = start
+    while position is not None:
+        position = yield from _records_from(warc_path, position, damaged)
+
+
+_GZIP_MEMBER = b"\x1f\x8b\x08"
+
+
+def _records_from(warc_path: Path, start: int, damaged: list[Damage] | None):
+    """Yields intact records from ``start``; returns where to resume after unreadable data, or None at the end."""
+
+    def damage(offset: int, reason: str) -> None:
+        if damaged is not None:
+            damaged.append(Damage(str(warc_path), offset, _printable(reason)))
+
+    with warc_path.open("rb") as stream:
+        stream.seek(start)
+        records = ArchiveIterator(stream, check_digests=True)
+        walk = iter(records)
+        while True:
+            stray = io.StringIO()
+            try:
+                with contextlib.redirect_stderr(stray):
+                    record = next(walk, None)
+                if record is None:
+                    return None
+                content = record.content_stream().read()
+                # Absolute: warcio counts from where the stream stood when it started.
+                offset = records.get_record_offset()
+            except _READ_ERRORS as error:
+                failed_at = max(getattr(records, "offset", start), start)
+                damage(failed_at, f"unreadable: {type(error).__name__}: {error}")
+                return _next_member(stream, failed_at + 1) if warc_path.name.endswith(".gz") else None
+            if stray.getvalue():
+                damage(offset, f"stray data before this record: {stray.getvalue().strip()}")
+            checker = record.digest_checker
+            if getattr(record.raw_stream, "limit", 0) > 0:
+                damage(offset, f"record cut short: {record.raw_stream.limit} of {record.length} bytes missing")
+            elif checker.passed is False:
+                damage(offset, f"digest mismatch: {'; '.join(map(str, checker.problems))}")
+            else:
+                yield record, offset, content
+
+
+def _next_member(stream, after: int) -> int | None:
+    """The offset of the next gzip member header at or after ``after``, or None."""
+    stream.seek(after)
+    data = stream.read()
+    found = data.find(_GZIP_MEMBER)
+    return None if found < 0 else after + found
+
+
+def iter_responses(path: str | Path, damaged: list[Damage] | None = None) -> Iterator[ArchivedResponse]:
+    """Every intact response record under ``path``, in file order, each with the body of its request.
+
+    Damaged records are skipped (named in ``damaged`` when given).
+    """
     for warc_path in warc_files(path):
-        with warc_path.open("rb") as stream:
-            pending: ArchivedResponse | None = None
-            pending_id: str | None = None
-            for record in ArchiveIterator(stream):
-                if record.rec_type == "response":
-                    if pending is not None:
-                        yield pending
-                    pending = _to_archived(record, warc_path)
-                    pending_id = record.rec_headers.get_header("WARC-Record-ID")
-                elif record.rec_type == "request" and pending is not None:
-                    yield _with_request(pending, pending_id, record)
-                    pending = None
-            if pending is not None:
-                yield pending
+        pending: ArchivedResponse | None = None
+        pending_id: str | None = None
+        for record, _, content in _intact_records(warc_path, damaged):
+            if record.rec_type == "response":
+                if pending is not None:
+                    yield pending
+                pending = _to_archived(record, warc_path, content)
+                pending_id = record.rec_headers.get_header("WARC-Record-ID")
+            elif record.rec_type == "request" and pending is not None:
+                yield _with_request(pending, pending_id, record, content)
+                pending = None
+        if pending is not None:
+            yield pending
 
 
-def _to_archived(record, warc_path: Path) -> ArchivedResponse:
+def _to_archived(record, warc_path: Path, body: bytes) -> ArchivedResponse:
     http = record.http_headers
     headers = record.rec_headers
     return ArchivedResponse(
         url=headers.get_header("WARC-Target-URI"),
         status=int(http.get_statuscode()),
         headers=_decoded_body_headers(http.headers),
-        body=record.content_stream().read(),
+        body=body,
         fetched_at=headers.get_header("WARC-Date"),
         method=headers.get_header(METHOD_FIELD) or "GET",
         warc_path=str(warc_path),
@@ -200,33 +287,35 @@ def _decoded_body_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str
     ]
 
 
-def _with_request(archived: ArchivedResponse, response_id: str | None, record) -> ArchivedResponse:
+def _with_request(archived: ArchivedResponse, response_id: str | None, record, body: bytes) -> ArchivedResponse:
     """``archived`` with the body of ``record`` when that is its request (warcio writes it right after)."""
     if response_id is None or record.rec_headers.get_header("WARC-Concurrent-To") != response_id:
         return archived
-    return replace(archived, request_body=record.content_stream().read())
+    return replace(archived, request_body=body)
 
 
 class WarcIndex:
-    """Request key → latest archived response, over one WARC file or a folder of them."""
+    """Request key → latest intact archived response, over one WARC file or a folder of them.
+
+    Damaged records are left out (``damaged`` names them), so an older intact copy of a page answers instead.
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._offsets: dict[str, tuple[Path, int]] = {}
+        self.damaged: list[Damage] = []
         for warc_path in warc_files(self.path):
-            with warc_path.open("rb") as stream:
-                records = ArchiveIterator(stream)
-                for record in records:
-                    if record.rec_type != "response":
-                        continue
-                    headers = record.rec_headers
-                    key = _stored_key(
-                        headers.get_header(METHOD_FIELD) or "GET",
-                        headers.get_header("WARC-Target-URI"),
-                        headers.get_header(BODY_DIGEST_FIELD) or "",
-                    )
-                    # Later files and records win: a re-fetch replaces an older copy of the same page.
-                    self._offsets[key] = (warc_path, records.get_record_offset())
+            for record, offset, _ in _intact_records(warc_path, self.damaged):
+                if record.rec_type != "response":
+                    continue
+                headers = record.rec_headers
+                key = _stored_key(
+                    headers.get_header(METHOD_FIELD) or "GET",
+                    headers.get_header("WARC-Target-URI"),
+                    headers.get_header(BODY_DIGEST_FIELD) or "",
+                )
+                # Later files and records win: a re-fetch replaces an older copy of the same page.
+                self._offsets[key] = (warc_path, offset)
 
     def __len__(self) -> int:
         return len(self._offsets)
@@ -236,15 +325,15 @@ class WarcIndex:
         if found is None:
             return None
         warc_path, offset = found
-        with warc_path.open("rb") as stream:
-            stream.seek(offset)
-            records = iter(ArchiveIterator(stream))
-            record = next(records)
-            archived = _to_archived(record, warc_path)
-            following = next(records, None)
-            if following is not None and following.rec_type == "request":
-                archived = _with_request(archived, record.rec_headers.get_header("WARC-Record-ID"), following)
-            return archived
+        records = _intact_records(warc_path, None, start=offset)
+        record, _, content = next(records)
+        archived = _to_archived(record, warc_path, content)
+        following = next(records, None)
+        records.close()
+        if following is not None and following[0].rec_type == "request":
+            request, _, request_body = following
+            archived = _with_request(archived, record.rec_headers.get_header("WARC-Record-ID"), request, request_body)
+        return archived
 
 
 def _stored_key(method: str, url: str, body_digest: str) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
+from functools import partial
 
 import duckdb
 
@@ -53,27 +54,69 @@ class Message:
         return cls(**{**fields, "publish_date": date.fromisoformat(fields["publish_date"])})
 
 
+def channels(settings: Delivery) -> tuple[str, ...]:
+    """The configured channels, in the order they are sent."""
+    return tuple(name for name, on in (("webhook", settings.webhook.url), ("email", settings.email.smtp_host)) if on)
+
+
 def deliver(message: Message, settings: Delivery, sleep: Callable[[float], None] = time.sleep) -> list[Outcome]:
     """Send ``message`` on every configured channel; returns one outcome per channel, never raises."""
-    outcomes = []
-    if settings.webhook.url:
+    return [deliver_channel(message, settings, channel, sleep) for channel in channels(settings)]
+
+
+def deliver_channel(
+    message: Message, settings: Delivery, channel: str, sleep: Callable[[float], None] = time.sleep
+) -> Outcome:
+    """Send ``message`` on one channel with retries; a channel no longer configured fails without a try."""
+    if channel == "webhook" and settings.webhook.url:
         target = redact_url(settings.webhook.url)
-        outcomes.append(
-            _with_retries(
-                "webhook",
-                target,
-                lambda: post_json(settings.webhook.url, message.payload, settings.timeout_seconds),
-                settings,
-                sleep,
-            )
-        )
-    if settings.email.smtp_host:
+        send = partial(post_json, settings.webhook.url, message.payload, settings.timeout_seconds)
+    elif channel == "email" and settings.email.smtp_host:
         target = f"{settings.email.smtp_host}:{settings.email.smtp_port} ({len(settings.email.recipients)} recipients)"
-        outcomes.append(
-            _with_retries(
-                "email", target, lambda: send_email(settings.email, message, settings.timeout_seconds), settings, sleep
-            )
+        send = partial(send_email, settings.email, message, settings.timeout_seconds)
+    else:
+        return Outcome(channel, "", "failed", 0, "channel no longer configured")
+    return _with_retries(channel, target, send, settings, sleep)
+
+
+# --- the outbox: each run's message per channel, entered with the publication, sent exactly once ----------------
+
+
+def enqueue(con: duckdb.DuckDBPyConnection, run_id: str, names: tuple[str, ...], message: Message, now: datetime):
+    """Put the run's message in the outbox for each channel; call inside the transaction that marks published."""
+    for channel in names:
+        con.execute(
+            "INSERT OR IGNORE INTO delivery_outbox (run_id, channel, publish_date, message, status, created_at) "
+            "VALUES (?, ?, ?, ?, 'waiting', ?)",
+            [run_id, channel, message.publish_date, message.to_json().decode("utf-8"), now],
         )
+
+
+def waiting(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, Message]]:
+    """(run_id, channel, message) of every message not yet sent, oldest first: this run's and a killed run's."""
+    rows = con.execute(
+        "SELECT run_id, channel, message FROM delivery_outbox WHERE status = 'waiting' ORDER BY created_at, channel"
+    ).fetchall()
+    return [(run_id, channel, Message.from_json(message.encode("utf-8"))) for run_id, channel, message in rows]
+
+
+def send_waiting(
+    con: duckdb.DuckDBPyConnection, settings: Delivery, sleep: Callable[[float], None] = time.sleep
+) -> list[Outcome]:
+    """Send every waiting message, each marked sent or failed (and recorded) as soon as its channel answered.
+
+    A run killed between a channel's answer and this mark would send that one message again: the only window in
+    which a delivery can double, and it is one statement long.
+    """
+    outcomes = []
+    for run_id, channel, message in waiting(con):
+        outcome = deliver_channel(message, settings, channel, sleep)
+        con.execute(
+            "UPDATE delivery_outbox SET status = ?, done_at = ? WHERE run_id = ? AND channel = ?",
+            [outcome.status, datetime.now(UTC), run_id, channel],
+        )
+        record(con, run_id, message, [outcome])
+        outcomes.append(outcome)
     return outcomes
 
 

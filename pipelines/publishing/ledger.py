@@ -7,7 +7,8 @@ Order of work, so a crash at any point neither loses nor duplicates a notice:
 Outputs per date: ``digest.md``, ``digest.html``, ``matches.csv``, ``matches.json``; plus the cumulative
 ``feed.atom`` next to the date folders (see ``pipelines/publishing/outputs.py``).
 A run that finds ``pending`` rows left by a crash writes them into their own date's outputs and marks them, and
-never enters them again.
+never enters them again. Step 3 also puts the night's message in the delivery outbox (same transaction), which the
+delivery step empties after the snapshot, this run or, after a kill, the next.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.config import Outputs
+from pipelines.config import FAULT_ENV, FAULT_EXIT_CODE, Outputs, fault_point  # noqa: F401 (the tests' names)
 from pipelines.matching.pending import PUBLISHED_TIERS
 from pipelines.publishing import outputs
-from pipelines.publishing.delivery import Message
+from pipelines.publishing.delivery import Message, enqueue
 
 CSV_COLUMNS = (
     "published_at",
@@ -299,16 +300,6 @@ def write_outputs(
     return Digest(publish_date=publish_date, new=new, total=len(rows), rows=rows, markdown=markdown, paths=paths)
 
 
-# Fault injection for the crash-safety tests: the process dies at the named point, as a killed run would.
-FAULT_ENV = "TENDERWATCH_FAULT"
-FAULT_EXIT_CODE = 70
-
-
-def _fault_point(name: str) -> None:
-    if os.environ.get(FAULT_ENV) == name:
-        os._exit(FAULT_EXIT_CODE)
-
-
 def publish(
     con: duckdb.DuckDBPyConnection,
     out_root: Path,
@@ -316,29 +307,44 @@ def publish(
     publish_date: date,
     now: datetime,
     options: Outputs | None = None,
+    channels: tuple[str, ...] = (),
+    send_empty: bool = False,
 ) -> Digest:
     """Publish every matched notice that has not gone out before (see the module docstring for the order).
 
     The returned digest is tonight's; its ``announced`` rows are every notice this run took from pending to
-    published (tonight's new ones and those a crashed run left pending), which is what delivery sends.
+    published (tonight's new ones and those a crashed run left pending), which is what delivery sends. The
+    message for each of ``channels`` enters the delivery outbox in the same transaction that marks the notices
+    published, so no kill between the two can publish a notice nobody is told about.
     """
     new = enter_new_publications(con, run_id, publish_date, now)
-    _fault_point("after-enter")
+    fault_point("after-enter")
     pending_keys = _pending_keys(con)
     digest = None
     announced: list[dict] = []
-    for pending in pending_dates(con):
+    dates = pending_dates(con)
+    for pending in dates:
         written = write_outputs(con, out_root, pending, new if pending == publish_date else 0, options)
-        _fault_point("after-write-outputs")
-        mark_published(con, pending)
         announced += [row for row in written.rows if (row["source"], row["notice_id"]) in pending_keys]
         if pending == publish_date:
             digest = written
+    fault_point("after-write-outputs")
     if digest is None:
         # Nothing new tonight: tonight's digest still says so (and keeps what an earlier run put there).
         digest = write_outputs(con, out_root, publish_date, 0, options)
     digest.announced = announced
     digest.recovered = sorted({row["publish_date"] for row in announced} - {publish_date})
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for pending in dates:
+            mark_published(con, pending)
+        if channels and (announced or send_empty):
+            enqueue(con, run_id, channels, delivery_message(digest), now)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    fault_point("after-mark-published")
     return digest
 
 

@@ -18,7 +18,9 @@ from pipelines.model import CrawlRun
 from pipelines.storage import store
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-STORED_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(CrawlRun) if f.name != "items_path")
+STORED_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in dataclasses.fields(CrawlRun) if f.name not in ("items_path", "misses_path")
+)
 
 
 def record(con: duckdb.DuckDBPyConnection, crawls: list[CrawlRun]) -> None:

@@ -89,6 +89,8 @@ CREATE TABLE IF NOT EXISTS crawl_runs (
     prefilter_skipped BIGINT,
     retry_after VARCHAR,
     blocked_until TIMESTAMPTZ,
+    list_pages_failed BIGINT,
+    notices_missed BIGINT,
     PRIMARY KEY (run_id, source)
 );
 -- Databases created before the crawl-health columns existed get them here.
@@ -98,6 +100,21 @@ ALTER TABLE crawl_runs ADD COLUMN IF NOT EXISTS next_page_lost BIGINT;
 ALTER TABLE crawl_runs ADD COLUMN IF NOT EXISTS prefilter_skipped BIGINT;
 ALTER TABLE crawl_runs ADD COLUMN IF NOT EXISTS retry_after VARCHAR;
 ALTER TABLE crawl_runs ADD COLUMN IF NOT EXISTS blocked_until TIMESTAMPTZ;
+ALTER TABLE crawl_runs ADD COLUMN IF NOT EXISTS list_pages_failed BIGINT;
+ALTER TABLE crawl_runs ADD COLUMN IF NOT EXISTS notices_missed BIGINT;
+CREATE TABLE IF NOT EXISTS pending_fetches (
+    source VARCHAR NOT NULL,
+    notice_id VARCHAR NOT NULL,
+    url VARCHAR NOT NULL,
+    listing JSON,
+    reason VARCHAR,
+    attempts INTEGER NOT NULL,
+    first_tried TIMESTAMPTZ,
+    last_tried TIMESTAMPTZ,
+    last_run_id VARCHAR,
+    given_up VARCHAR,
+    PRIMARY KEY (source, notice_id)
+);
 CREATE TABLE IF NOT EXISTS backfill_windows (
     source VARCHAR NOT NULL,
     window_from DATE NOT NULL,
@@ -118,6 +135,16 @@ CREATE TABLE IF NOT EXISTS publications (
     categories VARCHAR[],
     status VARCHAR NOT NULL,
     PRIMARY KEY (source, notice_id)
+);
+CREATE TABLE IF NOT EXISTS delivery_outbox (
+    run_id VARCHAR NOT NULL,
+    channel VARCHAR NOT NULL,
+    publish_date DATE,
+    message JSON NOT NULL,
+    status VARCHAR NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    done_at TIMESTAMPTZ,
+    PRIMARY KEY (run_id, channel)
 );
 CREATE TABLE IF NOT EXISTS deliveries (
     run_id VARCHAR NOT NULL,
@@ -170,8 +197,12 @@ TABLE_COMMENTS = {
     "match_results": "One row per notice: its overall tier, score and categories under the current rules.",
     "crawl_runs": "One row per source and nightly run: what was fetched and the health verdict.",
     "backfill_windows": "Date windows a backfill has finished per source: a resumed backfill skips them.",
+    "pending_fetches": "Listed notices whose detail page could not be fetched yet: retried every night until stored "
+    "or given up.",
     "publications": "Ledger of notices published in a nightly digest: each goes out exactly once.",
     "deliveries": "One row per delivery channel tried per nightly run (webhook, e-mail): sent or failed, and why.",
+    "delivery_outbox": "Each run's message per channel, entered with the publication it announces: sent once, by "
+    "that run or the next.",
     "segments": "Translation units: each distinct sentence or line of clean text once, keyed by its hash.",
     "notice_segments": "Which segments make up each notice's title and text, in order.",
     "glossary": (
@@ -229,6 +260,20 @@ CRAWL_RUN_COMMENTS = {
     "prefilter_skipped": "Listed notices whose detail page was not fetched: the title prefilter ruled them out.",
     "retry_after": "Retry-After header of the block answer, as sent.",
     "blocked_until": "After a block: the source is left alone until then (Retry-After, else a default back-off).",
+    "list_pages_failed": "List pages that could not be read after retries (error status, timeout, redirect loop).",
+    "notices_missed": "Listed notices whose detail page could not be fetched (kept in pending_fetches).",
+}
+PENDING_FETCH_COMMENTS = {
+    "source": "Portal that listed the notice.",
+    "notice_id": "Portal id of the listed notice.",
+    "url": "Detail page to fetch again.",
+    "listing": "What the list said of the notice (JSON), handed back to the spider with the URL.",
+    "reason": "Why the latest attempt failed (HTTP 404, timed out, redirect loop…).",
+    "attempts": "Crawls that tried the detail page and failed.",
+    "first_tried": "When the first attempt failed.",
+    "last_tried": "When the latest attempt failed.",
+    "last_run_id": "Run of the latest failed attempt.",
+    "given_up": "NULL while retried every night; else why it is no longer tried.",
 }
 BACKFILL_WINDOW_COMMENTS = {
     "source": "Portal backfilled.",
@@ -248,6 +293,15 @@ PUBLICATION_COMMENTS = {
     "tier": "Tier at publication.",
     "categories": "Categories at publication.",
     "status": "pending while the night's outputs are being written, then published.",
+}
+DELIVERY_OUTBOX_COMMENTS = {
+    "run_id": "Run that published the notices the message announces.",
+    "channel": "webhook or email.",
+    "publish_date": "Date of the digest announced (Asia/Shanghai).",
+    "message": "The message as sent (JSON payload, subject, text and HTML).",
+    "status": "waiting until a run sends it, then sent or failed (after every attempt).",
+    "created_at": "When the notices it announces were marked published.",
+    "done_at": "When it was sent or given up.",
 }
 DELIVERY_COMMENTS = {
     "run_id": "Nightly run that delivered.",
@@ -479,8 +533,10 @@ def schema_statements() -> list[str]:
     for table, comments in (
         ("crawl_runs", CRAWL_RUN_COMMENTS),
         ("backfill_windows", BACKFILL_WINDOW_COMMENTS),
+        ("pending_fetches", PENDING_FETCH_COMMENTS),
         ("publications", PUBLICATION_COMMENTS),
         ("deliveries", DELIVERY_COMMENTS),
+        ("delivery_outbox", DELIVERY_OUTBOX_COMMENTS),
         ("segments", SEGMENT_COMMENTS),
         ("notice_segments", NOTICE_SEGMENT_COMMENTS),
         ("glossary", GLOSSARY_COMMENTS),

@@ -9,9 +9,11 @@ from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddlewa
 from scrapy.http import Request
 from scrapy.utils.test import get_crawler
 
-from pipelines.ingest.warc import WarcWriter
+from pipelines.ingest.warc import WarcWriter, iter_responses
 from spiders.archive import ReplayMiddleware
 from spiders.ccgp import CcgpSpider
+from tests.ccgp_site import Notice, write_site
+from tests.spiders.crawling import crawl
 
 PAGE = "https://www.ccgp.gov.cn/cggg/zygg/index.htm"
 
@@ -38,7 +40,7 @@ def test_replay_middleware_answers_from_archive_and_404s_the_rest(archive):
 
 
 def test_a_page_served_compressed_replays_through_the_decompression_middleware(tmp_path):
-    # Archived below HttpCompressionMiddleware, so the record holds the gzip bytes the server sent.
+    # Archived above HttpCompressionMiddleware, so the record holds the gzip bytes the server sent.
     headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip")]
     with WarcWriter(tmp_path / "z.warc.gz") as writer:
         writer.write_response(PAGE, headers=headers, body=gzip.compress("<html>压缩的页面</html>".encode()))
@@ -48,3 +50,29 @@ def test_a_page_served_compressed_replays_through_the_decompression_middleware(t
     replayed = ReplayMiddleware.from_crawler(crawler).process_request(request)
     response = HttpCompressionMiddleware.from_crawler(crawler).process_response(request, replayed)
     assert "压缩的页面" in response.text
+
+
+def test_a_same_site_redirect_is_archived_and_replay_follows_it(tmp_path, local_site):
+    notices = [
+        Notice("8200001", "2026-11-20 10:00", "搬迁后的公告"),
+        Notice("8200002", "2026-11-20 09:00", "原地的公告"),
+    ]
+    site = local_site(write_site(tmp_path / "site", notices))
+    moved = notices[0]
+    # The portal moved one notice; its old address answers 301 with the new one (the page itself is unchanged).
+    new_path = f"/moved/{moved.path.rsplit('/', 1)[1]}"
+    (tmp_path / "site" / new_path.lstrip("/")).parent.mkdir(parents=True)
+    (tmp_path / "site" / new_path.lstrip("/")).write_bytes((tmp_path / "site" / moved.path).read_bytes())
+    site.routes.append(lambda path: (301, {"Location": new_path}, b"") if path == f"/{moved.path}" else None)
+    archive = tmp_path / "archive"
+    window = ["-a", f"base_url={site.url}", "-a", "from_date=2026-11-19"]
+
+    live, _ = crawl(tmp_path, "ccgp", "live", *window, "-s", f"TENDERWATCH_ARCHIVE_DIR={archive}")
+    statuses = {(r.url, r.status) for r in iter_responses(archive)}
+    assert (f"{site.url}/{moved.path}", 301) in statuses
+    assert (f"{site.url}{new_path}", 200) in statuses
+
+    replayed, stats = crawl(tmp_path, "ccgp", "replay", *window, "-s", f"TENDERWATCH_REPLAY={archive}")
+    assert sorted(i["notice_id"] for i in live) == sorted(i["notice_id"] for i in replayed) == ["8200001", "8200002"]
+    assert next(i["url"] for i in replayed if i["notice_id"] == moved.id) == f"{site.url}{new_path}"
+    assert stats.get("replay/missing", 0) == 0

@@ -285,3 +285,21 @@ def test_an_original_that_fails_leaves_the_b_page_as_a_recorded_parse_error(tmp_
     notice = normalize(items[0], PORTALS)
     assert notice["title"] == "合肥某研究院大模型训练服务器采购项目公开招标公告"
     assert notice["parse_error"].startswith("UnreadablePage")
+
+
+def test_a_b_page_missing_with_no_content_page_named_is_kept_for_a_retry(tmp_path, local_site):
+    site = local_site(GGZY_FIXTURES)
+    serve_followed_notices(site)
+    site.routes.insert(0, lambda path: (404, {}, b"gone") if "/html/a/" in path else None)
+    misses = tmp_path / "misses.jsonl"
+    items, stats = crawl(tmp_path, "ggzy", "missed", "-a", f"base_url={site.url}", "-a", "history=true",
+                         "-a", "from_date=2024-03-26", "-a", "until_date=2024-03-26",
+                         "-s", f"TENDERWATCH_MISSES_FILE={misses}")  # fmt: skip
+    assert items == []
+    assert stats["tenderwatch/notices_missed"] == 1
+    [missed] = [json.loads(line) for line in misses.read_text(encoding="utf-8").splitlines()]
+    # Kept under the /b/ address the list gave: the one a later night asks for again.
+    assert (missed["notice_id"], missed["url"]) == (
+        "R3", f"{site.url}/his/information/deal/html/b/340000/0201/20240326/R3.html",
+    )  # fmt: skip
+    assert missed["reason"] == "content page missing, container HTTP 404"

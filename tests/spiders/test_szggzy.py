@@ -92,3 +92,26 @@ def test_keywords_search_titles_one_query_each(tmp_path, local_site):
     # Our recorded answers ignore the title: both queries list the same three notices, fetched once.
     assert sorted(i["notice_id"] for i in items) == ["2088001", "2089876", "2090011"]
     assert stats["tenderwatch/repeated_notices"] == 3
+
+
+def test_a_lone_surrogate_in_the_json_answer_keeps_the_item(tmp_path, local_site):
+    """Half a surrogate pair escaped in the JSON (``\\ud800``) used to make Scrapy's exporter drop the item."""
+    site = local_site(SZ_FIXTURES)
+    serve_szggzy(site)
+    hostile = (SZ_FIXTURES / "detail_2088001.json").read_text(encoding="utf-8")
+    hostile = hostile.replace("课桌椅采购公告", "课桌椅\\ud800采购公告").replace("预算金额", "预算\\udfff金额")
+
+    def detail_with_surrogates(path: str):
+        if "contentId=2088001" in path:
+            return 200, {"Content-Type": "application/json;charset=UTF-8"}, hostile.encode("utf-8")
+        return None
+
+    site.routes.insert(0, detail_with_surrogates)
+    window = ["-a", f"base_url={site.url}", "-a", "from_date=2024-01-01", "-a", "until_date=2024-01-31"]
+    items, stats = crawl(tmp_path, "szggzy", "surrogate", *window)
+
+    assert sorted(i["notice_id"] for i in items) == ["2088001", "2089876", "2090011"]
+    item = next(i for i in items if i["notice_id"] == "2088001")
+    assert "课桌椅\ufffd采购公告" in item["html"] and "预算\ufffd金额" in item["html"]
+    assert stats["item_scraped_count"] == 3
+    assert "log_count/ERROR" not in stats

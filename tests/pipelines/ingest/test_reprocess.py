@@ -142,3 +142,29 @@ def test_a_block_page_archived_later_never_replaces_a_good_notice(tmp_path, pref
 def test_reprocess_without_an_archive_is_a_clear_error(tmp_path, capsys):
     assert cli.main(["reprocess", "--data-dir", str(tmp_path)]) == 2
     assert f"no WARC archive at {tmp_path / 'archive'}" in capsys.readouterr().err
+
+
+def test_a_torn_later_copy_never_overwrites_a_stored_notice(tmp_path, prefect_harness, capsys):
+    (tmp_path / "archive").mkdir()
+    shutil.copy(DEMO / "ccgp-demo.warc.gz", tmp_path / "archive")
+    assert run_reprocess(tmp_path)[0] == 0
+    with duckdb.connect(str(tmp_path / "tenders.duckdb"), read_only=True) as con:
+        before = con.execute("SELECT text FROM notices WHERE notice_id = ?", [HDSJ_TENDER["id"]]).fetchone()[0]
+    # A later crawl re-fetched the notice, and the process died while writing the record.
+    later = tmp_path / "archive" / "ccgp-zz-later.warc.gz"
+    page = (DEMO / "site" / HDSJ_TENDER["url"].split("://", 1)[1].split("/", 1)[1]).read_bytes()
+    with WarcWriter(later) as writer:
+        writer.write_response(HDSJ_TENDER["url"], body=page, headers=[("Content-Type", "text/html; charset=utf-8")])
+    later.write_bytes(later.read_bytes()[: later.stat().st_size // 2])
+    capsys.readouterr()
+
+    code, out = run_reprocess(tmp_path)
+
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"skipped damaged archive data: {later} at offset 0: record cut short" in err
+    assert err.isascii()
+    with duckdb.connect(str(tmp_path / "tenders.duckdb"), read_only=True) as con:
+        after = con.execute("SELECT text FROM notices WHERE notice_id = ?", [HDSJ_TENDER["id"]]).fetchone()[0]
+        assert con.execute("SELECT count(*) FROM notices").fetchall() == [(len(EXPECTED),)]
+    assert after == before and len(after) > 300

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from pipelines.ingest.verdicts import judge
+from pipelines.ingest.verdicts import (
+    DEFAULT_BLOCK_BACKOFF,
+    MAX_BLOCK_BACKOFF,
+    blocked_until,
+    judge,
+    read_retry_after,
+    retry_after_delay,
+)
 
 HEALTHY = {
     "finish_reason": "finished",
@@ -52,4 +61,53 @@ HEALTHY = {
 def test_verdicts(stats, recent, verdict, reason_part):
     result = judge(stats, recent)
     assert result.verdict == verdict
+    assert reason_part in result.reason
+
+
+NOW = datetime(2026, 11, 25, 2, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("header", "delay", "problem"),
+    [
+        (None, None, None),
+        ("", None, None),
+        ("120", timedelta(seconds=120), None),
+        ("  0120 ", timedelta(seconds=120), None),
+        ("0", timedelta(0), None),
+        ("604800", MAX_BLOCK_BACKOFF, None),
+        ("604801", MAX_BLOCK_BACKOFF, None),
+        ("100000000000000", MAX_BLOCK_BACKOFF, None),
+        ("9" * 400, MAX_BLOCK_BACKOFF, None),
+        ("Wed, 25 Nov 2026 03:30:00 GMT", timedelta(hours=1), None),
+        ("Wed, 25 Nov 2026 01:30:00 GMT", timedelta(0), None),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", MAX_BLOCK_BACKOFF, None),
+        ("²", None, "neither seconds nor an HTTP date"),
+        ("١٢٠", None, "neither seconds nor an HTTP date"),  # Arabic-Indic digits: isdigit(), not ASCII
+        ("-5", None, "neither seconds nor an HTTP date"),
+        ("1.5", None, "neither seconds nor an HTTP date"),
+        ("soon", None, "neither seconds nor an HTTP date"),
+        ("Wed, 25 Nov 2026 03:30:00", None, "without a time zone"),
+    ],
+)  # fmt: skip
+def test_retry_after_is_read_strictly_and_capped(header, delay, problem):
+    read = read_retry_after(header, NOW)
+    assert read.delay == delay
+    assert (problem in read.problem) if problem else read.problem is None
+    assert retry_after_delay(header, NOW) == delay
+
+
+@pytest.mark.parametrize(
+    ("header", "backoff", "reason_part"),
+    [
+        ("100000000000000", MAX_BLOCK_BACKOFF, "Retry-After 100000000000000"),
+        ("²", DEFAULT_BLOCK_BACKOFF, "Retry-After '²' ignored: neither seconds nor an HTTP date, backing off 1:00:00"),
+    ],
+)
+def test_a_hostile_retry_after_is_a_block_with_a_bounded_backoff(header, backoff, reason_part):
+    stats = {**HEALTHY, "tenderwatch/blocked": 1, "tenderwatch/block_reason": "HTTP 429 Too Many Requests",
+             "tenderwatch/retry_after": header, "finish_reason": "blocked"}  # fmt: skip
+    assert blocked_until(stats, NOW) == NOW + backoff
+    result = judge(stats)
+    assert result.verdict == "blocked"
     assert reason_part in result.reason

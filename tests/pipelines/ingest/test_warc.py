@@ -96,3 +96,52 @@ def test_missing_archive_is_a_clear_error(tmp_path):
 def test_request_keys():
     assert request_key("get", PAGE) == f"GET {PAGE}"
     assert request_key("POST", API, b"x").startswith(f"POST {API} ")
+
+
+def _three_pages(path) -> list[int]:
+    """Three pages in one file; returns where each response record starts."""
+    starts = []
+    with WarcWriter(path) as writer:
+        for n in range(3):
+            starts.append(path.stat().st_size if path.exists() else 0)
+            writer.write_response(f"{PAGE}?n={n}", headers=[("Content-Type", "text/html")],
+                                  body=f"<html>{'正文' * 300}{n}</html>".encode())  # fmt: skip
+    return starts
+
+
+def _torn_last(data: bytes, starts: list[int]) -> bytes:
+    return data[: starts[2] + (len(data) - starts[2]) // 2]
+
+
+def _garbage_mid_file(data: bytes, starts: list[int]) -> bytes:
+    # Overwrites the middle record's start with bytes a terminal would choke on.
+    return data[: starts[1]] + b"\x1b[2J\x00\xff\xfe\x07" * 8 + data[starts[1] + 64 :]
+
+
+# (damage, how the file is damaged, pages read intact, damaged record index, what the reason says)
+DAMAGES = [
+    ("torn-last-record", _torn_last, [0, 1], 2, "record cut short"),
+    ("garbage-mid-file", _garbage_mid_file, [0, 2], 1, "unreadable: ArchiveLoadFailed"),
+]
+
+
+@pytest.mark.parametrize(("damage", "spoil", "intact", "at", "reason"), DAMAGES, ids=[d[0] for d in DAMAGES])
+def test_a_damaged_record_is_skipped_and_named_with_file_and_offset(
+    tmp_path, capsys, damage, spoil, intact, at, reason
+):
+    path = tmp_path / "a.warc.gz"
+    starts = _three_pages(path)
+    path.write_bytes(spoil(path.read_bytes(), starts))
+
+    damaged: list = []
+    read = [r.url for r in iter_responses(path, damaged)]
+    index = WarcIndex(path)
+
+    assert read == [f"{PAGE}?n={n}" for n in intact]
+    assert [page for n in range(3) if (page := f"{PAGE}?n={n}") and index.get("GET", page)] == read
+    assert [(d.path, d.offset) for d in damaged] == [(str(path), starts[at])]
+    assert [(d.path, d.offset) for d in index.damaged] == [(str(path), starts[at])]
+    assert damaged[0].reason.startswith(reason)
+    # Named in printable ASCII, and nothing of the damaged bytes reached the terminal.
+    assert str(damaged[0]).isascii() and str(damaged[0]).isprintable()
+    assert capsys.readouterr() == ("", "")
