@@ -77,6 +77,15 @@ SOURCES = {
          "http://mkt.zycg.gov.cn/mall-view/information/detail?noticeId=5b7f0c3e2d"],
         False,
     ),
+    "chinabidding": (
+        "https://chinabidding.mofcom.gov.cn/bidDetail/bidding/bulletin/202611/ff8080819f1a2b3c019f4d5e6f708192.html",
+        "ff8080819f1a2b3c019f4d5e6f708192",
+        ["https://chinabidding.mofcom.gov.cn/zbwcms/front/bidding/bulletinInfoList",
+         "https://chinabidding.mofcom.gov.cn/channel/business/bulletinList.shtml",
+         # The list's filePath without /bidDetail: not a page (it answers 404).
+         "https://chinabidding.mofcom.gov.cn/bidding/bulletin/202611/ff8080819f1a2b3c019f4d5e6f708192.html"],
+        False,
+    ),
     "szu": (
         "https://bidding.szu.edu.cn/info/1029/7458.htm",
         "7458",
