@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 from pipelines.ingest.portals import Portal, page_as_served
-from spiders import ccgp, chinabidding, epoint, freecms, ggzy, szggzy, university
+from spiders import ccgp, chinabidding, chinatelecom, epoint, freecms, ggzy, szggzy, university
 from spiders.base import BaseSpider
 
 
@@ -162,6 +162,22 @@ PORTALS: dict[str, Portal] = {
         title="中国国际招标网 chinabidding.mofcom.gov.cn (机电产品国际招标: imported servers and accelerators)",
         how="`bulletinInfoList` JSON list, one keyword search per notice type (`-a keywords=…`), notice pages",
     ),
+    "chinatelecom": Portal(
+        hosts=tuple(chinatelecom.ChinatelecomSpider.allowed_domains),
+        read_detail=chinatelecom.parse_detail_page,
+        read_list=chinatelecom.read_list,
+        is_detail_url=chinatelecom.is_detail_url,
+        block_reason=chinatelecom.ChinatelecomSpider.block_reason,
+        notice_id=chinatelecom.notice_id_from_url,
+        notice_page=chinatelecom.notice_page,
+        notice_from_listing=chinatelecom.notice_document,
+        verified=False,
+        evidence="unverified: list API from the shared EVIDENCE.md and public clients; no detail API is agreed on, "
+        "so a notice is its list record; tests/fixtures/chinatelecom written by us",
+        title="中国电信阳光采购网 caigou.chinatelecom.com.cn (China Telecom, a large buyer of AI servers)",
+        how="`queryListNew` JSON list, one title search per notice type (`-a keywords=…`); the notice is the list "
+        "record (title, date, type, province) under its public page, whose text is not read",
+    ),
     "szu": _university(
         university.SzuSpider,
         evidence="unverified: host, list path, datanews fields and detail URLs from a public scraper (2025-12), VSB "
@@ -186,5 +202,6 @@ SPIDERS: dict[str, type[BaseSpider]] = {
     "szggzy": szggzy.SzggzySpider,
     **{site.name: site for site in freecms.SPIDERS},
     "chinabidding": chinabidding.ChinabiddingSpider,
+    "chinatelecom": chinatelecom.ChinatelecomSpider,
     **{site.name: site for site in university.SPIDERS},
 }

@@ -11,6 +11,7 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 from spiders.chinabidding import LIST_PATH as CB_LIST_PATH
+from spiders.chinatelecom import LIST_PATH as CT_LIST_PATH
 from spiders.epoint import SEARCH_PATH
 from spiders.freecms import SPIDERS as FREECMS_SPIDERS
 from spiders.freecms import is_detail_url as is_freecms_page
@@ -27,6 +28,7 @@ FREECMS_FIXTURES = FIXTURES / "freecms"
 FREECMS_EMPTY = '{"msg":"操作成功","code":"200","total":0,"data":[]}'.encode()
 UNIVERSITY_FIXTURES = FIXTURES / "university"
 CHINABIDDING_FIXTURES = FIXTURES / "chinabidding"
+CHINATELECOM_FIXTURES = FIXTURES / "chinatelecom"
 GGZY_REAL_PAGES = (1, 2, 3, 15, 30, 200, 239)
 
 
@@ -186,3 +188,20 @@ def serve_chinabidding(site: LocalSite) -> list[dict[str, str]]:
 
     site.post_routes.append(list_api)
     return forms
+
+
+def serve_chinatelecom(site: LocalSite) -> list[dict]:
+    """Our recorded list answers by type code, keyword and page (``<type>_<keyword>_p<N>.json``; ``empty.json`` for
+    any other query). There is nothing else to serve: the notices are the records. Returns the list bodies."""
+    bodies: list[dict] = []
+
+    def list_api(path: str, body: bytes):
+        if path != CT_LIST_PATH:
+            return None
+        query = json.loads(body)
+        bodies.append(query)
+        file = CHINATELECOM_FIXTURES / f"{query['type']}_{query['title']}_p{query['pageNum']}.json"
+        return json_answer((file if file.is_file() else CHINATELECOM_FIXTURES / "empty.json").read_bytes())
+
+    site.post_routes.append(list_api)
+    return bodies

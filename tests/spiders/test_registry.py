@@ -86,6 +86,15 @@ SOURCES = {
          "https://chinabidding.mofcom.gov.cn/bidding/bulletin/202611/ff8080819f1a2b3c019f4d5e6f708192.html"],
         False,
     ),
+    "chinatelecom": (
+        # The public page, the notice's URL: a JavaScript application the spider never fetches.
+        "https://caigou.chinatelecom.com.cn/DeclareDetails?id=20261120001&type=1&docTypeCode=TBGG"
+        "&securityViewCode=287919a1",
+        "20261120001",
+        ["https://caigou.chinatelecom.com.cn/portal/base/announcementJoin/queryListNew",
+         "https://caigou.chinatelecom.com.cn/search"],
+        False,
+    ),
     "szu": (
         "https://bidding.szu.edu.cn/info/1029/7458.htm",
         "7458",
