@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 from pipelines.ingest.portals import Portal, page_as_served
-from spiders import ccgp, epoint, freecms, ggzy, szggzy, university
+from spiders import ccgp, chinabidding, chinatelecom, epoint, freecms, ggzy, szggzy, university
 from spiders.base import BaseSpider
 
 
@@ -148,6 +148,36 @@ PORTALS: dict[str, Portal] = {
         title="中央政府采购网 www.zycg.gov.cn (central ministries)",
         how="FreeCMS `selectInfoMore.do` JSON list (采购公告, 单位委托项目), title search by default, notice pages",
     ),
+    "chinabidding": Portal(
+        hosts=tuple(chinabidding.ChinabiddingSpider.allowed_domains),
+        read_detail=chinabidding.parse_detail_page,
+        read_list=chinabidding.read_list,
+        is_detail_url=chinabidding.is_detail_url,
+        block_reason=chinabidding.ChinabiddingSpider.block_reason,
+        notice_id=chinabidding.notice_id_from_url,
+        notice_page=page_as_served,
+        verified=False,
+        evidence="unverified: list API and detail address from the shared EVIDENCE.md and public scrapers (bidpilot "
+        "and others), page title and date chrome guessed; tests/fixtures/chinabidding written by us",
+        title="中国国际招标网 chinabidding.mofcom.gov.cn (机电产品国际招标: imported servers and accelerators)",
+        how="`bulletinInfoList` JSON list, one keyword search per notice type (`-a keywords=…`), notice pages",
+    ),
+    "chinatelecom": Portal(
+        hosts=tuple(chinatelecom.ChinatelecomSpider.allowed_domains),
+        read_detail=chinatelecom.parse_detail_page,
+        read_list=chinatelecom.read_list,
+        is_detail_url=chinatelecom.is_detail_url,
+        block_reason=chinatelecom.ChinatelecomSpider.block_reason,
+        notice_id=chinatelecom.notice_id_from_url,
+        notice_page=chinatelecom.notice_page,
+        notice_from_listing=chinatelecom.notice_document,
+        verified=False,
+        evidence="unverified: list API from the shared EVIDENCE.md and public clients; no detail API is agreed on, "
+        "so a notice is its list record; tests/fixtures/chinatelecom written by us",
+        title="中国电信阳光采购网 caigou.chinatelecom.com.cn (China Telecom, a large buyer of AI servers)",
+        how="`queryListNew` JSON list, one title search per notice type (`-a keywords=…`); the notice is the list "
+        "record (title, date, type, province) under its public page, whose text is not read",
+    ),
     "szu": _university(
         university.SzuSpider,
         evidence="unverified: host, list path, datanews fields and detail URLs from a public scraper (2025-12), VSB "
@@ -171,5 +201,7 @@ SPIDERS: dict[str, type[BaseSpider]] = {
     **{site.name: site for site in epoint.SPIDERS},
     "szggzy": szggzy.SzggzySpider,
     **{site.name: site for site in freecms.SPIDERS},
+    "chinabidding": chinabidding.ChinabiddingSpider,
+    "chinatelecom": chinatelecom.ChinatelecomSpider,
     **{site.name: site for site in university.SPIDERS},
 }

@@ -54,6 +54,10 @@ class Portal:
     # yields them. Reprocessing answers the original from the archive, as the crawl fetched it.
     body_elsewhere: Callable[[Response], str | None] | None = None
     with_original: Callable[[Response, Response], tuple[str, str]] | None = None
+    # For portals whose list answer is all there is (chinatelecom: its notice pages are a JavaScript application):
+    # (the notice's URL, the HTML normalize reads) from one listing, as the spider yields it. Reprocessing builds
+    # these notices from the archived list answers.
+    notice_from_listing: Callable[[dict[str, Any]], tuple[str, str]] | None = None
 
 
 Portals = Mapping[str, Portal]

@@ -12,6 +12,10 @@ caller hands it (``spiders.registry.PORTALS``):
    answer becomes its wrapped page under the public URL), normalized as the nightly flow would and upserted in one
    statement per batch.
 
+Portals whose list answer is all there is (``Portal.notice_from_listing``: chinatelecom) have no detail answers:
+their notices are built from the latest archived list answer naming each, as the crawl built them. Every record
+of those answers becomes a notice, also those the crawl passed over (outside its window, beyond its sample).
+
 A response belongs to the spider that fetched it (recorded in the archive), else to the portal its host names.
 Block pages (the spider's own ``block_reason``), error statuses and answers holding no notice are skipped and
 counted by reason, so a refused fetch never replaces a good notice. A torn or corrupt WARC record (cut short, digest
@@ -45,6 +49,8 @@ class ReprocessSummary:
     responses: int = 0
     list_pages: int = 0
     detail_pages: int = 0
+    # Notices built from list answers alone (``Portal.notice_from_listing``).
+    list_notices: int = 0
     notices: int = 0
     inserted: int = 0
     updated: int = 0
@@ -71,27 +77,38 @@ def reprocess_archive(
     summary = ReprocessSummary()
     index = WarcIndex(archive)
     summary.damaged = [str(damage) for damage in index.damaged]
-    listings, details = _scan(archive, portals, summary)
+    listings, details, listed = _scan(archive, portals, summary)
     for batch in _batches(details, batch_size):
-        notices = []
+        raws = []
         for source, url in batch:
             archived = index.get("GET", url)
             if archived is None:
                 summary.skip("not in the index")
                 continue
-            raw = _raw_notice(source, portals, archived, listings.get(url), summary, index)
-            if raw is None:
-                continue
-            notice = normalize(raw, portals)
-            notice["fetched_at"] = raw["fetched_at"]
-            notices.append(notice)
-            summary.parse_errors += bool(notice.get("parse_error"))
-        table = store.notices_to_arrow(notices, run_id, datetime.now(UTC))
-        inserted, updated = store.upsert_notices(con, table)
-        summary.notices += len(notices)
-        summary.inserted += inserted
-        summary.updated += updated
+            raws.append(_raw_notice(source, portals, archived, listings.get(url), summary, index))
+        _store(con, [raw for raw in raws if raw is not None], portals, run_id, summary)
+    for batch in _batches(list(listed.values()), batch_size):
+        raws = [_raw_listed_notice(source, portals, listing, archived) for source, listing, archived in batch]
+        summary.list_notices += len(raws)
+        _store(con, raws, portals, run_id, summary)
     return summary
+
+
+def _store(
+    con: duckdb.DuckDBPyConnection, raws: list[RawNotice], portals: Portals, run_id: str, summary: ReprocessSummary
+) -> None:
+    """Normalize one batch of raw notices as the nightly flow would and upsert them in one statement."""
+    notices = []
+    for raw in raws:
+        notice = normalize(raw, portals)
+        notice["fetched_at"] = raw["fetched_at"]
+        notices.append(notice)
+        summary.parse_errors += bool(notice.get("parse_error"))
+    table = store.notices_to_arrow(notices, run_id, datetime.now(UTC))
+    inserted, updated = store.upsert_notices(con, table)
+    summary.notices += len(notices)
+    summary.inserted += inserted
+    summary.updated += updated
 
 
 def source_of(archived: ArchivedResponse, portals: Portals) -> str | None:
@@ -104,10 +121,12 @@ def source_of(archived: ArchivedResponse, portals: Portals) -> str | None:
 
 def _scan(
     archive: str | Path, portals: Portals, summary: ReprocessSummary
-) -> tuple[dict[str, dict], list[tuple[str, str]]]:
-    """(detail URL → list metadata, [(source, detail URL)] in archive order, each URL once)."""
+) -> tuple[dict[str, dict], list[tuple[str, str]], dict[str, tuple[str, dict, ArchivedResponse]]]:
+    """(detail URL → list metadata, [(source, detail URL)] in archive order, each URL once, and for portals whose
+    notices are their listings: notice URL → (source, listing, the list answer), the latest answer winning)."""
     listings: dict[str, dict] = {}
     details: dict[str, str] = {}
+    listed: dict[str, tuple[str, dict, ArchivedResponse]] = {}
     for archived in iter_responses(archive):
         summary.responses += 1
         source = source_of(archived, portals)
@@ -130,7 +149,9 @@ def _scan(
         for url, listing in found.items():
             # Keyed as the spider's request (and so the archive) writes the URL: escaped, as Scrapy does.
             listings[safe_url_string(url)] = listing
-    return listings, [(source, url) for url, source in details.items()]
+            if portal.notice_from_listing is not None:
+                listed[url] = (source, listing, archived)
+    return listings, [(source, url) for url, source in details.items()], listed
 
 
 def _raw_notice(
@@ -160,6 +181,14 @@ def _raw_notice(
     notice_id = portal.notice_id(archived.url) or listing.get("notice_id")
     fetched_at = _warc_time(archived.fetched_at)
     return raw_notice(source, notice_id, url, listing, response, html=html, fetched_at=fetched_at)
+
+
+def _raw_listed_notice(source: str, portals: Portals, listing: dict, archived: ArchivedResponse) -> RawNotice:
+    """The raw notice the crawl yielded for one listing of a portal whose notices are their listings."""
+    url, html = portals[source].notice_from_listing(listing)
+    response = _response(archived)
+    return raw_notice(source, listing.get("notice_id"), url, listing, response, html=html,
+                      fetched_at=_warc_time(archived.fetched_at))  # fmt: skip
 
 
 def _with_original(portal: Portal, response: HtmlResponse, page: tuple[str, str], index: WarcIndex) -> tuple[str, str]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs, urlsplit
 
+from spiders.chinabidding import LIST_PATH as CB_LIST_PATH
+from spiders.chinatelecom import LIST_PATH as CT_LIST_PATH
 from spiders.epoint import SEARCH_PATH
 from spiders.freecms import SPIDERS as FREECMS_SPIDERS
 from spiders.freecms import is_detail_url as is_freecms_page
@@ -25,6 +27,8 @@ SZ_FIXTURES = FIXTURES / "szggzy"
 FREECMS_FIXTURES = FIXTURES / "freecms"
 FREECMS_EMPTY = '{"msg":"操作成功","code":"200","total":0,"data":[]}'.encode()
 UNIVERSITY_FIXTURES = FIXTURES / "university"
+CHINABIDDING_FIXTURES = FIXTURES / "chinabidding"
+CHINATELECOM_FIXTURES = FIXTURES / "chinatelecom"
 GGZY_REAL_PAGES = (1, 2, 3, 15, 30, 200, 239)
 
 
@@ -166,3 +170,38 @@ def serve_freecms(site: LocalSite, name: str) -> list[dict[str, str]]:
 def serve_university(site: LocalSite, name: str) -> None:
     """Our recorded list and notice pages of one university site (query strings as ``@`` in file names)."""
     site.routes.append(file_route(UNIVERSITY_FIXTURES / name))
+
+
+def serve_chinabidding(site: LocalSite) -> list[dict[str, str]]:
+    """Our recorded list answers by type, keyword and page (``type<code>_<keyword>_p<N>.json``; ``empty.json`` for
+    any other query); the notice pages are files under ``bidDetail/`` (``LocalSite`` serves the folder). Returns the
+    list forms."""
+    forms: list[dict[str, str]] = []
+
+    def list_api(path: str, body: bytes):
+        if path != CB_LIST_PATH:
+            return None
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
+        forms.append(form)
+        file = CHINABIDDING_FIXTURES / f"type{form['typeCode']}_{form['keyWord']}_p{form['pageNumber']}.json"
+        return json_answer((file if file.is_file() else CHINABIDDING_FIXTURES / "empty.json").read_bytes())
+
+    site.post_routes.append(list_api)
+    return forms
+
+
+def serve_chinatelecom(site: LocalSite) -> list[dict]:
+    """Our recorded list answers by type code, keyword and page (``<type>_<keyword>_p<N>.json``; ``empty.json`` for
+    any other query). There is nothing else to serve: the notices are the records. Returns the list bodies."""
+    bodies: list[dict] = []
+
+    def list_api(path: str, body: bytes):
+        if path != CT_LIST_PATH:
+            return None
+        query = json.loads(body)
+        bodies.append(query)
+        file = CHINATELECOM_FIXTURES / f"{query['type']}_{query['title']}_p{query['pageNum']}.json"
+        return json_answer((file if file.is_file() else CHINATELECOM_FIXTURES / "empty.json").read_bytes())
+
+    site.post_routes.append(list_api)
+    return bodies

@@ -24,6 +24,7 @@ WINDOW_IN_REQUEST = {
     "jsggzy": ('"startTime":"2024-01-01 00:00:00"', '"endTime":"2024-01-31 23:59:59"'),
     "scggzy": ('"startTime":"2024-01-01 00:00:00"', '"endTime":"2024-01-31 23:59:59"'),
     "szggzy": ('"releaseTimeBegin":"2024-01-01 00:00:00"', '"releaseTimeEnd":"2024-01-31 23:59:59"'),
+    "chinatelecom": ('"queryStartTime":"2024-01-01"', '"queryEndTime":"2024-01-31"'),
 }
 # Portals whose spider shares a platform module with other configured sites.
 PLATFORM_MODULES = {"spiders.epoint", "spiders.freecms", "spiders.university"}

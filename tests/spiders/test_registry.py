@@ -77,6 +77,24 @@ SOURCES = {
          "http://mkt.zycg.gov.cn/mall-view/information/detail?noticeId=5b7f0c3e2d"],
         False,
     ),
+    "chinabidding": (
+        "https://chinabidding.mofcom.gov.cn/bidDetail/bidding/bulletin/202611/ff8080819f1a2b3c019f4d5e6f708192.html",
+        "ff8080819f1a2b3c019f4d5e6f708192",
+        ["https://chinabidding.mofcom.gov.cn/zbwcms/front/bidding/bulletinInfoList",
+         "https://chinabidding.mofcom.gov.cn/channel/business/bulletinList.shtml",
+         # The list's filePath without /bidDetail: not a page (it answers 404).
+         "https://chinabidding.mofcom.gov.cn/bidding/bulletin/202611/ff8080819f1a2b3c019f4d5e6f708192.html"],
+        False,
+    ),
+    "chinatelecom": (
+        # The public page, the notice's URL: a JavaScript application the spider never fetches.
+        "https://caigou.chinatelecom.com.cn/DeclareDetails?id=20261120001&type=1&docTypeCode=TBGG"
+        "&securityViewCode=287919a1",
+        "20261120001",
+        ["https://caigou.chinatelecom.com.cn/portal/base/announcementJoin/queryListNew",
+         "https://caigou.chinatelecom.com.cn/search"],
+        False,
+    ),
     "szu": (
         "https://bidding.szu.edu.cn/info/1029/7458.htm",
         "7458",

@@ -67,6 +67,17 @@ def _freecms(name: str, window: list[str]) -> Callable[[LocalSite], list[str]]:
     return serve
 
 
+def _chinabidding(site: LocalSite) -> list[str]:
+    portal_sites.serve_chinabidding(site)
+    return ["-a", "keywords=GPU,H100", "-a", "from_date=2026-11-18", "-a", "until_date=2026-11-20"]
+
+
+def _chinatelecom(site: LocalSite) -> list[str]:
+    portal_sites.serve_chinatelecom(site)
+    # Answers with records in the window only: reprocessing rebuilds every record a list answer holds.
+    return ["-a", "keywords=H100", "-a", "from_date=2026-11-18", "-a", "until_date=2026-11-20"]
+
+
 def _university(name: str) -> Callable[[LocalSite], list[str]]:
     def serve(site: LocalSite) -> list[str]:
         portal_sites.serve_university(site, name)
@@ -91,6 +102,8 @@ CRAWLS: dict[str, tuple[Path, Callable[[LocalSite], list[str]]]] = {
         portal_sites.FREECMS_FIXTURES / "zycg",
         _freecms("zycg", ["-a", "from_date=2025-06-16", "-a", "until_date=2025-06-18"]),
     ),
+    "chinabidding": (portal_sites.CHINABIDDING_FIXTURES, _chinabidding),
+    "chinatelecom": (portal_sites.CHINATELECOM_FIXTURES, _chinatelecom),
     **{name: (portal_sites.UNIVERSITY_FIXTURES / name, _university(name)) for name in ("szu", "shu")},
 }
 
@@ -176,7 +189,10 @@ def test_reprocess_rebuilds_the_notices_the_crawl_stored(crawled, reprocessed, s
 
 def test_reprocess_counts_what_it_read(crawled, reprocessed):
     notices = sum(len(found) for found in crawled.items.values())
-    assert (reprocessed.notices, reprocessed.detail_pages, reprocessed.inserted) == (notices, notices, notices)
+    # chinatelecom's notices are its list records: built from the list answers, no detail page.
+    listed = len(crawled.items.get("chinatelecom", []))
+    assert listed == reprocessed.list_notices == 2
+    assert (reprocessed.notices, reprocessed.detail_pages, reprocessed.inserted) == (notices, notices - listed, notices)
     assert reprocessed.skipped == {}
     assert reprocessed.parse_errors == 0
     assert reprocessed.list_pages >= len(crawled.items)
@@ -200,6 +216,7 @@ REFUSALS = {
     "scggzy": (200, CAPTCHA, "block page"),
     "szggzy": (200, b'{"code":500,"message":"error","data":null}', "no notice in the answer"),
     "plap": (412, b"<html><script>var _t=1;</script></html>", "block page"),
+    "chinabidding": (521, b"<html><script>document.cookie='__jsl_clearance=1'</script></html>", "block page"),
     "szu": (404, b"<html><body>Not Found</body></html>", "HTTP 404"),
     "shu": (403, b"<html><body>Forbidden</body></html>", "block page"),
 }
