@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from pipelines.config import ConfigError, Paths, Settings, schedule_errors
 from pipelines.config import load as load_settings
 from pipelines.model import HEALTHY_VERDICTS
+from pipelines.operations import lock as run_lock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -70,13 +71,25 @@ def preflight(args: argparse.Namespace) -> Context:
     return Context(settings, Paths(Path(args.data_dir or settings.data_dir)), sources)
 
 
+# Exit statuses: 0 all well, 1 the work ran but something is unhealthy (a source, a stale crawl), 2 the command
+# could not start (settings, arguments, missing files), 75 (EX_TEMPFAIL) another run holds the data directory.
+EXIT_BUSY = 75
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args, preflight(args))
+        context = preflight(args)
+        if not args.holds_data_dir:
+            return args.handler(args, context)
+        with run_lock.hold(context.paths.root, args.command):
+            return args.handler(args, context)
     except CommandError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except run_lock.LockHeld as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BUSY
 
 
 # --- options, declared once ----------------------------------------------------------------------------------
@@ -144,12 +157,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python flows.py", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def command(name: str, handler, help: str, *, reads_rules: bool = False) -> argparse.ArgumentParser:
+    def command(
+        name: str, handler, help: str, *, reads_rules: bool = False, holds_data_dir: bool = False
+    ) -> argparse.ArgumentParser:
         sub = _common(commands.add_parser(name, help=help))
-        sub.set_defaults(handler=handler, reads_rules=reads_rules)
+        sub.set_defaults(handler=handler, reads_rules=reads_rules, holds_data_dir=holds_data_dir)
         return sub
 
-    nightly = command("nightly", cmd_nightly, "crawl, normalize, match, store and publish", reads_rules=True)
+    nightly = command(
+        "nightly", cmd_nightly, "crawl, normalize, match, store and publish", reads_rules=True, holds_data_dir=True
+    )
     _crawl_options(nightly, replay=True)
     nightly.add_argument("--from", dest="from_date", type=_date_arg, help="oldest publish date to collect")
     nightly.add_argument("--until", dest="until_date", type=_date_arg, help="newest publish date to collect")
@@ -164,8 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--timezone", help="IANA time zone of the cron expression (default: schedule.timezone)")
 
     backfill = command(
-        "backfill", cmd_backfill, "crawl history in date windows (resumable), without publishing", reads_rules=True
-    )
+        "backfill", cmd_backfill, "crawl history in date windows (resumable), without publishing", reads_rules=True,
+        holds_data_dir=True,
+    )  # fmt: skip
     _crawl_options(backfill, replay=True)
     backfill.add_argument("--from", dest="from_date", type=_date_arg, required=True, help="first publish date")
     backfill.add_argument("--until", dest="until_date", type=_date_arg, help="last publish date (default: yesterday)")
@@ -189,7 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("labels", nargs="?", help="JSONL of {id, title, text, expected: {match, categories}}")
     evaluate.add_argument("--reviews", action="store_true", help="add the analysts' verdicts in match_reviews")
 
-    command("rematch", cmd_rematch, "re-match every notice the rules have not seen", reads_rules=True)
+    command(
+        "rematch", cmd_rematch, "re-match every notice the rules have not seen", reads_rules=True, holds_data_dir=True
+    )
 
     review = command("review", cmd_review, "record an analyst's verdict on a match, or list unreviewed matches")
     review.add_argument("notice", nargs="?", help="SOURCE:NOTICE_ID (omit to list matches awaiting review)")
@@ -213,7 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     translate.add_argument("--limit", type=int, help="send at most this many segments to the engine")
 
-    command("reprocess", cmd_reprocess, "rebuild notices from the WARC archive with the current parser")
+    command(
+        "reprocess", cmd_reprocess, "rebuild notices from the WARC archive with the current parser", holds_data_dir=True
+    )
     return parser
 
 

@@ -32,6 +32,7 @@ from pipelines.matching import watchlist
 from pipelines.matching.configured import check_reviewed_data, load_matcher
 from pipelines.matching.pending import match_pending
 from pipelines.model import CrawlRun
+from pipelines.operations import lock as run_lock
 from pipelines.publishing import delivery, ledger, translate
 from pipelines.storage import crawl_runs, processes, snapshot, store
 
@@ -259,48 +260,49 @@ def nightly(
     ``config`` is the settings file for outputs and delivery (validated before any work); ``publish_date`` dates
     the digest (default: today in Asia/Shanghai).
     """
-    logger = get_run_logger()
-    load_settings(config)
-    check_reviewed_data()
-    paths = Paths(Path(data_dir))
-    run_id = _run_id()
-    today = datetime.now(SHANGHAI).date()
-    requests = [
-        CrawlRequest(
-            source=source,
-            run_id=run_id,
-            from_date=from_date or _window_start(paths, source, bool(replay), today),
-            until_date=until_date,
-            sample=sample,
-            replay=replay,
-            base_url=(base_urls or {}).get(source),
-            settings=crawl_settings or {},
-            spider_args=spider_args or {},
-        )
-        for source in sources or DEFAULT_SOURCES
-    ]
-    ingested = ingest(data_dir, run_id, requests, ignore_backoff)
-    crawls: list[CrawlRun] = ingested["crawls"]
-    digest, deliveries = publish_night(paths, run_id, publish_date, config, artifact_prefix="nightly")
-    summary = {
-        "run_id": run_id,
-        "sources": {c.source: {"verdict": c.verdict, "reason": c.reason, "items": c.items} for c in crawls},
-        "notices": ingested["notices"],
-        "parse_errors": ingested["parse_errors"],
-        "stored": ingested["stored"],
-        "matched": ingested["matched"],
-        "published": {"new": digest["new"], "total_for_date": digest["total"], "paths": digest["paths"],
-                      "recovered_dates": digest["recovered"]},
-        "deliveries": deliveries,
-        "snapshot": str(paths.snapshot),
-        "parquet": str(paths.parquet),
-    }  # fmt: skip
-    logger.info("nightly summary: %s", json.dumps(summary, ensure_ascii=False))
-    unhealthy = [c for c in crawls if not c.healthy]
-    if unhealthy:
-        lines = "; ".join(f"{c.source}: {c.verdict} ({c.reason})" for c in unhealthy)
-        return Failed(message=f"unhealthy sources: {lines}", data=summary)
-    return Completed(message="all sources healthy", data=summary)
+    with run_lock.hold(data_dir, "nightly"):
+        logger = get_run_logger()
+        load_settings(config)
+        check_reviewed_data()
+        paths = Paths(Path(data_dir))
+        run_id = _run_id()
+        today = datetime.now(SHANGHAI).date()
+        requests = [
+            CrawlRequest(
+                source=source,
+                run_id=run_id,
+                from_date=from_date or _window_start(paths, source, bool(replay), today),
+                until_date=until_date,
+                sample=sample,
+                replay=replay,
+                base_url=(base_urls or {}).get(source),
+                settings=crawl_settings or {},
+                spider_args=spider_args or {},
+            )
+            for source in sources or DEFAULT_SOURCES
+        ]
+        ingested = ingest(data_dir, run_id, requests, ignore_backoff)
+        crawls: list[CrawlRun] = ingested["crawls"]
+        digest, deliveries = publish_night(paths, run_id, publish_date, config, artifact_prefix="nightly")
+        summary = {
+            "run_id": run_id,
+            "sources": {c.source: {"verdict": c.verdict, "reason": c.reason, "items": c.items} for c in crawls},
+            "notices": ingested["notices"],
+            "parse_errors": ingested["parse_errors"],
+            "stored": ingested["stored"],
+            "matched": ingested["matched"],
+            "published": {"new": digest["new"], "total_for_date": digest["total"], "paths": digest["paths"],
+                          "recovered_dates": digest["recovered"]},
+            "deliveries": deliveries,
+            "snapshot": str(paths.snapshot),
+            "parquet": str(paths.parquet),
+        }  # fmt: skip
+        logger.info("nightly summary: %s", json.dumps(summary, ensure_ascii=False))
+        unhealthy = [c for c in crawls if not c.healthy]
+        if unhealthy:
+            lines = "; ".join(f"{c.source}: {c.verdict} ({c.reason})" for c in unhealthy)
+            return Failed(message=f"unhealthy sources: {lines}", data=summary)
+        return Completed(message="all sources healthy", data=summary)
 
 
 @flow(name="backfill")
@@ -324,82 +326,84 @@ def backfill(
     windows of this run (more requests only prolong a block). Nothing is published here: the next nightly run
     publishes the new matches once (docs/decisions.md). Prints one progress line per window.
     """
-    logger = get_run_logger()
-    check_reviewed_data()
-    paths = Paths(Path(data_dir))
-    sources = list(sources or DEFAULT_SOURCES)
-    windows = backfill_plan(date.fromisoformat(from_date), date.fromisoformat(until_date), window_days)
-    done = crawl_runs.finished_windows(paths.work_db)
-    active = list(sources)
-    failures: dict[str, str] = {}
-    processed = notices = inserted = 0
-    lines = []
+    with run_lock.hold(data_dir, "backfill"):
+        logger = get_run_logger()
+        check_reviewed_data()
+        paths = Paths(Path(data_dir))
+        sources = list(sources or DEFAULT_SOURCES)
+        windows = backfill_plan(date.fromisoformat(from_date), date.fromisoformat(until_date), window_days)
+        done = crawl_runs.finished_windows(paths.work_db)
+        active = list(sources)
+        failures: dict[str, str] = {}
+        processed = notices = inserted = 0
+        lines = []
 
-    def progress(line: str) -> None:
-        lines.append(line)
-        print(line, flush=True)
-        logger.info(line)
+        def progress(line: str) -> None:
+            lines.append(line)
+            print(line, flush=True)
+            logger.info(line)
 
-    for index, (start, end) in enumerate(windows, 1):
-        label = f"[{index}/{len(windows)}] {start} … {end}"
-        todo = [source for source in active if (source, start, end) not in done]
-        if not todo:
-            progress(f"{label}: " + ("already done" if active else "skipped: no healthy source left"))
-            continue
-        if max_windows is not None and processed >= max_windows:
-            progress(f"{label}: not started (--max-windows {max_windows}); run the same command again to go on")
-            break
-        run_id = _run_id("backfill-")
-        template = CrawlRequest(
-            source="", run_id=run_id, from_date=start.isoformat(), until_date=end.isoformat(), replay=replay,
-            settings=crawl_settings or {}, spider_args=spider_args or {},
-        )  # fmt: skip
-        requests = [replace(template, source=s, base_url=(base_urls or {}).get(s)) for s in todo]
-        ingested = ingest(data_dir, run_id, requests, ignore_backoff)
-        crawls: list[CrawlRun] = ingested["crawls"]
-        with store.session(paths.work_db) as con:
-            crawl_runs.record_windows(con, [crawl for crawl in crawls if crawl.healthy])
-        for crawl in crawls:
-            if not crawl.healthy:
-                failures[crawl.source] = f"{crawl.verdict} in {start} … {end}: {crawl.reason}"
-                active.remove(crawl.source)
-        processed += 1
-        notices += ingested["notices"]
-        inserted += ingested["stored"]["inserted"]
-        verdicts = ", ".join(f"{c.source} {c.verdict}" for c in crawls)
-        progress(f"{label}: {verdicts}; {ingested['notices']} notices ({ingested['stored']['inserted']} new)")
-    publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet))
-    finished = crawl_runs.finished_windows(paths.work_db)
-    remaining = sum((source, start, end) not in finished for source in sources for start, end in windows)
-    summary = {
-        "windows": len(windows),
-        "remaining": remaining,
-        "notices": notices,
-        "inserted": inserted,
-        "failures": failures,
-        "lines": lines,
-        "snapshot": str(paths.snapshot),
-    }
-    if failures:
-        message = "; ".join(f"{source}: {why}" for source, why in failures.items())
-        return Failed(message=f"backfill stopped for: {message}", data=summary)
-    return Completed(message=f"{remaining} source window(s) left", data=summary)
+        for index, (start, end) in enumerate(windows, 1):
+            label = f"[{index}/{len(windows)}] {start} … {end}"
+            todo = [source for source in active if (source, start, end) not in done]
+            if not todo:
+                progress(f"{label}: " + ("already done" if active else "skipped: no healthy source left"))
+                continue
+            if max_windows is not None and processed >= max_windows:
+                progress(f"{label}: not started (--max-windows {max_windows}); run the same command again to go on")
+                break
+            run_id = _run_id("backfill-")
+            template = CrawlRequest(
+                source="", run_id=run_id, from_date=start.isoformat(), until_date=end.isoformat(), replay=replay,
+                settings=crawl_settings or {}, spider_args=spider_args or {},
+            )  # fmt: skip
+            requests = [replace(template, source=s, base_url=(base_urls or {}).get(s)) for s in todo]
+            ingested = ingest(data_dir, run_id, requests, ignore_backoff)
+            crawls: list[CrawlRun] = ingested["crawls"]
+            with store.session(paths.work_db) as con:
+                crawl_runs.record_windows(con, [crawl for crawl in crawls if crawl.healthy])
+            for crawl in crawls:
+                if not crawl.healthy:
+                    failures[crawl.source] = f"{crawl.verdict} in {start} … {end}: {crawl.reason}"
+                    active.remove(crawl.source)
+            processed += 1
+            notices += ingested["notices"]
+            inserted += ingested["stored"]["inserted"]
+            verdicts = ", ".join(f"{c.source} {c.verdict}" for c in crawls)
+            progress(f"{label}: {verdicts}; {ingested['notices']} notices ({ingested['stored']['inserted']} new)")
+        publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet))
+        finished = crawl_runs.finished_windows(paths.work_db)
+        remaining = sum((source, start, end) not in finished for source in sources for start, end in windows)
+        summary = {
+            "windows": len(windows),
+            "remaining": remaining,
+            "notices": notices,
+            "inserted": inserted,
+            "failures": failures,
+            "lines": lines,
+            "snapshot": str(paths.snapshot),
+        }
+        if failures:
+            message = "; ".join(f"{source}: {why}" for source, why in failures.items())
+            return Failed(message=f"backfill stopped for: {message}", data=summary)
+        return Completed(message=f"{remaining} source window(s) left", data=summary)
 
 
 @flow(name="rematch", log_prints=True)
 def rematch(data_dir: str = "data", config: str | None = None) -> dict:
     """After a rules change: re-match the whole history in batches, publish what newly matches, refresh the snapshot."""
-    load_settings(config)
-    check_reviewed_data()
-    paths = Paths(Path(data_dir))
-    run_id = _run_id("rematch-")
-    matched = match_notices(str(paths.work_db))
-    digest, deliveries = publish_night(paths, run_id, None, config, artifact_prefix="rematch")
-    return {
-        "matched": matched,
-        "published": {"new": digest["new"], "paths": digest["paths"]},
-        "deliveries": deliveries,
-    }
+    with run_lock.hold(data_dir, "rematch"):
+        load_settings(config)
+        check_reviewed_data()
+        paths = Paths(Path(data_dir))
+        run_id = _run_id("rematch-")
+        matched = match_notices(str(paths.work_db))
+        digest, deliveries = publish_night(paths, run_id, None, config, artifact_prefix="rematch")
+        return {
+            "matched": matched,
+            "published": {"new": digest["new"], "paths": digest["paths"]},
+            "deliveries": deliveries,
+        }
 
 
 @flow(name="reprocess", log_prints=True)
@@ -408,13 +412,14 @@ def reprocess(data_dir: str = "data") -> dict:
 
     Notices that now match are left for the next nightly run to publish (its ledger picks them up).
     """
-    paths = Paths(Path(data_dir))
-    run_id = _run_id("reprocess-")
-    rebuilt = reprocess_archive(str(paths.archive), str(paths.work_db), run_id)
-    derived = derive_notices(str(paths.work_db))
-    matched = match_notices(str(paths.work_db))
-    publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet))
-    return {"run_id": run_id, "rebuilt": rebuilt, "derived": derived, "matched": matched}
+    with run_lock.hold(data_dir, "reprocess"):
+        paths = Paths(Path(data_dir))
+        run_id = _run_id("reprocess-")
+        rebuilt = reprocess_archive(str(paths.archive), str(paths.work_db), run_id)
+        derived = derive_notices(str(paths.work_db))
+        matched = match_notices(str(paths.work_db))
+        publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet))
+        return {"run_id": run_id, "rebuilt": rebuilt, "derived": derived, "matched": matched}
 
 
 def nightly_deployment(settings: Settings, data_dir: str | None = None, sources: list[str] | None = None):

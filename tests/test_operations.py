@@ -1,0 +1,137 @@
+"""Unattended nights on the real stack: one night at a time per data directory, and no crawl outlives its run."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import cli
+from pipelines.operations import lock as run_lock
+from tests.conftest import ROOT
+
+DEMO = ROOT / "demo"
+WAIT_S = 300
+
+
+def harness_env(**extra: str) -> dict[str, str]:
+    from prefect.settings import PREFECT_API_URL
+
+    return {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), **extra}
+
+
+def wait_for(predicate, timeout: float = WAIT_S, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return None
+
+
+def flows_py(*argv: str) -> list[str]:
+    return [sys.executable, "flows.py", *argv]
+
+
+def test_two_nights_on_one_data_directory_give_one_run_and_one_clear_refusal(prefect_harness, tmp_path):
+    data = tmp_path / "data"
+    first = subprocess.Popen(
+        flows_py("nightly", "--replay", str(DEMO), "--data-dir", str(data)), cwd=ROOT, env=harness_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        holder = wait_for(lambda: (h := run_lock.read_holder(data)) and h.pid == first.pid and h)
+        assert holder is not None, "the first night never took the lock"
+        second = subprocess.run(
+            flows_py("nightly", "--replay", str(DEMO), "--data-dir", str(data)), cwd=ROOT, env=harness_env(),
+            capture_output=True, text=True, timeout=WAIT_S,
+        )  # fmt: skip
+    finally:
+        out, err = first.communicate(timeout=WAIT_S)
+    assert first.returncode == 0, err[-2000:]
+    assert second.returncode == cli.EXIT_BUSY
+    assert second.stdout == ""
+    assert second.stderr.splitlines() == [
+        f"error: {data} is in use by nightly (pid {first.pid} on {holder.host}, since {holder.started_at}); "
+        "try again when it has finished"
+    ]
+    with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(DISTINCT run_id) FROM crawl_runs").fetchone() == (1,)
+    assert run_lock.read_holder(data) is None  # released cleanly: nothing stale for the next night
+
+
+def _processes_mentioning(text: str) -> set[int]:
+    """Live (not zombie) processes whose command line contains ``text``."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if text in cmdline and state != "Z":
+            found.add(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux only")
+def test_a_killed_night_leaves_no_crawl_running_and_its_lock_is_recovered(
+    prefect_harness, tmp_path, local_site, caplog
+):
+    release = threading.Event()
+    site = local_site(tmp_path)
+    # Every request hangs until the test ends, so the crawl is surely running when the flow is killed.
+    site.routes.append(lambda path: release.wait(WAIT_S) and None)
+    data = tmp_path / "data"
+    night = subprocess.Popen(
+        flows_py("nightly", "--data-dir", str(data), "--base-url", f"ccgp={site.url}", "--setting",
+                 "ROBOTSTXT_OBEY=False"),
+        cwd=ROOT, env=harness_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        assert wait_for(lambda: site.requests), "the crawl never reached the site"
+        crawl = _processes_mentioning(f"{data}/work/runs/")
+        assert crawl and night.pid not in crawl
+        assert all("scrapy crawl ccgp" in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                   for pid in crawl)  # fmt: skip
+        night.send_signal(signal.SIGKILL)
+        night.wait(timeout=WAIT_S)
+        assert wait_for(lambda: not _processes_mentioning(f"{data}/work/runs/")), "a crawl outlived its night"
+    finally:
+        release.set()
+        if night.poll() is None:
+            night.kill()
+    left = run_lock.read_holder(data)
+    assert (left.pid, left.command) == (night.pid, "nightly")
+    with caplog.at_level(logging.WARNING, logger=run_lock.__name__), run_lock.hold(data, "nightly"):
+        assert run_lock.read_holder(data).pid == os.getpid()
+    assert caplog.messages == [
+        f"recovered a stale lock on {data} left by {left.describe()}, which did not finish (pid gone)"
+    ]
+
+
+def test_the_lock_is_taken_again_by_its_own_process_and_refused_to_another(tmp_path):
+    data = tmp_path / "data"
+    with run_lock.hold(data, "nightly"):
+        with run_lock.hold(data, "nightly"):  # the flow under the CLI that already holds it
+            pass
+        assert run_lock.read_holder(data).pid == os.getpid()
+        other = subprocess.run(
+            [sys.executable, "-c", "import sys; from pipelines.operations import lock\n"
+             "try:\n    lock.hold(sys.argv[1], 'rematch').__enter__()\nexcept lock.LockHeld as e:\n    print(e)",
+             str(data)],
+            cwd=ROOT, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert other.stdout.startswith(f"{data} is in use by nightly (pid {os.getpid()} on ")
+    assert run_lock.read_holder(data) is None
