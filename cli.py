@@ -68,7 +68,32 @@ def preflight(args: argparse.Namespace) -> Context:
         except ValueError as error:
             raise CommandError(str(error)) from None
     sources = args.sources.split(",") if getattr(args, "sources", None) else list(settings.sources.enabled)
+    source_problem = sources_error(sources, known_sources())
+    if source_problem:
+        where = "--sources" if getattr(args, "sources", None) else "sources.enabled"
+        raise CommandError(f"{where}: {source_problem}")
     return Context(settings, Paths(Path(args.data_dir or settings.data_dir)), sources)
+
+
+def known_sources() -> list[str]:
+    """Every portal the spiders can crawl, by name (spiders/registry.py; pipelines/ may not import spiders)."""
+    from spiders.registry import ALL_SOURCES
+
+    return sorted(ALL_SOURCES)
+
+
+def sources_error(sources: list[str], known: list[str]) -> str | None:
+    """Why these source names cannot run (unknown, repeated, empty), or None: checked before any crawl."""
+    unknown = [name for name in sources if name not in known]
+    repeated = sorted({name for name in sources if sources.count(name) > 1})
+    problems = []
+    if unknown:
+        problems.append("unknown " + ", ".join(repr(name) for name in unknown))
+    if repeated:
+        problems.append("repeated " + ", ".join(repr(name) for name in repeated))
+    if not problems:
+        return None
+    return f"{'; '.join(problems)} (known sources: {', '.join(known)})"
 
 
 # Exit statuses: 0 all well, 1 the work ran but something is unhealthy (a source, a stale crawl), 2 the command

@@ -332,7 +332,7 @@ def backfill(
         paths = Paths(Path(data_dir))
         sources = list(sources or DEFAULT_SOURCES)
         windows = backfill_plan(date.fromisoformat(from_date), date.fromisoformat(until_date), window_days)
-        done = crawl_runs.finished_windows(paths.work_db)
+        done = crawl_runs.finished_windows(paths.work_db, replay)
         active = list(sources)
         failures: dict[str, str] = {}
         processed = notices = inserted = 0
@@ -372,7 +372,7 @@ def backfill(
             verdicts = ", ".join(f"{c.source} {c.verdict}" for c in crawls)
             progress(f"{label}: {verdicts}; {ingested['notices']} notices ({ingested['stored']['inserted']} new)")
         publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet))
-        finished = crawl_runs.finished_windows(paths.work_db)
+        finished = crawl_runs.finished_windows(paths.work_db, replay)
         remaining = sum((source, start, end) not in finished for source in sources for start, end in windows)
         summary = {
             "windows": len(windows),

@@ -108,3 +108,28 @@ def test_a_command_that_cannot_start_says_why_in_one_line(tmp_path, monkeypatch,
     err = capsys.readouterr().err
     assert err.startswith(message)
     assert len(err.strip().splitlines()) == 1
+
+
+# How a command names its sources → the refusal (the names come from spiders/registry.py).
+BAD_SOURCES = {
+    "nightly --sources cgp": (["nightly", "--sources", "cgp"], "--sources: unknown 'cgp'"),
+    "backfill --sources ccgp,ccgp": (
+        ["backfill", "--from", "2026-11-01", "--sources", "ccgp,ccgp"],
+        "--sources: repeated 'ccgp'",
+    ),
+    "check-sources --sources ccgp,": (["check-sources", "--sources", "ccgp,"], "--sources: unknown ''"),
+    "serve --sources x,x": (["serve", "--sources", "x,x"], "--sources: unknown 'x', 'x'; repeated 'x'"),
+    "TENDERWATCH_SOURCES=ccgp,cgp health": (["health"], "sources.enabled: unknown 'cgp'"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_SOURCES)
+def test_bad_source_names_stop_before_any_work_naming_the_known_ones(tmp_path, monkeypatch, capsys, case):
+    argv, problem = BAD_SOURCES[case]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TENDERWATCH_SOURCES", "ccgp,cgp" if case.startswith("TENDERWATCH") else "ccgp")
+    assert cli.main([*argv, "--data-dir", str(tmp_path / "data")]) == 2
+    known = ", ".join(cli.known_sources())
+    assert capsys.readouterr().err.splitlines() == [f"error: {problem} (known sources: {known})"]
+    assert "ccgp" in cli.known_sources() and "ggzy" in cli.known_sources()
+    assert not (tmp_path / "data").exists()

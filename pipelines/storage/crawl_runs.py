@@ -83,20 +83,33 @@ def latest_per_source(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     ).fetchall()
 
 
-def finished_windows(db_path: str | Path) -> set[tuple[str, date, date]]:
-    """(source, first day, last day) of every backfill window already crawled healthily."""
+def finished_windows(db_path: str | Path, replay: str | None = None) -> set[tuple[str, date, date]]:
+    """(source, first day, last day) of every backfill window already crawled healthily, live or from ``replay``.
+
+    A replay answers only what its archive holds, so its windows are kept apart (``replay_windows``, per archive)
+    and never count as crawled live.
+    """
     if not Path(db_path).exists():
         return set()
     with store.session(db_path) as con:
-        rows = con.execute("SELECT source, window_from, window_until FROM backfill_windows").fetchall()
+        if replay is None:
+            rows = con.execute("SELECT source, window_from, window_until FROM backfill_windows").fetchall()
+        else:
+            rows = con.execute(
+                "SELECT source, window_from, window_until FROM replay_windows WHERE replay = ?", [replay]
+            ).fetchall()
     return {(source, start, end) for source, start, end in rows}
 
 
 def record_windows(con: duckdb.DuckDBPyConnection, crawls: list[CrawlRun]) -> None:
-    """Mark the windows of these crawls finished, so a resumed backfill skips them."""
+    """Mark the windows of these crawls finished, so a resumed backfill skips them (replays apart from live)."""
     for crawl in crawls:
-        con.execute(
-            "INSERT OR REPLACE INTO backfill_windows VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [crawl.source, crawl.from_date, crawl.until_date, crawl.run_id, crawl.verdict, crawl.items,
-             crawl.finished_at],
-        )  # fmt: skip
+        window = [crawl.source, crawl.from_date, crawl.until_date]
+        outcome = [crawl.run_id, crawl.verdict, crawl.items, crawl.finished_at]
+        if crawl.replay is None:
+            con.execute("INSERT OR REPLACE INTO backfill_windows VALUES (?, ?, ?, ?, ?, ?, ?)", window + outcome)
+        else:
+            con.execute(
+                "INSERT OR REPLACE INTO replay_windows VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [*window, crawl.replay, *outcome],
+            )
