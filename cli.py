@@ -97,12 +97,38 @@ def sources_error(sources: list[str], known: list[str]) -> str | None:
 
 
 # Exit statuses: 0 all well, 1 the work ran but something is unhealthy (a source, a stale crawl), 2 the command
-# could not start (settings, arguments, missing files), 75 (EX_TEMPFAIL) another run holds the data directory.
+# could not start (settings, arguments, missing files), 69 (EX_UNAVAILABLE) the Prefect server could not be reached or
+# started, 75 (EX_TEMPFAIL) another run holds the data directory, 141 (as if killed by SIGPIPE) stdout was closed.
+EXIT_UNAVAILABLE = 69
 EXIT_BUSY = 75
+EXIT_PIPE = 141
+
+# Prefect settings our commands use unless the operator set them (docs/decisions.md, "Orchestration under load").
+PREFECT_DEFAULTS = {
+    # Prefect's temporary server takes 12-20 s to start on two busy cores; its own limit is 20 s.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+    # Offline, the server's telemetry fails with an ERROR line in every command.
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+}
+# What Prefect raises when no server answers; anything else is a bug and keeps its traceback.
+_UNREACHABLE = ("Failed to reach API at", "Timed out while attempting to connect to ephemeral Prefect API server")
+
+
+def prefect_defaults(environ: dict[str, str] | None = None) -> None:
+    """Set ``PREFECT_DEFAULTS`` the operator left unset, for this process and its children (the temporary server)."""
+    environ = os.environ if environ is None else environ
+    for name, value in PREFECT_DEFAULTS.items():
+        environ.setdefault(name, value)
+    if "prefect.context" in sys.modules:
+        # ``python flows.py`` imported Prefect before main() ran: its settings were read from the old environment.
+        from prefect.context import refresh_global_settings_context
+
+        refresh_global_settings_context()
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    prefect_defaults()
     try:
         context = preflight(args)
         if not args.holds_data_dir:
@@ -115,6 +141,16 @@ def main(argv: list[str] | None = None) -> int:
     except run_lock.LockHeld as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BUSY
+    except BrokenPipeError:
+        # ``| head`` closed stdout: not an error of ours. Point stdout at /dev/null so the exit flush is quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE
+    except RuntimeError as error:
+        message = str(error).splitlines()[0] if str(error) else ""
+        if not message.startswith(_UNREACHABLE):
+            raise
+        print(f"error: Prefect server: {message[:300]} (check PREFECT_API_URL, or unset it)", file=sys.stderr)
+        return EXIT_UNAVAILABLE
 
 
 # --- options, declared once ----------------------------------------------------------------------------------

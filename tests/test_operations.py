@@ -135,3 +135,74 @@ def test_the_lock_is_taken_again_by_its_own_process_and_refused_to_another(tmp_p
         )  # fmt: skip
         assert other.stdout.startswith(f"{data} is in use by nightly (pid {os.getpid()} on ")
     assert run_lock.read_holder(data) is None
+
+
+# --- orchestration and expected failures -------------------------------------------------------------------------
+
+# environment before → the Prefect settings our commands run with
+DEFAULTS = {
+    "nothing set": ({}, cli.PREFECT_DEFAULTS),
+    "the operator's limit kept": (
+        {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "600"},
+        {**cli.PREFECT_DEFAULTS, "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "600"},
+    ),
+    "the operator's telemetry kept": (
+        {"PREFECT_SERVER_ANALYTICS_ENABLED": "true"},
+        {**cli.PREFECT_DEFAULTS, "PREFECT_SERVER_ANALYTICS_ENABLED": "true"},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", DEFAULTS)
+def test_prefect_defaults_fill_only_what_the_operator_left_unset(case):
+    environ, expected = DEFAULTS[case]
+    environ = dict(environ)
+    cli.prefect_defaults(environ)
+    assert environ == expected
+    assert expected["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] != "20"  # Prefect's own, too short here
+
+
+def without_prefect_server(**extra: str) -> dict[str, str]:
+    """The environment of an operator with no Prefect server configured: commands start a temporary one."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}, **extra}
+
+
+def test_a_night_on_its_own_temporary_server_completes_without_telemetry_errors(tmp_path):
+    night = subprocess.run(
+        flows_py("nightly", "--replay", str(DEMO), "--data-dir", str(tmp_path / "data")), cwd=ROOT,
+        env=without_prefect_server(PREFECT_HOME=str(tmp_path / "prefect")), capture_output=True, text=True,
+        timeout=WAIT_S,
+    )  # fmt: skip
+    assert night.returncode == 0, night.stderr[-3000:]
+    assert "ccgp: ok: 48 notices" in night.stdout
+    assert "Starting temporary server" in night.stderr
+    assert "telemetry" not in night.stderr
+    assert "Traceback" not in night.stderr
+
+
+# command line, environment → (exit status, the one line on stderr)
+EXPECTED_FAILURES = {
+    "no Prefect server at PREFECT_API_URL": (
+        "flows.py nightly --replay demo --data-dir {tmp}/data",
+        {"PREFECT_API_URL": "http://127.0.0.1:9/api"},
+        cli.EXIT_UNAVAILABLE,
+        "error: Prefect server: Failed to reach API at http://127.0.0.1:9/api/ (check PREFECT_API_URL, or unset it)",
+    ),
+    "stdout closed by | head": (
+        "flows.py match-text --jsonl tests/data/labels.jsonl | head -c 10 >/dev/null; exit ${{PIPESTATUS[0]}}",
+        {},
+        cli.EXIT_PIPE,
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", EXPECTED_FAILURES)
+def test_expected_failures_are_one_line_not_a_traceback(tmp_path, case):
+    command, environment, status, line = EXPECTED_FAILURES[case]
+    done = subprocess.run(
+        ["bash", "-c", f"{sys.executable} " + command.format(tmp=tmp_path)], cwd=ROOT,
+        env=without_prefect_server(**environment), capture_output=True, text=True, timeout=WAIT_S,
+    )  # fmt: skip
+    assert done.returncode == status
+    assert done.stderr.splitlines() == ([line] if line else [])
