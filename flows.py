@@ -123,16 +123,20 @@ def match_notices(db_path: str) -> dict:
 
 
 @task(name="publish-digest", cache_policy=NO_CACHE)
-def publish_digest(db_path: str, data_dir: str, run_id: str, publish_date: str, config_file: str | None) -> dict:
-    """Publish tonight's new matches (and any a crashed run left pending); leaves the delivery message on disk."""
+def publish_digest(
+    db_path: str, data_dir: str, run_id: str, publish_date: str, config_file: str | None, sources: list[dict] | None
+) -> dict:
+    """Publish tonight's new matches (and any a crashed run left pending) with tonight's source health (``sources``,
+    None when the run crawled nothing); leaves the delivery message on disk."""
     settings = load_settings(config_file)
     paths = Paths(Path(data_dir))
     with store.session(db_path) as con:
         # Reloaded every night, so an edit of watchlist.toml shows in the next digest and view.
         watchlist.load_watchlist(con)
         digest = ledger.publish(
-            con, paths.published, run_id, date.fromisoformat(publish_date), datetime.now(UTC), settings.outputs
-        )
+            con, paths.published, run_id, date.fromisoformat(publish_date), datetime.now(UTC), settings.outputs,
+            sources,
+        )  # fmt: skip
     message_path = paths.runs / run_id / "delivery.json"
     ledger.write_atomic(message_path, ledger.delivery_message(digest).to_json())
     return {
@@ -158,9 +162,12 @@ def deliver_digest(db_path: str, run_id: str, message_path: str, announced: int,
     logger = get_run_logger()
     try:
         settings = load_settings(config_file).delivery
-        if not (settings.webhook.url or settings.email.smtp_host) or not (announced or settings.send_empty):
+        if not (settings.webhook.url or settings.email.smtp_host):
             return []
         message = delivery.Message.from_json(Path(message_path).read_bytes())
+        # A night with an unhealthy source is news even without matches: it must not pass for a quiet one.
+        if not (announced or settings.send_empty or message.payload.get("unhealthy")):
+            return []
         outcomes = delivery.deliver(message, settings)
         with store.session(db_path) as con:
             delivery.record(con, run_id, message, outcomes)
@@ -180,11 +187,20 @@ def reprocess_archive(archive: str, db_path: str, run_id: str) -> dict:
 
 
 def publish_night(
-    paths: Paths, run_id: str, publish_date: str | None, config_file: str | None, artifact_prefix: str
+    paths: Paths,
+    run_id: str,
+    publish_date: str | None,
+    config_file: str | None,
+    artifact_prefix: str,
+    crawls: list[CrawlRun] | None = None,
 ) -> tuple[dict, list]:
     """The end of every flow that can produce matches: digest and artifacts, snapshot and Parquet, delivery."""
     publish_date = publish_date or datetime.now(SHANGHAI).date().isoformat()
-    digest = publish_digest(str(paths.work_db), str(paths.root), run_id, publish_date, config_file)
+    sources = None
+    if crawls is not None:
+        sources = [{"source": c.source, "verdict": c.verdict, "reason": c.reason,
+                    "finished_at": c.finished_at.isoformat()} for c in crawls]  # fmt: skip
+    digest = publish_digest(str(paths.work_db), str(paths.root), run_id, publish_date, config_file, sources)
     create_markdown_artifact(
         key=f"{artifact_prefix}-digest", markdown=digest["markdown"], description=f"tenderwatch digest {publish_date}"
     )
@@ -283,7 +299,9 @@ def nightly(
         ]
         ingested = ingest(data_dir, run_id, requests, ignore_backoff)
         crawls: list[CrawlRun] = ingested["crawls"]
-        digest, deliveries = publish_night(paths, run_id, publish_date, config, artifact_prefix="nightly")
+        digest, deliveries = publish_night(
+            paths, run_id, publish_date, config, artifact_prefix="nightly", crawls=crawls
+        )
         summary = {
             "run_id": run_id,
             "sources": {c.source: {"verdict": c.verdict, "reason": c.reason, "items": c.items} for c in crawls},
