@@ -280,7 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--reviewer", default=os.environ.get("USER"), help="who reviews (default: $USER)")
     review.add_argument("--limit", type=int, default=50, help="how many unreviewed matches to list")
 
-    command("health", cmd_health, "latest crawl verdict per source")
+    health = command("health", cmd_health, "latest live crawl verdict per enabled source, and whether it is stale")
+    health.add_argument("--sources", help="comma-separated sources to judge (default: sources.enabled)")
 
     export = command("export-ocds", cmd_export_ocds, "write the notices as an OCDS release package")
     export.add_argument("out", help="release package file (records go to OUT.records.json beside it)")
@@ -491,24 +492,51 @@ def cmd_reprocess(args: argparse.Namespace, context: Context) -> int:
 
 
 def cmd_health(args: argparse.Namespace, context: Context) -> int:
+    """Per enabled source: its latest live crawl (verdict, evidence, back-off), and whether it is older than the
+    schedule allows; a newer replay or backfill is shown as such, never as the live verdict. Exit 1 when a source has
+    no live crawl, an unhealthy one, or a stale one."""
+    from pipelines.config import stale_after
     from pipelines.storage import crawl_runs, store
 
     paths = context.paths
-    if not paths.work_db.exists():
-        print(f"no crawls recorded yet ({paths.work_db} does not exist)")
-        return 0
-    with store.session(paths.work_db) as con:
-        rows = crawl_runs.latest_per_source(con)
+    allowed = stale_after(context.settings.schedule)
+    latest = {source: {} for source in context.sources}
+    if paths.work_db.exists():
+        with store.session(paths.work_db) as con:
+            latest = crawl_runs.latest_by_kind(con, context.sources)
     now = datetime.now(UTC)
-    for source, started, verdict, reason, by_status, until in rows:
-        line = f"{source}: {verdict} at {_local(started)}: {reason}"
-        statuses = _status_counts(by_status)
-        if statuses:
-            line += f" [{statuses}]"
-        if until and until > now:
-            line += f"; left alone until {_local(until)}"
-        print(line)
-    return 0 if all(row[2] in HEALTHY_VERDICTS for row in rows) else 1
+    healthy = True
+    for source, kinds in latest.items():
+        live = kinds.get("live")
+        if live is None:
+            print(f"{source}: no live crawl yet")
+            healthy = False
+        else:
+            line = f"{live['verdict']} at {_local(live['started_at'])}: {live['reason']}"
+            statuses = _status_counts(live["responses_by_status"])
+            if statuses:
+                line += f" [{statuses}]"
+            if live["blocked_until"] and live["blocked_until"] > now:
+                line += f"; left alone until {_local(live['blocked_until'])}"
+            age = now - live["started_at"]
+            if age > allowed:
+                line = f"STALE: last live crawl {_hours(age)} ago (allowed: {_hours(allowed)}): " + line
+            print(f"{source}: {line}")
+            healthy = healthy and live["verdict"] in HEALTHY_VERDICTS and age <= allowed
+        for kind in ("replay", "backfill"):
+            other = kinds.get(kind)
+            if other and (live is None or other["started_at"] > live["started_at"]):
+                where = (
+                    f"from {other['replay']}" if kind == "replay" else f"{other['from_date']} … {other['until_date']}"
+                )
+                print(f"  {source} {kind} (not a live crawl): {other['verdict']} at {_local(other['started_at'])} "
+                      f"{where}: {other['reason']}")  # fmt: skip
+    return 0 if healthy else 1
+
+
+def _hours(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours:.0f} h" if hours < 72 else f"{hours / 24:.0f} days"
 
 
 def cmd_review(args: argparse.Namespace, context: Context) -> int:

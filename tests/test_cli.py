@@ -40,7 +40,8 @@ WAYS: dict[str, Callable[[Path, Path], tuple[list[str], dict[str, str]]]] = {
 
 # command line → (exit status, a line the command can only print after reading the data directory it was given).
 COMMANDS: dict[str, tuple[list[str], int, Callable[[Path], str]]] = {
-    "health": (["health"], 0, lambda data: "ccgp: ok at "),
+    # The demo night is a replay: health says so, and that no live crawl has run yet.
+    "health": (["health"], 1, lambda data: "  ccgp replay (not a live crawl): ok at "),
     "backfill": (
         ["backfill", "--from", "2026-11-16", "--until", "2026-11-17", "--replay", str(DEMO)],
         0,
@@ -89,8 +90,8 @@ def test_a_flag_beats_the_settings_file(demo_night, tmp_path, monkeypatch, capsy
     shutil.copytree(demo_night, data)
     settings = _settings_file(tmp_path, tmp_path / "nowhere")
     monkeypatch.chdir(tmp_path)
-    assert cli.main(["health", "--config", str(settings), "--data-dir", str(data)]) == 0
-    assert "ccgp: ok at " in capsys.readouterr().out
+    assert cli.main(["health", "--config", str(settings), "--data-dir", str(data)]) == 1
+    assert "  ccgp replay (not a live crawl): ok at " in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -83,6 +83,30 @@ def latest_per_source(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     ).fetchall()
 
 
+# What kind of crawl a row is: a replay (from an archive), a backfill window, or a live night (what `health` judges).
+CRAWL_KIND = "CASE WHEN replay IS NOT NULL THEN 'replay' WHEN run_id LIKE 'backfill-%' THEN 'backfill' ELSE 'live' END"
+
+
+def latest_by_kind(con: duckdb.DuckDBPyConnection, sources: list[str]) -> dict[str, dict[str, dict]]:
+    """Per source, its latest crawl of each kind (``live``, ``replay``, ``backfill``) with what ``health`` prints."""
+    cursor = con.execute(
+        f"""
+        SELECT source, {CRAWL_KIND} AS kind, started_at, verdict, reason, responses_by_status, blocked_until,
+               replay, from_date, until_date
+        FROM crawl_runs
+        WHERE source IN (SELECT unnest(?::VARCHAR[]))
+        QUALIFY row_number() OVER (PARTITION BY source, kind ORDER BY started_at DESC) = 1
+        """,
+        [sources],
+    )
+    names = [d[0] for d in cursor.description]
+    latest: dict[str, dict[str, dict]] = {source: {} for source in sources}
+    for row in cursor.fetchall():
+        record = dict(zip(names, row, strict=True))
+        latest[record["source"]][record["kind"]] = record
+    return latest
+
+
 def finished_windows(db_path: str | Path, replay: str | None = None) -> set[tuple[str, date, date]]:
     """(source, first day, last day) of every backfill window already crawled healthily, live or from ``replay``.
 
