@@ -21,6 +21,7 @@ without importing Prefect; the flows are imported only by the commands that run 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -33,6 +34,7 @@ from pipelines.config import ConfigError, Paths, Settings, schedule_errors
 from pipelines.config import load as load_settings
 from pipelines.model import HEALTHY_VERDICTS
 from pipelines.operations import lock as run_lock
+from pipelines.operations.prefect_server import ServerError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -141,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     except run_lock.LockHeld as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BUSY
+    except ServerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     except BrokenPipeError:
         # ``| head`` closed stdout: not an error of ours. Point stdout at /dev/null so the exit flush is quiet too.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -240,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--sources", help="comma-separated spiders to run (default: from the settings)")
     serve.add_argument("--cron", help="cron expression (default: schedule.cron from the settings)")
     serve.add_argument("--timezone", help="IANA time zone of the cron expression (default: schedule.timezone)")
+    serve.add_argument("--replay", help="every night replays this .warc.gz file or folder (a demo; no network)")
 
     backfill = command(
         "backfill", cmd_backfill, "crawl history in date windows (resumable), without publishing", reads_rules=True,
@@ -436,21 +442,71 @@ def cmd_check_sources(args: argparse.Namespace, context: Context) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, context: Context) -> int:
-    from prefect import serve
-
-    from flows import nightly_deployment
+    """Serve the nightly deployment until stopped, on the operator's Prefect server or on one of our own."""
+    from pipelines.operations import prefect_server
 
     schedule = context.settings.schedule
     schedule = replace(schedule, cron=args.cron or schedule.cron, timezone=args.timezone or schedule.timezone)
     problems = schedule_errors(schedule)
     if problems:
         raise CommandError(f"settings: {'; '.join(problems)}")
-    deployment = nightly_deployment(
-        replace(context.settings, schedule=schedule), str(context.paths.root), context.sources
-    )
+    _require_replay(args.replay)
+    settings = replace(context.settings, schedule=schedule)
+    paths = context.paths
+    given = os.environ.get("PREFECT_API_URL")
+    if given and not prefect_server.answers(given):
+        raise prefect_server.ServerError(f"no Prefect server answers at PREFECT_API_URL={given}")
+    with contextlib.ExitStack() as stack:
+        api_url = given
+        if not given:
+            server = stack.enter_context(
+                prefect_server.LocalServer(paths.root / "prefect", paths.root / "logs" / "prefect-server.log")
+            )
+            api_url = server.api_url
+            _use_prefect_server(api_url)
+            # Only our own server is known to have no other runner: runs a killed serve left RUNNING are ours.
+            _crash_unfinished(api_url, schedule.deployment, "left unfinished by a serve that was stopped or killed")
+        where = "its own Prefect server" if not given else "the Prefect server"
+        print(
+            f"serving nightly/{schedule.deployment} ({schedule.cron}, {schedule.timezone}) on {where} at {api_url}; "
+            f"data in {paths.root}; stop with Ctrl-C",
+            flush=True,
+        )
+        try:
+            _serve(settings, paths, context.sources, args.replay)
+        finally:
+            _crash_unfinished(api_url, schedule.deployment, "serve stopped while this night ran")
+    return 0
+
+
+def _serve(settings: Settings, paths: Paths, sources: list[str], replay: str | None) -> None:
+    from prefect import serve
+
+    from flows import nightly_deployment
+
+    deployment = nightly_deployment(settings, str(paths.root), sources, replay)
     # pause_on_shutdown=False: restarting the server process must not silently stop the nightly schedule.
     serve(deployment, pause_on_shutdown=False)
-    return 0
+
+
+def _use_prefect_server(api_url: str) -> None:
+    """Point this process (and the flow runs it starts) at ``api_url``."""
+    os.environ["PREFECT_API_URL"] = api_url
+    from prefect.context import refresh_global_settings_context
+
+    refresh_global_settings_context()
+
+
+def _crash_unfinished(api_url: str, deployment: str, why: str) -> None:
+    from pipelines.operations import prefect_server
+
+    try:
+        crashed = prefect_server.crash_unfinished_runs(api_url, "nightly", deployment, why)
+    except OSError as error:
+        print(f"warning: could not check for unfinished runs at {api_url}: {error}", file=sys.stderr)
+        return
+    for name in crashed:
+        print(f"marked run {name} crashed: {why}", file=sys.stderr)
 
 
 # --- commands on the stored data -------------------------------------------------------------------------------

@@ -440,7 +440,9 @@ def reprocess(data_dir: str = "data") -> dict:
         return {"run_id": run_id, "rebuilt": rebuilt, "derived": derived, "matched": matched}
 
 
-def nightly_deployment(settings: Settings, data_dir: str | None = None, sources: list[str] | None = None):
+def nightly_deployment(
+    settings: Settings, data_dir: str | None = None, sources: list[str] | None = None, replay: str | None = None
+):
     """The nightly deployment: cron in its time zone, one run at a time (a new one is cancelled while one runs)."""
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
     from prefect.schedules import Cron
@@ -451,6 +453,8 @@ def nightly_deployment(settings: Settings, data_dir: str | None = None, sources:
         "sources": list(sources or settings.sources.enabled),
         "config": str(Path(settings.origin).resolve()) if settings.origin else None,
     }
+    if replay:
+        parameters["replay"] = str(Path(replay).resolve())
     if settings.sources.queries:
         parameters["spider_args"] = {"keywords": ",".join(settings.sources.queries)}
     return nightly.to_deployment(
