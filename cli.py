@@ -359,7 +359,7 @@ def cmd_nightly(args: argparse.Namespace, context: Context) -> int:
         publish_date=args.publish_date,
         return_state=True,
     )
-    summary = state.result(raise_on_failure=False)
+    summary = _summary(state)
     if not isinstance(summary, dict):
         print(f"nightly failed: {state.message}", file=sys.stderr)
         return 1
@@ -399,7 +399,7 @@ def cmd_backfill(args: argparse.Namespace, context: Context) -> int:
         ignore_backoff=args.ignore_backoff,
         return_state=True,
     )
-    summary = state.result(raise_on_failure=False)
+    summary = _summary(state)
     if not isinstance(summary, dict):
         print(f"backfill failed: {state.message}", file=sys.stderr)
         return 1
@@ -411,6 +411,14 @@ def cmd_backfill(args: argparse.Namespace, context: Context) -> int:
     )
     print(f"analysts' database: {summary['snapshot']}")
     return 0 if state.is_completed() else 1
+
+
+def _summary(state):
+    """What a nightly or backfill run returned, whether it ended Completed or Failed with its summary."""
+    from flows import FailedNight
+
+    result = state.result(raise_on_failure=False)
+    return result.summary if isinstance(result, FailedNight) else result
 
 
 def cmd_check_sources(args: argparse.Namespace, context: Context) -> int:

@@ -33,11 +33,30 @@ from pipelines.matching.configured import check_reviewed_data, load_matcher
 from pipelines.matching.pending import match_pending
 from pipelines.model import CrawlRun
 from pipelines.operations import lock as run_lock
+from pipelines.operations import logs as run_logs
 from pipelines.publishing import delivery, ledger, translate
 from pipelines.storage import crawl_runs, processes, snapshot, store
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_SOURCES = tuple(Sources().enabled)
+
+
+class FailedNight(Exception):  # noqa: N818 (a verdict, not an error of the program)
+    """A run that did its work but ends Failed (an unhealthy source): the message, and the summary in ``.summary``.
+
+    A Failed state must carry an exception: a flow run from a deployment (``serve``, a worker) raises its state's
+    data, and a dict there made Prefect log a ``TypeError`` traceback instead of the reason.
+    """
+
+    def __init__(self, message: str, summary: dict):
+        super().__init__(message, summary)
+
+    @property
+    def summary(self) -> dict:
+        return self.args[1]
+
+    def __str__(self) -> str:
+        return self.args[0]
 
 
 def _run_id(prefix: str = "") -> str:
@@ -276,11 +295,15 @@ def nightly(
     ``config`` is the settings file for outputs and delivery (validated before any work); ``publish_date`` dates
     the digest (default: today in Asia/Shanghai).
     """
-    with run_lock.hold(data_dir, "nightly"):
+    with run_lock.hold(data_dir, "nightly"), run_logs.run_log(data_dir, "nightly"):
         logger = get_run_logger()
-        load_settings(config)
+        settings = load_settings(config)
         check_reviewed_data()
         paths = Paths(Path(data_dir))
+        pruned = run_logs.prune(data_dir, settings.housekeeping.keep_days)
+        if pruned.run_folders or pruned.log_files:
+            logger.info("housekeeping: removed %d run folder(s) and %d log file(s) older than %d days",
+                        pruned.run_folders, pruned.log_files, settings.housekeeping.keep_days)  # fmt: skip
         run_id = _run_id()
         today = datetime.now(SHANGHAI).date()
         requests = [
@@ -319,7 +342,8 @@ def nightly(
         unhealthy = [c for c in crawls if not c.healthy]
         if unhealthy:
             lines = "; ".join(f"{c.source}: {c.verdict} ({c.reason})" for c in unhealthy)
-            return Failed(message=f"unhealthy sources: {lines}", data=summary)
+            message = f"unhealthy sources: {lines}"
+            return Failed(message=message, data=FailedNight(message, summary))
         return Completed(message="all sources healthy", data=summary)
 
 
@@ -344,7 +368,7 @@ def backfill(
     windows of this run (more requests only prolong a block). Nothing is published here: the next nightly run
     publishes the new matches once (docs/decisions.md). Prints one progress line per window.
     """
-    with run_lock.hold(data_dir, "backfill"):
+    with run_lock.hold(data_dir, "backfill"), run_logs.run_log(data_dir, "backfill"):
         logger = get_run_logger()
         check_reviewed_data()
         paths = Paths(Path(data_dir))
@@ -403,14 +427,15 @@ def backfill(
         }
         if failures:
             message = "; ".join(f"{source}: {why}" for source, why in failures.items())
-            return Failed(message=f"backfill stopped for: {message}", data=summary)
+            message = f"backfill stopped for: {message}"
+            return Failed(message=message, data=FailedNight(message, summary))
         return Completed(message=f"{remaining} source window(s) left", data=summary)
 
 
 @flow(name="rematch", log_prints=True)
 def rematch(data_dir: str = "data", config: str | None = None) -> dict:
     """After a rules change: re-match the whole history in batches, publish what newly matches, refresh the snapshot."""
-    with run_lock.hold(data_dir, "rematch"):
+    with run_lock.hold(data_dir, "rematch"), run_logs.run_log(data_dir, "rematch"):
         load_settings(config)
         check_reviewed_data()
         paths = Paths(Path(data_dir))
@@ -430,7 +455,7 @@ def reprocess(data_dir: str = "data") -> dict:
 
     Notices that now match are left for the next nightly run to publish (its ledger picks them up).
     """
-    with run_lock.hold(data_dir, "reprocess"):
+    with run_lock.hold(data_dir, "reprocess"), run_logs.run_log(data_dir, "reprocess"):
         paths = Paths(Path(data_dir))
         run_id = _run_id("reprocess-")
         rebuilt = reprocess_archive(str(paths.archive), str(paths.work_db), run_id)

@@ -95,12 +95,20 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class Housekeeping:
+    # Per-run folders (work/runs/) and log files (logs/) untouched for this many days are removed by the nightly
+    # run; 0 keeps them all. The archive, the databases and the published outputs are never removed.
+    keep_days: int = 30
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: str = "data"
     sources: Sources = field(default_factory=Sources)
     schedule: Schedule = field(default_factory=Schedule)
     outputs: Outputs = field(default_factory=Outputs)
     delivery: Delivery = field(default_factory=Delivery)
+    housekeeping: Housekeeping = field(default_factory=Housekeeping)
     # Where the settings came from (None: defaults only); not a setting itself.
     origin: str | None = field(default=None, compare=False)
 
@@ -146,6 +154,7 @@ ENVIRONMENT = {
     "TENDERWATCH_SCHEDULE_TIMEZONE": "schedule.timezone",
     "TENDERWATCH_WORK_POOL": "schedule.work_pool",
     "TENDERWATCH_STALE_AFTER_HOURS": "schedule.stale_after_hours",
+    "TENDERWATCH_KEEP_DAYS": "housekeeping.keep_days",
     "TENDERWATCH_WEBHOOK_URL": "delivery.webhook.url",
     "TENDERWATCH_SMTP_HOST": "delivery.email.smtp_host",
     "TENDERWATCH_SMTP_PORT": "delivery.email.smtp_port",
@@ -315,6 +324,8 @@ def _validate(settings: Settings) -> list[str]:
     if not _TAG_DATE.match(outputs.tag_date):
         errors.append("outputs.tag_date: YYYY, YYYY-MM or YYYY-MM-DD")
     errors += _delivery_errors(settings.delivery)
+    if not 0 <= settings.housekeeping.keep_days <= 36500:
+        errors.append("housekeeping.keep_days: between 0 (keep everything) and 36500")
     return errors
 
 

@@ -206,3 +206,45 @@ def test_expected_failures_are_one_line_not_a_traceback(tmp_path, case):
     )  # fmt: skip
     assert done.returncode == status
     assert done.stderr.splitlines() == ([line] if line else [])
+
+
+# --- housekeeping ------------------------------------------------------------------------------------------------
+
+DAY = 86400
+# file under the data directory → its age in days (a folder's age is that of its newest file)
+AGES = {
+    "work/runs/old/ccgp.items.jsonl": 40,
+    "work/runs/old/ccgp.stats.json": 35,
+    "work/runs/young/ccgp.items.jsonl": 3,
+    "work/runs/old-with-a-recent-file/ccgp.items.jsonl": 90,
+    "work/runs/old-with-a-recent-file/delivery.json": 1,
+    "logs/nightly-old.log": 31,
+    "logs/nightly-young.log": 29,
+    "logs/notes.txt": 400,
+    "archive/ccgp-old.warc.gz": 400,
+    "published/2025-01-01/digest.md": 400,
+}
+# keep_days → what is left
+KEPT = {
+    30: sorted(set(AGES) - {"work/runs/old/ccgp.items.jsonl", "work/runs/old/ccgp.stats.json", "logs/nightly-old.log"}),
+    0: sorted(AGES),
+}
+
+
+@pytest.mark.parametrize("keep_days", KEPT)
+def test_retention_removes_old_run_folders_and_logs_only(tmp_path, keep_days):
+    from pipelines.operations import logs
+
+    now = time.time()
+    data = tmp_path / "data"
+    for name, age in AGES.items():
+        path = data / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(name, encoding="utf-8")
+        os.utime(path, (now - age * DAY, now - age * DAY))
+    for folder in (data / "work" / "runs").iterdir():
+        os.utime(folder, (now - 100 * DAY, now - 100 * DAY))
+    pruned = logs.prune(data, keep_days, now=now)
+    left = sorted(p.relative_to(data).as_posix() for p in data.rglob("*") if p.is_file())
+    assert left == KEPT[keep_days]
+    assert (pruned.run_folders, pruned.log_files) == ((1, 1) if keep_days else (0, 0))
