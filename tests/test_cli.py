@@ -101,6 +101,10 @@ def test_a_flag_beats_the_settings_file(demo_night, tmp_path, monkeypatch, capsy
         (["review", "--data-dir", "nowhere"], "error: no working database at nowhere/work/warehouse.duckdb"),
         (["reprocess", "--data-dir", "nowhere"], "error: no WARC archive at nowhere/archive"),
         (["export-ocds", "out.json", "--data-dir", "nowhere"], "error: no analysts' database at nowhere/tenders"),
+        (
+            ["serve", "--cron", "0 0 30 2 *"],
+            "error: settings: schedule.cron: '0 0 30 2 *' never fires (no date matches it), so no night would run",
+        ),
     ],
 )
 def test_a_command_that_cannot_start_says_why_in_one_line(tmp_path, monkeypatch, capsys, argv, message):

@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -281,15 +282,25 @@ def test_serve_starts_its_own_server_runs_a_night_each_minute_and_leaves_nothing
 
         runs = wait_for(completed_run, timeout=RUN_TIMEOUT_S, interval=2)
         assert runs, log.read_text()[-3000:]
+        # The next minute's night: Ctrl-C (SIGINT to the whole group, as a terminal sends it) while it crawls.
+        assert wait_for(
+            lambda: log.read_text().count("Beginning subflow run") >= 2, timeout=RUN_TIMEOUT_S, interval=0.2
+        )
+        os.killpg(served.pid, signal.SIGINT)
+        served.wait(timeout=120)
     finally:
-        served.send_signal(signal.SIGTERM)
-        try:
-            served.wait(timeout=120)
-        finally:
-            if served.poll() is None:
-                os.killpg(served.pid, signal.SIGKILL)
-            out.close()
+        if served.poll() is None:
+            os.killpg(served.pid, signal.SIGKILL)
+        out.close()
     assert served.returncode == 0, log.read_text()[-3000:]
+    # Nothing is left RUNNING to hold the deployment's one slot (the server is stopped: its database is read).
+    with sqlite3.connect(data / "prefect" / "prefect.db") as prefect_db:
+        states = prefect_db.execute(
+            "SELECT state_type, count(*) FROM flow_run WHERE deployment_id IS NOT NULL AND state_type <> 'SCHEDULED' "
+            "GROUP BY state_type ORDER BY 1"
+        ).fetchall()
+    assert {state for state, _ in states} <= {"COMPLETED", "CANCELLED", "CRASHED"}, states
+    assert {state for state, _ in states} & {"CANCELLED", "CRASHED"}, states
     assert runs[0]["parameters"]["replay"] == str(DEMO_WARC)
     assert wait_for(lambda: not _processes_with(marker), timeout=60), "serve left processes behind"
     with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
