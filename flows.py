@@ -25,6 +25,7 @@ from prefect.states import Completed, Failed
 
 from pipelines.config import Paths, Settings, Sources
 from pipelines.config import load as load_settings
+from pipelines.ingest.child import die_with_runner
 from pipelines.ingest.crawl import CrawlRequest, backfill_plan, nightly_from_date, run_crawl, skipped_crawl
 from pipelines.ingest.normalize import normalize, to_json
 from pipelines.ingest.reprocess import reprocess_archive as rebuild_from_archive
@@ -42,11 +43,8 @@ DEFAULT_SOURCES = tuple(Sources().enabled)
 
 
 class FailedNight(Exception):  # noqa: N818 (a verdict, not an error of the program)
-    """A run that did its work but ends Failed (an unhealthy source): the message, and the summary in ``.summary``.
-
-    A Failed state must carry an exception: a flow run from a deployment (``serve``, a worker) raises its state's
-    data, and a dict there made Prefect log a ``TypeError`` traceback instead of the reason.
-    """
+    """A run that did its work but ends Failed (an unhealthy source): the reason, and the summary in ``.summary``.
+    An exception, since a deployment's flow run raises its Failed state's data (a dict there is a TypeError)."""
 
     def __init__(self, message: str, summary: dict):
         super().__init__(message, summary)
@@ -295,6 +293,7 @@ def nightly(
     ``config`` is the settings file for outputs and delivery (validated before any work); ``publish_date`` dates
     the digest (default: today in Asia/Shanghai).
     """
+    die_with_runner()
     with run_lock.hold(data_dir, "nightly"), run_logs.run_log(data_dir, "nightly"):
         logger = get_run_logger()
         settings = load_settings(config)
@@ -368,6 +367,7 @@ def backfill(
     windows of this run (more requests only prolong a block). Nothing is published here: the next nightly run
     publishes the new matches once (docs/decisions.md). Prints one progress line per window.
     """
+    die_with_runner()
     with run_lock.hold(data_dir, "backfill"), run_logs.run_log(data_dir, "backfill"):
         logger = get_run_logger()
         check_reviewed_data()

@@ -25,6 +25,21 @@ def die_with_parent() -> None:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
 
 
+def die_with_runner() -> None:
+    """In a flow run that ``serve`` or a worker started (Prefect sets ``PREFECT__FLOW_RUN_ID``), die with it.
+
+    The runner starts each flow run as a child process; a killed ``serve`` would otherwise leave the run (and so
+    its crawl) going on against a Prefect server that is gone. A flow run by the command line runs in the CLI's own
+    process and is left alone.
+    """
+    if "PREFECT__FLOW_RUN_ID" not in os.environ:
+        return
+    parent = os.getppid()
+    die_with_parent()
+    if os.getppid() != parent:
+        os._exit(ORPHANED_EXIT)
+
+
 def main(argv: list[str]) -> int:
     parent, command = int(argv[0]), argv[1:]
     die_with_parent()
