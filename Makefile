@@ -25,7 +25,8 @@ demo: $(STAMP)
 nightly: $(STAMP)
 	$(BIN)/python flows.py nightly
 
-# Runs the nightly job on its schedule (tenderwatch.toml [schedule]) until stopped.
+# Runs the nightly job on its schedule (tenderwatch.toml [schedule]) until stopped, with its own Prefect server
+# (database in data/prefect/) unless PREFECT_API_URL names one.
 serve: $(STAMP)
 	$(BIN)/python flows.py serve
 

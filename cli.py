@@ -21,6 +21,7 @@ without importing Prefect; the flows are imported only by the commands that run 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -33,6 +34,8 @@ from zoneinfo import ZoneInfo
 from pipelines.config import ConfigError, Paths, Settings, schedule_errors
 from pipelines.config import load as load_settings
 from pipelines.model import HEALTHY_VERDICTS
+from pipelines.operations import lock as run_lock
+from pipelines.operations.prefect_server import ServerError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -68,16 +71,92 @@ def preflight(args: argparse.Namespace) -> Context:
         except ValueError as error:
             raise CommandError(str(error)) from None
     sources = args.sources.split(",") if getattr(args, "sources", None) else list(settings.sources.enabled)
+    source_problem = sources_error(sources, known_sources())
+    if source_problem:
+        where = "--sources" if getattr(args, "sources", None) else "sources.enabled"
+        raise CommandError(f"{where}: {source_problem}")
     return Context(settings, Paths(Path(args.data_dir or settings.data_dir)), sources)
+
+
+def known_sources() -> list[str]:
+    """Every portal the spiders can crawl, by name (spiders/registry.py; pipelines/ may not import spiders)."""
+    from spiders.registry import PORTALS
+
+    return sorted(PORTALS)
+
+
+def sources_error(sources: list[str], known: list[str]) -> str | None:
+    """Why these source names cannot run (unknown, repeated, empty), or None: checked before any crawl."""
+    unknown = [name for name in sources if name not in known]
+    repeated = sorted({name for name in sources if sources.count(name) > 1})
+    problems = []
+    if unknown:
+        problems.append("unknown " + ", ".join(repr(name) for name in unknown))
+    if repeated:
+        problems.append("repeated " + ", ".join(repr(name) for name in repeated))
+    if not problems:
+        return None
+    return f"{'; '.join(problems)} (known sources: {', '.join(known)})"
+
+
+# Exit statuses: 0 all well, 1 the work ran but something is unhealthy (a source, a stale crawl), 2 the command
+# could not start (settings, arguments, missing files), 69 (EX_UNAVAILABLE) the Prefect server could not be reached or
+# started, 75 (EX_TEMPFAIL) another run holds the data directory, 141 (as if killed by SIGPIPE) stdout was closed.
+EXIT_UNAVAILABLE = 69
+EXIT_BUSY = 75
+EXIT_PIPE = 141
+
+# Prefect settings our commands use unless the operator set them (docs/decisions.md, "Orchestration under load").
+PREFECT_DEFAULTS = {
+    # Prefect's temporary server takes 12-20 s to start on two busy cores; its own limit is 20 s.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+    # Offline, the server's telemetry fails with an ERROR line in every command.
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+}
+# What Prefect raises when no server answers; anything else is a bug and keeps its traceback.
+_UNREACHABLE = ("Failed to reach API at", "Timed out while attempting to connect to ephemeral Prefect API server")
+
+
+def prefect_defaults(environ: dict[str, str] | None = None) -> None:
+    """Set ``PREFECT_DEFAULTS`` the operator left unset, for this process and its children (the temporary server)."""
+    environ = os.environ if environ is None else environ
+    for name, value in PREFECT_DEFAULTS.items():
+        environ.setdefault(name, value)
+    if "prefect.context" in sys.modules:
+        # ``python flows.py`` imported Prefect before main() ran: its settings were read from the old environment.
+        from prefect.context import refresh_global_settings_context
+
+        refresh_global_settings_context()
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    prefect_defaults()
     try:
-        return args.handler(args, preflight(args))
+        context = preflight(args)
+        if not args.holds_data_dir:
+            return args.handler(args, context)
+        with run_lock.hold(context.paths.root, args.command):
+            return args.handler(args, context)
     except CommandError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except run_lock.LockHeld as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BUSY
+    except ServerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except BrokenPipeError:
+        # ``| head`` closed stdout: not an error of ours. Point stdout at /dev/null so the exit flush is quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE
+    except RuntimeError as error:
+        message = str(error).splitlines()[0] if str(error) else ""
+        if not message.startswith(_UNREACHABLE):
+            raise
+        print(f"error: Prefect server: {message[:300]} (check PREFECT_API_URL, or unset it)", file=sys.stderr)
+        return EXIT_UNAVAILABLE
 
 
 # --- options, declared once ----------------------------------------------------------------------------------
@@ -145,12 +224,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python flows.py", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def command(name: str, handler, help: str, *, reads_rules: bool = False) -> argparse.ArgumentParser:
+    def command(
+        name: str, handler, help: str, *, reads_rules: bool = False, holds_data_dir: bool = False
+    ) -> argparse.ArgumentParser:
         sub = _common(commands.add_parser(name, help=help))
-        sub.set_defaults(handler=handler, reads_rules=reads_rules)
+        sub.set_defaults(handler=handler, reads_rules=reads_rules, holds_data_dir=holds_data_dir)
         return sub
 
-    nightly = command("nightly", cmd_nightly, "crawl, normalize, match, store and publish", reads_rules=True)
+    nightly = command(
+        "nightly", cmd_nightly, "crawl, normalize, match, store and publish", reads_rules=True, holds_data_dir=True
+    )
     _crawl_options(nightly, replay=True)
     nightly.add_argument("--from", dest="from_date", type=_date_arg, help="oldest publish date to collect")
     nightly.add_argument("--until", dest="until_date", type=_date_arg, help="newest publish date to collect")
@@ -163,10 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--sources", help="comma-separated spiders to run (default: from the settings)")
     serve.add_argument("--cron", help="cron expression (default: schedule.cron from the settings)")
     serve.add_argument("--timezone", help="IANA time zone of the cron expression (default: schedule.timezone)")
+    serve.add_argument("--replay", help="every night replays this .warc.gz file or folder (a demo; no network)")
 
     backfill = command(
-        "backfill", cmd_backfill, "crawl history in date windows (resumable), without publishing", reads_rules=True
-    )
+        "backfill", cmd_backfill, "crawl history in date windows (resumable), without publishing", reads_rules=True,
+        holds_data_dir=True,
+    )  # fmt: skip
     _crawl_options(backfill, replay=True)
     backfill.add_argument("--from", dest="from_date", type=_date_arg, required=True, help="first publish date")
     backfill.add_argument("--until", dest="until_date", type=_date_arg, help="last publish date (default: yesterday)")
@@ -190,7 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("labels", nargs="?", help="JSONL of {id, title, text, expected: {match, categories}}")
     evaluate.add_argument("--reviews", action="store_true", help="add the analysts' verdicts in match_reviews")
 
-    command("rematch", cmd_rematch, "re-match every notice the rules have not seen", reads_rules=True)
+    command(
+        "rematch", cmd_rematch, "re-match every notice the rules have not seen", reads_rules=True, holds_data_dir=True
+    )
 
     review = command("review", cmd_review, "record an analyst's verdict on a match, or list unreviewed matches")
     review.add_argument("notice", nargs="?", help="SOURCE:NOTICE_ID (omit to list matches awaiting review)")
@@ -200,7 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--reviewer", default=os.environ.get("USER"), help="who reviews (default: $USER)")
     review.add_argument("--limit", type=int, default=50, help="how many unreviewed matches to list")
 
-    command("health", cmd_health, "latest crawl verdict per source")
+    health = command("health", cmd_health, "latest live crawl verdict per enabled source, and whether it is stale")
+    health.add_argument("--sources", help="comma-separated sources to judge (default: sources.enabled)")
 
     export = command("export-ocds", cmd_export_ocds, "write the notices as an OCDS release package")
     export.add_argument("out", help="release package file (records go to OUT.records.json beside it)")
@@ -214,7 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     translate.add_argument("--limit", type=int, help="send at most this many segments to the engine")
 
-    command("reprocess", cmd_reprocess, "rebuild notices from the WARC archive with the current parser")
+    command(
+        "reprocess", cmd_reprocess, "rebuild notices from the WARC archive with the current parser", holds_data_dir=True
+    )
 
     sources = command("sources", cmd_sources, "every portal: verified or not, enabled or not, its last verdict")
     sources.add_argument("--markdown", action="store_true", help="print README's sources table instead")
@@ -348,7 +438,7 @@ def cmd_nightly(args: argparse.Namespace, context: Context) -> int:
         publish_date=args.publish_date,
         return_state=True,
     )
-    summary = state.result(raise_on_failure=False)
+    summary = _summary(state)
     if not isinstance(summary, dict):
         print(f"nightly failed: {state.message}", file=sys.stderr)
         return 1
@@ -399,7 +489,7 @@ def cmd_backfill(args: argparse.Namespace, context: Context) -> int:
         ignore_backoff=args.ignore_backoff,
         return_state=True,
     )
-    summary = state.result(raise_on_failure=False)
+    summary = _summary(state)
     if not isinstance(summary, dict):
         print(f"backfill failed: {state.message}", file=sys.stderr)
         return 1
@@ -411,6 +501,14 @@ def cmd_backfill(args: argparse.Namespace, context: Context) -> int:
     )
     print(f"analysts' database: {summary['snapshot']}")
     return 0 if state.is_completed() else 1
+
+
+def _summary(state):
+    """What a nightly or backfill run returned, whether it ended Completed or Failed with its summary."""
+    from pipelines.operations.outcome import FailedNight
+
+    result = state.result(raise_on_failure=False)
+    return result.summary if isinstance(result, FailedNight) else result
 
 
 def cmd_check_sources(args: argparse.Namespace, context: Context) -> int:
@@ -443,21 +541,71 @@ def cmd_check_sources(args: argparse.Namespace, context: Context) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, context: Context) -> int:
-    from prefect import serve
-
-    from flows import nightly_deployment
+    """Serve the nightly deployment until stopped, on the operator's Prefect server or on one of our own."""
+    from pipelines.operations import prefect_server
 
     schedule = context.settings.schedule
     schedule = replace(schedule, cron=args.cron or schedule.cron, timezone=args.timezone or schedule.timezone)
     problems = schedule_errors(schedule)
     if problems:
         raise CommandError(f"settings: {'; '.join(problems)}")
-    deployment = nightly_deployment(
-        replace(context.settings, schedule=schedule), str(context.paths.root), context.sources
-    )
+    _require_replay(args.replay)
+    settings = replace(context.settings, schedule=schedule)
+    paths = context.paths
+    given = os.environ.get("PREFECT_API_URL")
+    if given and not prefect_server.answers(given):
+        raise prefect_server.ServerError(f"no Prefect server answers at PREFECT_API_URL={given}")
+    with contextlib.ExitStack() as stack:
+        api_url = given
+        if not given:
+            server = stack.enter_context(
+                prefect_server.LocalServer(paths.root / "prefect", paths.root / "logs" / "prefect-server.log")
+            )
+            api_url = server.api_url
+            _use_prefect_server(api_url)
+            # Only our own server is known to have no other runner: runs a killed serve left RUNNING are ours.
+            _crash_unfinished(api_url, schedule.deployment, "left unfinished by a serve that was stopped or killed")
+        where = "its own Prefect server" if not given else "the Prefect server"
+        print(
+            f"serving nightly/{schedule.deployment} ({schedule.cron}, {schedule.timezone}) on {where} at {api_url}; "
+            f"data in {paths.root}; stop with Ctrl-C",
+            flush=True,
+        )
+        try:
+            _serve(settings, paths, context.sources, args.replay)
+        finally:
+            _crash_unfinished(api_url, schedule.deployment, "serve stopped while this night ran")
+    return 0
+
+
+def _serve(settings: Settings, paths: Paths, sources: list[str], replay: str | None) -> None:
+    from prefect import serve
+
+    from flows import nightly_deployment
+
+    deployment = nightly_deployment(settings, str(paths.root), sources, replay)
     # pause_on_shutdown=False: restarting the server process must not silently stop the nightly schedule.
     serve(deployment, pause_on_shutdown=False)
-    return 0
+
+
+def _use_prefect_server(api_url: str) -> None:
+    """Point this process (and the flow runs it starts) at ``api_url``."""
+    os.environ["PREFECT_API_URL"] = api_url
+    from prefect.context import refresh_global_settings_context
+
+    refresh_global_settings_context()
+
+
+def _crash_unfinished(api_url: str, deployment: str, why: str) -> None:
+    from pipelines.operations import prefect_server
+
+    try:
+        crashed = prefect_server.crash_unfinished_runs(api_url, "nightly", deployment, why)
+    except OSError as error:
+        print(f"warning: could not check for unfinished runs at {api_url}: {error}", file=sys.stderr)
+        return
+    for name in crashed:
+        print(f"marked run {name} crashed: {why}", file=sys.stderr)
 
 
 # --- commands on the stored data -------------------------------------------------------------------------------
@@ -501,31 +649,60 @@ def cmd_reprocess(args: argparse.Namespace, context: Context) -> int:
 
 
 def cmd_health(args: argparse.Namespace, context: Context) -> int:
+    """Per enabled source: its latest live crawl (verdict, evidence, back-off), and whether it is older than the
+    schedule allows; a newer replay or backfill is shown as such, never as the live verdict; then the notices waiting
+    for a retry, and whether the analysts' snapshot opens. Exit 1 when a source has no live crawl, an unhealthy one
+    or a stale one, or when the snapshot does not open."""
+    from pipelines.config import stale_after
     from pipelines.storage import crawl_runs, pending_fetches, snapshot, store
 
     paths = context.paths
-    if not paths.work_db.exists():
-        print(f"no crawls recorded yet ({paths.work_db} does not exist)")
-        return 0
-    with store.session(paths.work_db) as con:
-        rows = crawl_runs.latest_per_source(con)
+    allowed = stale_after(context.settings.schedule)
+    latest = {source: {} for source in context.sources}
+    if paths.work_db.exists():
+        with store.session(paths.work_db) as con:
+            latest = crawl_runs.latest_by_kind(con, context.sources)
     now = datetime.now(UTC)
-    for source, started, verdict, reason, by_status, until in rows:
-        line = f"{source}: {verdict} at {_local(started)}: {reason}"
-        statuses = _status_counts(by_status)
-        if statuses:
-            line += f" [{statuses}]"
-        if until and until > now:
-            line += f"; left alone until {_local(until)}"
-        print(line)
-    with store.session(paths.work_db) as con:
-        pending = _pending_line(*pending_fetches.counts(con))
-    if pending:
-        print(pending)
+    healthy = True
+    for source, kinds in latest.items():
+        live = kinds.get("live")
+        if live is None:
+            print(f"{source}: no live crawl yet")
+            healthy = False
+        else:
+            line = f"{live['verdict']} at {_local(live['started_at'])}: {live['reason']}"
+            statuses = _status_counts(live["responses_by_status"])
+            if statuses:
+                line += f" [{statuses}]"
+            if live["blocked_until"] and live["blocked_until"] > now:
+                line += f"; left alone until {_local(live['blocked_until'])}"
+            age = now - live["started_at"]
+            if age > allowed:
+                line = f"STALE: last live crawl {_hours(age)} ago (allowed: {_hours(allowed)}): " + line
+            print(f"{source}: {line}")
+            healthy = healthy and live["verdict"] in HEALTHY_VERDICTS and age <= allowed
+        for kind in ("replay", "backfill"):
+            other = kinds.get(kind)
+            if other and (live is None or other["started_at"] > live["started_at"]):
+                where = (
+                    f"from {other['replay']}" if kind == "replay" else f"{other['from_date']} … {other['until_date']}"
+                )
+                print(f"  {source} {kind} (not a live crawl): {other['verdict']} at {_local(other['started_at'])} "
+                      f"{where}: {other['reason']}")  # fmt: skip
+    if paths.work_db.exists():
+        with store.session(paths.work_db) as con:
+            pending = _pending_line(*pending_fetches.counts(con))
+        if pending:
+            print(pending)
     broken_snapshot = snapshot.snapshot_problem(paths.snapshot)
     if broken_snapshot:
         print(f"analysts' snapshot {paths.snapshot} does not open: {broken_snapshot}")
-    return 0 if all(row[2] in HEALTHY_VERDICTS for row in rows) and not broken_snapshot else 1
+    return 0 if healthy and not broken_snapshot else 1
+
+
+def _hours(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours:.0f} h" if hours < 72 else f"{hours / 24:.0f} days"
 
 
 def cmd_review(args: argparse.Namespace, context: Context) -> int:

@@ -25,6 +25,7 @@ from prefect.states import Completed, Failed
 
 from pipelines.config import Paths, Settings, Sources, fault_point
 from pipelines.config import load as load_settings
+from pipelines.ingest.child import die_with_runner
 from pipelines.ingest.crawl import CrawlRequest, backfill_plan, nightly_from_date, run_crawl, skipped_crawl
 from pipelines.ingest.normalize import normalize, to_json
 from pipelines.ingest.reprocess import reprocess_archive as rebuild_from_archive
@@ -32,6 +33,9 @@ from pipelines.matching import watchlist
 from pipelines.matching.configured import check_reviewed_data, load_matcher
 from pipelines.matching.pending import match_pending
 from pipelines.model import CrawlRun
+from pipelines.operations import lock as run_lock
+from pipelines.operations import logs as run_logs
+from pipelines.operations.outcome import FailedNight
 from pipelines.publishing import delivery, ledger, translate
 from pipelines.storage import crawl_runs, pending_fetches, processes, snapshot, store
 from spiders.registry import PORTALS
@@ -59,9 +63,9 @@ def crawl_source(request: CrawlRequest, data_dir: str) -> CrawlRun:
         # notices and spend their attempts within one run.
         retry = [] if request.replay or request.until_date else pending_fetches.to_retry(con, request.source)
     if retry:
-        pending_path = run_dir / f"{request.source}.pending.json"
-        ledger.write_atomic(pending_path, json.dumps(retry, ensure_ascii=False).encode("utf-8"))
-        request = replace(request, pending=str(pending_path))
+        request = replace(
+            request, pending=pending_fetches.write_retry_file(retry, run_dir / f"{request.source}.pending.json")
+        )
     return run_crawl(request, run_dir, paths.archive, recent)
 
 
@@ -71,9 +75,7 @@ def record_crawl_runs(crawls: list[CrawlRun], db_path: str) -> None:
     with store.session(db_path) as con:
         crawl_runs.record(con, crawls)
         for crawl in crawls:
-            if crawl.misses_path and Path(crawl.misses_path).exists():
-                misses = [json.loads(line) for line in Path(crawl.misses_path).read_text("utf-8").splitlines() if line]
-                pending_fetches.record_misses(con, crawl.source, crawl.run_id, misses, crawl.finished_at)
+            pending_fetches.record_misses_file(con, crawl)
 
 
 @task(name="normalize", cache_policy=NO_CACHE)
@@ -139,8 +141,11 @@ def match_notices(db_path: str) -> dict:
 
 
 @task(name="publish-digest", cache_policy=NO_CACHE)
-def publish_digest(db_path: str, data_dir: str, run_id: str, publish_date: str, config_file: str | None) -> dict:
-    """Publish tonight's new matches (and any a crashed run left pending); leaves the delivery message on disk."""
+def publish_digest(
+    db_path: str, data_dir: str, run_id: str, publish_date: str, config_file: str | None, sources: list[dict] | None
+) -> dict:
+    """Publish tonight's new matches (and any a crashed run left pending) with tonight's source health (``sources``,
+    None when the run crawled nothing); leaves the delivery message on disk."""
     settings = load_settings(config_file)
     paths = Paths(Path(data_dir))
     with store.session(db_path) as con:
@@ -148,7 +153,7 @@ def publish_digest(db_path: str, data_dir: str, run_id: str, publish_date: str, 
         watchlist.load_watchlist(con)
         digest = ledger.publish(
             con, paths.published, run_id, date.fromisoformat(publish_date), datetime.now(UTC), settings.outputs,
-            channels=delivery.channels(settings.delivery), send_empty=settings.delivery.send_empty,
+            sources, channels=delivery.channels(settings.delivery), send_empty=settings.delivery.send_empty,
         )  # fmt: skip
     return {
         "new": digest.new,
@@ -190,11 +195,19 @@ def reprocess_archive(archive: str, db_path: str, run_id: str) -> dict:
 
 
 def publish_night(
-    paths: Paths, run_id: str, publish_date: str | None, config_file: str | None, artifact_prefix: str
+    paths: Paths,
+    run_id: str,
+    publish_date: str | None,
+    config_file: str | None,
+    artifact_prefix: str,
+    crawls: list[CrawlRun] | None = None,
 ) -> tuple[dict, list]:
     """The end of every flow that can produce matches: digest and artifacts, snapshot and Parquet, delivery."""
     publish_date = publish_date or datetime.now(SHANGHAI).date().isoformat()
-    digest = publish_digest(str(paths.work_db), str(paths.root), run_id, publish_date, config_file)
+    sources = None
+    if crawls is not None:
+        sources = [crawl.health for crawl in crawls]
+    digest = publish_digest(str(paths.work_db), str(paths.root), run_id, publish_date, config_file, sources)
     with store.session(paths.work_db) as con:
         pending = pending_fetches.summary_line(*pending_fetches.counts(con))
     # The operators' copy of the digest says what is still missing; the published files stay a function of the ledger.
@@ -278,48 +291,57 @@ def nightly(
     ``config`` is the settings file for outputs and delivery (validated before any work); ``publish_date`` dates
     the digest (default: today in Asia/Shanghai).
     """
-    logger = get_run_logger()
-    load_settings(config)
-    check_reviewed_data()
-    paths = Paths(Path(data_dir))
-    run_id = _run_id()
-    today = datetime.now(SHANGHAI).date()
-    requests = [
-        CrawlRequest(
-            source=source,
-            run_id=run_id,
-            from_date=from_date or _window_start(paths, source, bool(replay), today),
-            until_date=until_date,
-            sample=sample,
-            replay=replay,
-            base_url=(base_urls or {}).get(source),
-            settings=crawl_settings or {},
-            spider_args=spider_args or {},
+    die_with_runner()
+    with run_lock.hold(data_dir, "nightly"), run_logs.run_log(data_dir, "nightly"):
+        logger = get_run_logger()
+        settings = load_settings(config)
+        check_reviewed_data()
+        paths = Paths(Path(data_dir))
+        pruned = run_logs.prune(data_dir, settings.housekeeping.keep_days)
+        if pruned.run_folders or pruned.log_files:
+            logger.info("housekeeping: removed %d run folder(s) and %d log file(s) older than %d days",
+                        pruned.run_folders, pruned.log_files, settings.housekeeping.keep_days)  # fmt: skip
+        run_id = _run_id()
+        today = datetime.now(SHANGHAI).date()
+        requests = [
+            CrawlRequest(
+                source=source,
+                run_id=run_id,
+                from_date=from_date or _window_start(paths, source, bool(replay), today),
+                until_date=until_date,
+                sample=sample,
+                replay=replay,
+                base_url=(base_urls or {}).get(source),
+                settings=crawl_settings or {},
+                spider_args=spider_args or {},
+            )
+            for source in sources or DEFAULT_SOURCES
+        ]
+        ingested = ingest(data_dir, run_id, requests, ignore_backoff)
+        crawls: list[CrawlRun] = ingested["crawls"]
+        digest, deliveries = publish_night(
+            paths, run_id, publish_date, config, artifact_prefix="nightly", crawls=crawls
         )
-        for source in sources or DEFAULT_SOURCES
-    ]
-    ingested = ingest(data_dir, run_id, requests, ignore_backoff)
-    crawls: list[CrawlRun] = ingested["crawls"]
-    digest, deliveries = publish_night(paths, run_id, publish_date, config, artifact_prefix="nightly")
-    summary = {
-        "run_id": run_id,
-        "sources": {c.source: {"verdict": c.verdict, "reason": c.reason, "items": c.items} for c in crawls},
-        "notices": ingested["notices"],
-        "parse_errors": ingested["parse_errors"],
-        "stored": ingested["stored"],
-        "matched": ingested["matched"],
-        "published": {"new": digest["new"], "total_for_date": digest["total"], "paths": digest["paths"],
-                      "recovered_dates": digest["recovered"]},
-        "deliveries": deliveries,
-        "snapshot": str(paths.snapshot),
-        "parquet": str(paths.parquet),
-    }  # fmt: skip
-    logger.info("nightly summary: %s", json.dumps(summary, ensure_ascii=False))
-    unhealthy = [c for c in crawls if not c.healthy]
-    if unhealthy:
-        lines = "; ".join(f"{c.source}: {c.verdict} ({c.reason})" for c in unhealthy)
-        return Failed(message=f"unhealthy sources: {lines}", data=summary)
-    return Completed(message="all sources healthy", data=summary)
+        summary = {
+            "run_id": run_id,
+            "sources": {c.source: {"verdict": c.verdict, "reason": c.reason, "items": c.items} for c in crawls},
+            "notices": ingested["notices"],
+            "parse_errors": ingested["parse_errors"],
+            "stored": ingested["stored"],
+            "matched": ingested["matched"],
+            "published": {"new": digest["new"], "total_for_date": digest["total"], "paths": digest["paths"],
+                          "recovered_dates": digest["recovered"]},
+            "deliveries": deliveries,
+            "snapshot": str(paths.snapshot),
+            "parquet": str(paths.parquet),
+        }  # fmt: skip
+        logger.info("nightly summary: %s", json.dumps(summary, ensure_ascii=False))
+        unhealthy = [c for c in crawls if not c.healthy]
+        if unhealthy:
+            lines = "; ".join(f"{c.source}: {c.verdict} ({c.reason})" for c in unhealthy)
+            message = f"unhealthy sources: {lines}"
+            return Failed(message=message, data=FailedNight(message, summary))
+        return Completed(message="all sources healthy", data=summary)
 
 
 @flow(name="backfill")
@@ -343,82 +365,86 @@ def backfill(
     windows of this run (more requests only prolong a block). Nothing is published here: the next nightly run
     publishes the new matches once (docs/decisions.md). Prints one progress line per window.
     """
-    logger = get_run_logger()
-    check_reviewed_data()
-    paths = Paths(Path(data_dir))
-    sources = list(sources or DEFAULT_SOURCES)
-    windows = backfill_plan(date.fromisoformat(from_date), date.fromisoformat(until_date), window_days)
-    done = crawl_runs.finished_windows(paths.work_db)
-    active = list(sources)
-    failures: dict[str, str] = {}
-    processed = notices = inserted = 0
-    lines = []
+    die_with_runner()
+    with run_lock.hold(data_dir, "backfill"), run_logs.run_log(data_dir, "backfill"):
+        logger = get_run_logger()
+        check_reviewed_data()
+        paths = Paths(Path(data_dir))
+        sources = list(sources or DEFAULT_SOURCES)
+        windows = backfill_plan(date.fromisoformat(from_date), date.fromisoformat(until_date), window_days)
+        done = crawl_runs.finished_windows(paths.work_db, replay)
+        active = list(sources)
+        failures: dict[str, str] = {}
+        processed = notices = inserted = 0
+        lines = []
 
-    def progress(line: str) -> None:
-        lines.append(line)
-        print(line, flush=True)
-        logger.info(line)
+        def progress(line: str) -> None:
+            lines.append(line)
+            print(line, flush=True)
+            logger.info(line)
 
-    for index, (start, end) in enumerate(windows, 1):
-        label = f"[{index}/{len(windows)}] {start} … {end}"
-        todo = [source for source in active if (source, start, end) not in done]
-        if not todo:
-            progress(f"{label}: " + ("already done" if active else "skipped: no healthy source left"))
-            continue
-        if max_windows is not None and processed >= max_windows:
-            progress(f"{label}: not started (--max-windows {max_windows}); run the same command again to go on")
-            break
-        run_id = _run_id("backfill-")
-        template = CrawlRequest(
-            source="", run_id=run_id, from_date=start.isoformat(), until_date=end.isoformat(), replay=replay,
-            settings=crawl_settings or {}, spider_args=spider_args or {},
-        )  # fmt: skip
-        requests = [replace(template, source=s, base_url=(base_urls or {}).get(s)) for s in todo]
-        ingested = ingest(data_dir, run_id, requests, ignore_backoff)
-        crawls: list[CrawlRun] = ingested["crawls"]
-        with store.session(paths.work_db) as con:
-            crawl_runs.record_windows(con, [crawl for crawl in crawls if crawl.healthy])
-        for crawl in crawls:
-            if not crawl.healthy:
-                failures[crawl.source] = f"{crawl.verdict} in {start} … {end}: {crawl.reason}"
-                active.remove(crawl.source)
-        processed += 1
-        notices += ingested["notices"]
-        inserted += ingested["stored"]["inserted"]
-        verdicts = ", ".join(f"{c.source} {c.verdict}" for c in crawls)
-        progress(f"{label}: {verdicts}; {ingested['notices']} notices ({ingested['stored']['inserted']} new)")
-    publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet))
-    finished = crawl_runs.finished_windows(paths.work_db)
-    remaining = sum((source, start, end) not in finished for source in sources for start, end in windows)
-    summary = {
-        "windows": len(windows),
-        "remaining": remaining,
-        "notices": notices,
-        "inserted": inserted,
-        "failures": failures,
-        "lines": lines,
-        "snapshot": str(paths.snapshot),
-    }
-    if failures:
-        message = "; ".join(f"{source}: {why}" for source, why in failures.items())
-        return Failed(message=f"backfill stopped for: {message}", data=summary)
-    return Completed(message=f"{remaining} source window(s) left", data=summary)
+        for index, (start, end) in enumerate(windows, 1):
+            label = f"[{index}/{len(windows)}] {start} … {end}"
+            todo = [source for source in active if (source, start, end) not in done]
+            if not todo:
+                progress(f"{label}: " + ("already done" if active else "skipped: no healthy source left"))
+                continue
+            if max_windows is not None and processed >= max_windows:
+                progress(f"{label}: not started (--max-windows {max_windows}); run the same command again to go on")
+                break
+            run_id = _run_id("backfill-")
+            template = CrawlRequest(
+                source="", run_id=run_id, from_date=start.isoformat(), until_date=end.isoformat(), replay=replay,
+                settings=crawl_settings or {}, spider_args=spider_args or {},
+            )  # fmt: skip
+            requests = [replace(template, source=s, base_url=(base_urls or {}).get(s)) for s in todo]
+            ingested = ingest(data_dir, run_id, requests, ignore_backoff)
+            crawls: list[CrawlRun] = ingested["crawls"]
+            with store.session(paths.work_db) as con:
+                crawl_runs.record_windows(con, [crawl for crawl in crawls if crawl.healthy])
+            for crawl in crawls:
+                if not crawl.healthy:
+                    failures[crawl.source] = f"{crawl.verdict} in {start} … {end}: {crawl.reason}"
+                    active.remove(crawl.source)
+            processed += 1
+            notices += ingested["notices"]
+            inserted += ingested["stored"]["inserted"]
+            verdicts = ", ".join(f"{c.source} {c.verdict}" for c in crawls)
+            progress(f"{label}: {verdicts}; {ingested['notices']} notices ({ingested['stored']['inserted']} new)")
+        publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet))
+        finished = crawl_runs.finished_windows(paths.work_db, replay)
+        remaining = sum((source, start, end) not in finished for source in sources for start, end in windows)
+        summary = {
+            "windows": len(windows),
+            "remaining": remaining,
+            "notices": notices,
+            "inserted": inserted,
+            "failures": failures,
+            "lines": lines,
+            "snapshot": str(paths.snapshot),
+        }
+        if failures:
+            message = "; ".join(f"{source}: {why}" for source, why in failures.items())
+            message = f"backfill stopped for: {message}"
+            return Failed(message=message, data=FailedNight(message, summary))
+        return Completed(message=f"{remaining} source window(s) left", data=summary)
 
 
 @flow(name="rematch", log_prints=True)
 def rematch(data_dir: str = "data", config: str | None = None) -> dict:
     """After a rules change: re-match the whole history in batches, publish what newly matches, refresh the snapshot."""
-    load_settings(config)
-    check_reviewed_data()
-    paths = Paths(Path(data_dir))
-    run_id = _run_id("rematch-")
-    matched = match_notices(str(paths.work_db))
-    digest, deliveries = publish_night(paths, run_id, None, config, artifact_prefix="rematch")
-    return {
-        "matched": matched,
-        "published": {"new": digest["new"], "paths": digest["paths"]},
-        "deliveries": deliveries,
-    }
+    with run_lock.hold(data_dir, "rematch"), run_logs.run_log(data_dir, "rematch"):
+        load_settings(config)
+        check_reviewed_data()
+        paths = Paths(Path(data_dir))
+        run_id = _run_id("rematch-")
+        matched = match_notices(str(paths.work_db))
+        digest, deliveries = publish_night(paths, run_id, None, config, artifact_prefix="rematch")
+        return {
+            "matched": matched,
+            "published": {"new": digest["new"], "paths": digest["paths"]},
+            "deliveries": deliveries,
+        }
 
 
 @flow(name="reprocess", log_prints=True)
@@ -427,16 +453,19 @@ def reprocess(data_dir: str = "data") -> dict:
 
     Notices that now match are left for the next nightly run to publish (its ledger picks them up).
     """
-    paths = Paths(Path(data_dir))
-    run_id = _run_id("reprocess-")
-    rebuilt = reprocess_archive(str(paths.archive), str(paths.work_db), run_id)
-    derived = derive_notices(str(paths.work_db))
-    matched = match_notices(str(paths.work_db))
-    publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet))
-    return {"run_id": run_id, "rebuilt": rebuilt, "derived": derived, "matched": matched}
+    with run_lock.hold(data_dir, "reprocess"), run_logs.run_log(data_dir, "reprocess"):
+        paths = Paths(Path(data_dir))
+        run_id = _run_id("reprocess-")
+        rebuilt = reprocess_archive(str(paths.archive), str(paths.work_db), run_id)
+        derived = derive_notices(str(paths.work_db))
+        matched = match_notices(str(paths.work_db))
+        publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet))
+        return {"run_id": run_id, "rebuilt": rebuilt, "derived": derived, "matched": matched}
 
 
-def nightly_deployment(settings: Settings, data_dir: str | None = None, sources: list[str] | None = None):
+def nightly_deployment(
+    settings: Settings, data_dir: str | None = None, sources: list[str] | None = None, replay: str | None = None
+):
     """The nightly deployment: cron in its time zone, one run at a time (a new one is cancelled while one runs)."""
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
     from prefect.schedules import Cron
@@ -447,6 +476,8 @@ def nightly_deployment(settings: Settings, data_dir: str | None = None, sources:
         "sources": list(sources or settings.sources.enabled),
         "config": str(Path(settings.origin).resolve()) if settings.origin else None,
     }
+    if replay:
+        parameters["replay"] = str(Path(replay).resolve())
     if settings.sources.queries:
         parameters["spider_args"] = {"keywords": ",".join(settings.sources.queries)}
     return nightly.to_deployment(

@@ -15,6 +15,8 @@ import tomllib
 import types
 import typing
 from dataclasses import dataclass, field, fields, is_dataclass, replace
+from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -41,6 +43,16 @@ class Schedule:
     timezone: str = "Asia/Shanghai"
     deployment: str = "nightly"
     work_pool: str = "tenderwatch"
+    # How old the last live crawl of an enabled source may be before ``health`` calls it stale; 0: the longest gap
+    # between two runs of the cron plus STALE_GRACE (30 h for a nightly cron).
+    stale_after_hours: float = 0.0
+
+
+# A night may start late and crawl for hours (a crawl is stopped after 6 h), so a stale crawl is one that missed a
+# whole run of the schedule, not one that is merely running now.
+STALE_GRACE_HOURS = 6.0
+# Runs of the cron looked at to find its longest gap (200 covers a year of weekly runs and every daily pattern).
+CRON_SAMPLE = 200
 
 
 @dataclass(frozen=True)
@@ -83,12 +95,20 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class Housekeeping:
+    # Per-run folders (work/runs/) and log files (logs/) untouched for this many days are removed by the nightly
+    # run; 0 keeps them all. The archive, the databases and the published outputs are never removed.
+    keep_days: int = 30
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: str = "data"
     sources: Sources = field(default_factory=Sources)
     schedule: Schedule = field(default_factory=Schedule)
     outputs: Outputs = field(default_factory=Outputs)
     delivery: Delivery = field(default_factory=Delivery)
+    housekeeping: Housekeeping = field(default_factory=Housekeeping)
     # Where the settings came from (None: defaults only); not a setting itself.
     origin: str | None = field(default=None, compare=False)
 
@@ -133,6 +153,8 @@ ENVIRONMENT = {
     "TENDERWATCH_SCHEDULE_CRON": "schedule.cron",
     "TENDERWATCH_SCHEDULE_TIMEZONE": "schedule.timezone",
     "TENDERWATCH_WORK_POOL": "schedule.work_pool",
+    "TENDERWATCH_STALE_AFTER_HOURS": "schedule.stale_after_hours",
+    "TENDERWATCH_KEEP_DAYS": "housekeeping.keep_days",
     "TENDERWATCH_WEBHOOK_URL": "delivery.webhook.url",
     "TENDERWATCH_SMTP_HOST": "delivery.email.smtp_host",
     "TENDERWATCH_SMTP_PORT": "delivery.email.smtp_port",
@@ -302,6 +324,8 @@ def _validate(settings: Settings) -> list[str]:
     if not _TAG_DATE.match(outputs.tag_date):
         errors.append("outputs.tag_date: YYYY, YYYY-MM or YYYY-MM-DD")
     errors += _delivery_errors(settings.delivery)
+    if not 0 <= settings.housekeeping.keep_days <= 36500:
+        errors.append("housekeeping.keep_days: between 0 (keep everything) and 36500")
     return errors
 
 
@@ -317,10 +341,47 @@ def schedule_errors(schedule: Schedule) -> list[str]:
             key = "schedule.timezone" if "timezone" in problem["loc"] else "schedule.cron"
             value = schedule.timezone if key == "schedule.timezone" else schedule.cron
             errors.append(f"{key}: {value!r} is not valid ({problem['msg'].removeprefix('Value error, ')})")
+    if not errors and not next_runs(schedule, 1):
+        errors.append(f"schedule.cron: {schedule.cron!r} never fires (no date matches it), so no night would run")
     for key in ("deployment", "work_pool"):
         if not _SLUG.match(getattr(schedule, key)):
             errors.append(f"schedule.{key}: lower-case letters, digits and dashes")
+    if schedule.stale_after_hours < 0:
+        errors.append("schedule.stale_after_hours: must not be negative (0: derived from the cron)")
     return errors
+
+
+def next_runs(schedule: Schedule, count: int) -> list[datetime]:
+    """The next ``count`` times the cron fires (fewer, or none, when it rarely or never matches a date)."""
+    from prefect.server.schemas.schedules import CronSchedule
+
+    cron = CronSchedule(cron=schedule.cron, timezone=schedule.timezone)
+    try:
+        return list(_run_coroutine(cron.get_dates(n=count)))
+    except (ValueError, StopIteration):
+        return []
+
+
+def _run_coroutine(coroutine):
+    """Run ``coroutine`` to its end, also when called from code that is itself inside an event loop (a flow)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def stale_after(schedule: Schedule) -> timedelta:
+    """How old the last live crawl of an enabled source may be before it is stale (``schedule.stale_after_hours``)."""
+    if schedule.stale_after_hours > 0:
+        return timedelta(hours=schedule.stale_after_hours)
+    runs = next_runs(schedule, CRON_SAMPLE)
+    gap = max((later - earlier for earlier, later in pairwise(runs)), default=timedelta(days=1))
+    return gap + timedelta(hours=STALE_GRACE_HOURS)
 
 
 def _delivery_errors(delivery: Delivery) -> list[str]:

@@ -274,6 +274,12 @@ class CrawlRun:
     def healthy(self) -> bool:
         return self.verdict in HEALTHY_VERDICTS
 
+    @property
+    def health(self) -> dict[str, str]:
+        """What a night's outputs say of this crawl."""
+        return {"source": self.source, "verdict": self.verdict, "reason": self.reason,
+                "finished_at": self.finished_at.isoformat()}  # fmt: skip
+
 
 # Verdicts under which a crawl counts as done: its window is closed and the next night starts after it.
 HEALTHY_VERDICTS: tuple[str, ...] = ("ok", "degraded")

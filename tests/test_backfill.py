@@ -12,6 +12,7 @@ import cli
 from pipelines.ingest import crawl
 from pipelines.storage import crawl_runs
 from tests.ccgp_site import Notice, write_site
+from tests.conftest import ROOT
 
 FAST = [arg for s in ("DOWNLOAD_DELAY=0", "AUTOTHROTTLE_ENABLED=False", "RETRY_TIMES=0") for arg in ("--setting", s)]
 FIRST, LAST = date(2026, 9, 1), date(2026, 10, 31)
@@ -115,3 +116,26 @@ def test_backfill_is_resumable_and_stores_every_notice_once(prefect_harness, tmp
     assert crawl_runs.last_good_crawl_date(data / "work" / "warehouse.duckdb", "ccgp") is None
     with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM notices").fetchone() == (31,)
+
+
+def test_a_replayed_backfill_never_marks_a_live_window_done(prefect_harness, tmp_path, local_site, capsys):
+    demo = ROOT / "demo"
+    site = local_site(write_site(tmp_path / "site", NOTICES))
+    data = tmp_path / "data"
+    window = ["backfill", "--data-dir", str(data), "--from", "2026-09-01", "--until", "2026-09-14",
+              "--window-days", "14"]  # fmt: skip
+    expected = len(in_window(WINDOWS[0]))
+
+    # The demo archive holds nothing of September: the replay finds no notice there, and says it is done.
+    assert cli.main([*window, "--replay", str(demo)]) == 0
+    assert "[1/1] 2026-09-01 … 2026-09-14: ccgp ok; 0 notices (0 new)" in capsys.readouterr().out
+    assert cli.main([*window, "--replay", str(demo)]) == 0
+    assert "[1/1] 2026-09-01 … 2026-09-14: already done" in capsys.readouterr().out
+
+    # Done for that archive only: the live backfill of the same window still crawls it.
+    assert cli.main([*window, "--base-url", f"ccgp={site.url}", *FAST]) == 0
+    assert f"[1/1] 2026-09-01 … 2026-09-14: ccgp ok; {expected} notices ({expected} new)" in capsys.readouterr().out
+    assert query(data, "SELECT window_from, window_until, items FROM backfill_windows") == [(*WINDOWS[0], expected)]
+    assert query(data, "SELECT window_from, window_until, replay, items FROM replay_windows") == [
+        (*WINDOWS[0], str(demo), 0)
+    ]

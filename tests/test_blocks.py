@@ -87,7 +87,7 @@ def test_a_blocked_source_is_blocked_with_evidence_while_the_other_source_is_sto
     health = crawl_rows(data, "SELECT source, verdict, blocked_until IS NOT NULL FROM source_health ORDER BY source")
     assert health == [("ccgp", "blocked", True), ("ggzy", "ok", False)]
 
-    assert cli.main(["health", "--data-dir", str(data)]) == 1
+    assert cli.main(["health", "--data-dir", str(data), "--sources", "ccgp,ggzy"]) == 1
     lines = capsys.readouterr().out.splitlines()
     ccgp_line = next(line for line in lines if line.startswith("ccgp: "))
     assert ccgp_line.startswith("ccgp: blocked at ") and evidence in ccgp_line

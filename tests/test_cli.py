@@ -42,7 +42,8 @@ WAYS: dict[str, Callable[[Path, Path], tuple[list[str], dict[str, str]]]] = {
 
 # command line → (exit status, a line the command can only print after reading the data directory it was given).
 COMMANDS: dict[str, tuple[list[str], int, Callable[[Path], str]]] = {
-    "health": (["health"], 0, lambda data: "ccgp: ok at "),
+    # The demo night is a replay: health says so, and that no live crawl has run yet.
+    "health": (["health"], 1, lambda data: "  ccgp replay (not a live crawl): ok at "),
     "backfill": (
         ["backfill", "--from", "2026-11-16", "--until", "2026-11-17", "--replay", str(DEMO)],
         0,
@@ -91,8 +92,8 @@ def test_a_flag_beats_the_settings_file(demo_night, tmp_path, monkeypatch, capsy
     shutil.copytree(demo_night, data)
     settings = _settings_file(tmp_path, tmp_path / "nowhere")
     monkeypatch.chdir(tmp_path)
-    assert cli.main(["health", "--config", str(settings), "--data-dir", str(data)]) == 0
-    assert "ccgp: ok at " in capsys.readouterr().out
+    assert cli.main(["health", "--config", str(settings), "--data-dir", str(data)]) == 1
+    assert "  ccgp replay (not a live crawl): ok at " in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -102,6 +103,10 @@ def test_a_flag_beats_the_settings_file(demo_night, tmp_path, monkeypatch, capsy
         (["review", "--data-dir", "nowhere"], "error: no working database at nowhere/work/warehouse.duckdb"),
         (["reprocess", "--data-dir", "nowhere"], "error: no WARC archive at nowhere/archive"),
         (["export-ocds", "out.json", "--data-dir", "nowhere"], "error: no analysts' database at nowhere/tenders"),
+        (
+            ["serve", "--cron", "0 0 30 2 *"],
+            "error: settings: schedule.cron: '0 0 30 2 *' never fires (no date matches it), so no night would run",
+        ),
     ],
 )
 def test_a_command_that_cannot_start_says_why_in_one_line(tmp_path, monkeypatch, capsys, argv, message):
@@ -177,3 +182,28 @@ def test_bad_crawl_input_stops_before_any_work_in_one_line(tmp_path, monkeypatch
     assert err.startswith(message)
     assert len(err.strip().splitlines()) == 1
     assert not data.exists()
+
+
+# How a command names its sources → the refusal (the names come from spiders/registry.py).
+BAD_SOURCES = {
+    "nightly --sources cgp": (["nightly", "--sources", "cgp"], "--sources: unknown 'cgp'"),
+    "backfill --sources ccgp,ccgp": (
+        ["backfill", "--from", "2026-11-01", "--sources", "ccgp,ccgp"],
+        "--sources: repeated 'ccgp'",
+    ),
+    "check-sources --sources ccgp,": (["check-sources", "--sources", "ccgp,"], "--sources: unknown ''"),
+    "serve --sources x,x": (["serve", "--sources", "x,x"], "--sources: unknown 'x', 'x'; repeated 'x'"),
+    "TENDERWATCH_SOURCES=ccgp,cgp health": (["health"], "sources.enabled: unknown 'cgp'"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_SOURCES)
+def test_bad_source_names_stop_before_any_work_naming_the_known_ones(tmp_path, monkeypatch, capsys, case):
+    argv, problem = BAD_SOURCES[case]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TENDERWATCH_SOURCES", "ccgp,cgp" if case.startswith("TENDERWATCH") else "ccgp")
+    assert cli.main([*argv, "--data-dir", str(tmp_path / "data")]) == 2
+    known = ", ".join(cli.known_sources())
+    assert capsys.readouterr().err.splitlines() == [f"error: {problem} (known sources: {known})"]
+    assert "ccgp" in cli.known_sources() and "ggzy" in cli.known_sources()
+    assert not (tmp_path / "data").exists()

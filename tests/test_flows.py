@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 import cli
+from pipelines.operations.outcome import FailedNight
 from tests.conftest import ROOT
 
 DEMO = ROOT / "demo"
@@ -56,6 +57,15 @@ def test_demo_night_stores_every_notice_in_the_analysts_snapshot(demo_night):
         assert verdict == ("ok",)
 
 
+def test_the_night_writes_its_log_under_the_data_directory(demo_night):
+    data, _ = demo_night
+    (log,) = (data / "logs").glob("nightly-*.log")
+    text = log.read_text(encoding="utf-8")
+    assert "INFO prefect.flow_runs: nightly summary: " in text
+    assert '"ccgp": {"verdict": "ok", "reason": "48 notices from 51 responses"' in text
+    assert "INFO prefect.task_runs: Finished in state Completed()" in text
+
+
 def test_demo_digest_lists_the_purchases_and_none_of_the_traps(demo_night):
     data, _ = demo_night
     published = {row["notice_id"]: row for row in published_csv(data)}
@@ -92,6 +102,18 @@ def test_an_unreachable_portal_is_one_clear_line_and_a_failing_exit(prefect_harn
     assert "Traceback" not in out
     with duckdb.connect(str(tmp_path / "tenders.duckdb"), read_only=True) as con:
         assert con.execute("SELECT verdict FROM crawl_runs").fetchall() == [("unreachable",)]
+
+
+def test_an_unhealthy_night_run_as_a_deployment_runs_raises_its_reason_with_the_summary(prefect_harness, tmp_path):
+    import flows
+
+    # Called without return_state, as Prefect's engine runs a deployment's flow (serve, a worker): the Failed state's
+    # data is raised, and must be the reason, not a TypeError about a dict.
+    with pytest.raises(FailedNight) as failed:
+        flows.nightly(data_dir=str(tmp_path), base_urls={"ccgp": "http://127.0.0.1:9"},
+                      crawl_settings=dict(setting.split("=") for setting in FAST))  # fmt: skip
+    assert str(failed.value).startswith("unhealthy sources: ccgp: unreachable (no response to ")
+    assert failed.value.summary["sources"]["ccgp"]["verdict"] == "unreachable"
 
 
 def test_parse_command_prints_the_normalized_notice(tmp_path):

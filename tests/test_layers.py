@@ -22,6 +22,8 @@ RANKS = {
     "pipelines.ingest": 3,
     "pipelines.publishing": 4,
     "spiders": 5,
+    # Running unattended (the run lock, logs, retention): may use every wing, and no wing or spider needs it.
+    "pipelines.operations": 5,
     "flows": 6,
     "cli": 7,
 }

@@ -233,3 +233,29 @@ def test_nights_killed_at_every_ingest_step_lose_and_double_nothing(prefect_harn
     (body,) = receiver.bodies
     assert sorted(match["notice_id"] for match in body["matches"]) == sorted(PURCHASES)
     assert temporary_files(data) == []
+
+
+def test_a_night_with_a_broken_source_is_delivered_naming_it(prefect_harness, tmp_path, local_site):
+    site = local_site(tmp_path)
+    maintenance = "<html><body><p>系统维护中</p></body></html>".encode()
+    site.routes.append(lambda path: (200, {"Content-Type": "text/html; charset=utf-8"}, maintenance))
+    data = tmp_path / "data"
+    receiver = Receiver(failures=0)
+    try:
+        config = settings_file(tmp_path, receiver.url)  # send_empty stays off: nothing new would send nothing
+        code = cli.main(["nightly", "--data-dir", str(data), "--base-url", f"ccgp={site.url}", "--config",
+                         str(config), "--publish-date", "2026-11-25", "--setting", "DOWNLOAD_DELAY=0",
+                         "--setting", "ROBOTSTXT_OBEY=False"])  # fmt: skip
+    finally:
+        receiver.close()
+    assert code == 1
+    (body,) = receiver.bodies
+    assert (body["new"], body["matches"], body["unhealthy"]) == (0, [], ["ccgp"])
+    ((source, verdict, reason),) = [(s["source"], s["verdict"], s["reason"]) for s in body["sources"]]
+    assert (source, verdict) == ("ccgp", "broken")
+    # Delivery runs after the snapshot (analysts never wait on it), so its record is in the working database.
+    with duckdb.connect(str(data / "work" / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT verdict, reason FROM crawl_runs").fetchall() == [("broken", reason)]
+        assert con.execute("SELECT channel, status, matches FROM deliveries").fetchall() == [("webhook", "sent", 0)]
+    digest = (data / "published" / "2026-11-25" / "digest.md").read_text(encoding="utf-8")
+    assert digest.index("**Unhealthy sources: ccgp.**") < digest.index("No matched notices were published")

@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -31,6 +32,7 @@ TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 # The status codes prefect.client retries by default (PrefectHttpxAsyncClient), and how often we try.
 RETRYABLE_STATUS = {429, 502, 503}
 API_ATTEMPTS = 8
+DEMO_WARC = ROOT / "demo" / "ccgp-demo.warc.gz"
 
 
 def test_the_served_deployment_is_nightly_in_shanghai_and_never_overlaps():
@@ -227,3 +229,92 @@ def test_a_worker_of_the_process_pool_runs_the_yaml_deployment(server, tmp_path)
             12,
             "2026-11-24",
         )
+
+
+# --- serve on its own server, as the README runs it ---------------------------------------------------------------
+
+
+def _processes_with(environment_entry: str) -> list[int]:
+    """Live processes whose environment holds ``NAME=VALUE`` (ours: the user's own processes are readable)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if environment_entry.encode() in environ and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def test_serve_starts_its_own_server_runs_a_night_each_minute_and_leaves_nothing_behind(tmp_path):
+    """Night 1 completes; night 2 is killed with serve (SIGKILL); the next serve marks it crashed, runs night 3 and
+    is stopped by Ctrl-C while it crawls. Nothing is left running, and no run RUNNING."""
+    data = tmp_path / "data"
+    marker = f"TENDERWATCH_TEST_SERVE={tmp_path}"  # finds every process serve started, whatever it became
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")},
+        marker.split("=", 1)[0]: str(tmp_path),
+    }
+    command = [sys.executable, "flows.py", "serve", "--cron", "* * * * *", "--replay", str(DEMO_WARC), "--data-dir",
+               str(data)]  # fmt: skip
+
+    def start(name: str) -> tuple[subprocess.Popen, Path, str]:
+        log = tmp_path / name
+        with log.open("wb") as out:
+            served = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                      start_new_session=True)  # fmt: skip
+        banner = wait_for(lambda: next((line for line in log.read_text().splitlines() if " at http://" in line), None),
+                          timeout=SERVER_START_S + 60)  # fmt: skip
+        assert banner, log.read_text()[-3000:]
+        return served, log, banner.split(" at ", 1)[1].split(";", 1)[0]
+
+    def nights_begun(log: Path) -> int:
+        return log.read_text().count("Beginning subflow run")
+
+    served, log, api = start("serve-1.out")
+    try:
+        assert api.startswith("http://127.0.0.1:") and api.endswith("/api")
+        assert (data / "prefect" / "prefect.db").exists()  # the server's database lives with the data
+
+        def completed_run():
+            request = urllib.request.Request(
+                f"{api}/flow_runs/filter", method="POST", headers={"Content-Type": "application/json"},
+                data=json.dumps({"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}).encode(),
+            )  # fmt: skip
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return [run for run in json.loads(answer.read()) if run["deployment_id"]]
+
+        runs = wait_for(completed_run, timeout=RUN_TIMEOUT_S, interval=2)
+        assert runs, log.read_text()[-3000:]
+        assert wait_for(lambda: nights_begun(log) >= 2, timeout=RUN_TIMEOUT_S, interval=0.2)
+        served.kill()  # SIGKILL to serve alone: its server, flow run and crawl must go with it
+        served.wait(timeout=60)
+        assert wait_for(lambda: not _processes_with(marker), timeout=60), "a killed serve left processes behind"
+
+        served, log, api = start("serve-2.out")
+        assert "crashed: left unfinished by a serve that was stopped or killed" in log.read_text()
+        # Night 3: Ctrl-C (SIGINT to the whole group, as a terminal sends it) while it crawls.
+        assert wait_for(lambda: nights_begun(log) >= 1, timeout=RUN_TIMEOUT_S, interval=0.2), log.read_text()[-3000:]
+        os.killpg(served.pid, signal.SIGINT)
+        served.wait(timeout=120)
+    finally:
+        if served.poll() is None:
+            os.killpg(served.pid, signal.SIGKILL)
+    assert served.returncode == 0, log.read_text()[-3000:]
+    # Nothing is left RUNNING to hold the deployment's one slot (the server is stopped: its database is read).
+    with sqlite3.connect(data / "prefect" / "prefect.db") as prefect_db:
+        states = prefect_db.execute(
+            "SELECT state_type, count(*) FROM flow_run WHERE deployment_id IS NOT NULL AND state_type <> 'SCHEDULED' "
+            "GROUP BY state_type ORDER BY 1"
+        ).fetchall()
+    assert {state for state, _ in states} <= {"COMPLETED", "CANCELLED", "CRASHED"}, states
+    assert dict(states)["CRASHED"] >= 1, states
+    assert runs[0]["parameters"]["replay"] == str(DEMO_WARC)
+    assert wait_for(lambda: not _processes_with(marker), timeout=60), "serve left processes behind"
+    with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM publications").fetchone() == (12,)
+        assert con.execute("SELECT DISTINCT verdict, replay FROM crawl_runs").fetchall() == [("ok", str(DEMO_WARC))]

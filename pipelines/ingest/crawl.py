@@ -6,8 +6,10 @@ imported: the crawl boundary is a process boundary, so nothing here depends on S
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -102,10 +104,8 @@ def run_crawl(request: CrawlRequest, run_dir: Path, archive_dir: Path, recent_it
     )
     started = datetime.now(UTC)
     try:
-        completed = subprocess.run(
-            command, cwd=ROOT, env=crawl_environment(), capture_output=True, text=True, timeout=CRAWL_TIMEOUT_S
-        )
-        process_error = completed.stderr.strip().splitlines()[-1:] if completed.returncode else []
+        returncode, stderr = _run_owned(command, CRAWL_TIMEOUT_S)
+        process_error = stderr.strip().splitlines()[-1:] if returncode else []
     except subprocess.TimeoutExpired:
         process_error = [f"crawl stopped after {CRAWL_TIMEOUT_S} s"]
     finished = datetime.now(UTC)
@@ -145,6 +145,28 @@ def run_crawl(request: CrawlRequest, run_dir: Path, archive_dir: Path, recent_it
         items_path=str(items_path) if items_path.exists() else None,
         misses_path=str(misses_path) if misses_path.exists() else None,
     )
+
+
+def owned_command(command: list[str]) -> list[str]:
+    """``command`` started through ``pipelines.ingest.child``, so that it dies with this process."""
+    return [sys.executable, "-m", "pipelines.ingest.child", str(os.getpid()), *command]
+
+
+def _run_owned(command: list[str], timeout: float) -> tuple[int, str]:
+    """Run a crawl in its own process group, tied to this process; a timeout kills the whole group."""
+    process = subprocess.Popen(
+        owned_command(command), cwd=ROOT, env=crawl_environment(), stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        _, stderr = process.communicate(timeout=timeout)
+    except BaseException:
+        # A timeout, or this thread interrupted: nothing will read the crawl's results, so it must not go on.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise
+    return process.returncode, stderr
 
 
 def skipped_crawl(request: CrawlRequest, backoff: tuple[datetime, str]) -> CrawlRun:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 import uuid
@@ -60,6 +61,8 @@ class Digest:
     paths: list[Path] = field(default_factory=list)
     announced: list[dict] = field(default_factory=list)
     recovered: list[date] = field(default_factory=list)
+    # The night's source health (source, verdict, reason, finished_at); None when no crawl was part of the run.
+    sources: list[dict] | None = None
 
 
 def enter_new_publications(con: duckdb.DuckDBPyConnection, run_id: str, publish_date: date, now: datetime) -> int:
@@ -206,8 +209,9 @@ def md(text: object) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", flat).replace("&", "&amp;")
 
 
-def render_markdown(publish_date: date, rows: list[dict], new: int) -> str:
+def render_markdown(publish_date: date, rows: list[dict], new: int, sources: list[dict] | None = None) -> str:
     lines = [f"# tenderwatch digest, {publish_date.isoformat()}", ""]
+    lines += _markdown_sources(sources)
     if not rows:
         lines.append("No matched notices were published for this date.")
         return "\n".join(lines) + "\n"
@@ -227,6 +231,22 @@ def render_markdown(publish_date: date, rows: list[dict], new: int) -> str:
             lines.append(f"- **Link:** <{safe_url(row['url'])}>")
         lines.append("")
     return "\n".join(lines)
+
+
+def _markdown_sources(sources: list[dict] | None) -> list[str]:
+    """The night's source health first, unhealthy sources flagged: an empty night must not look like a quiet one."""
+    if not sources:
+        return []
+    lines = []
+    bad = outputs.unhealthy_sources(sources)
+    if bad:
+        names = ", ".join(md(source["source"]) for source in bad)
+        lines += [f"**Unhealthy sources: {names}.** Notices they published tonight are missing from this digest "
+                  "until a crawl succeeds.", ""]  # fmt: skip
+    lines += ["## Sources", ""]
+    for source in outputs.night_sources(sources):
+        lines.append(f"- **{md(source['source'])}**: {md(source['verdict'])}: {md(source.get('reason'))}")
+    return [*lines, ""]
 
 
 def safe_url(url: str) -> str:
@@ -278,26 +298,49 @@ FEED_FILE = "feed.atom"
 
 
 def write_outputs(
-    con: duckdb.DuckDBPyConnection, out_root: Path, publish_date: date, new: int, options: Outputs | None = None
+    con: duckdb.DuckDBPyConnection,
+    out_root: Path,
+    publish_date: date,
+    new: int,
+    options: Outputs | None = None,
+    sources: list[dict] | None = None,
 ) -> Digest:
-    """(Re)write the outputs of ``publish_date`` and the cumulative feed from the ledger, each file atomically."""
+    """(Re)write the outputs of ``publish_date`` and the cumulative feed from the ledger, each file atomically.
+
+    ``sources`` is the health of the night's crawls; without it (a rematch, a crashed night's date rewritten) the
+    health the date's ``matches.json`` already records is kept.
+    """
     options = options or Outputs()
-    rows = digest_rows(con, publish_date)
-    markdown = render_markdown(publish_date, rows, new)
-    chart = timeline(con, publish_date, options.chart_weeks)
-    page = outputs.render_html(publish_date, rows, new, chart)
-    feed = outputs.render_atom(
-        feed_rows(con, options.feed_entries), options.feed_title, options.tag_authority, options.tag_date
-    )
     folder = out_root / publish_date.isoformat()
+    if sources is None:
+        sources = recorded_sources(folder)
+    rows = digest_rows(con, publish_date)
+    markdown = render_markdown(publish_date, rows, new, sources)
+    chart = timeline(con, publish_date, options.chart_weeks)
+    page = outputs.render_html(publish_date, rows, new, chart, sources=sources)
+    feed = outputs.render_atom(
+        feed_rows(con, options.feed_entries), options.feed_title, options.tag_authority, options.tag_date,
+        night=publish_date, sources=sources,
+    )  # fmt: skip
     paths = [
         write_atomic(folder / "matches.csv", render_csv(rows)),
-        write_atomic(folder / "matches.json", outputs.render_json(publish_date, rows, new)),
+        write_atomic(folder / "matches.json", outputs.render_json(publish_date, rows, new, sources)),
         write_atomic(folder / "digest.html", page.encode("utf-8")),
         write_atomic(folder / "digest.md", markdown.encode("utf-8")),
         write_atomic(out_root / FEED_FILE, feed),
     ]
-    return Digest(publish_date=publish_date, new=new, total=len(rows), rows=rows, markdown=markdown, paths=paths)
+    return Digest(
+        publish_date=publish_date, new=new, total=len(rows), rows=rows, markdown=markdown, paths=paths, sources=sources
+    )
+
+
+def recorded_sources(folder: Path) -> list[dict] | None:
+    """The source health a date's ``matches.json`` records, or None."""
+    try:
+        recorded = json.loads((folder / "matches.json").read_text(encoding="utf-8")).get("sources")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return recorded or None
 
 
 def publish(
@@ -307,10 +350,13 @@ def publish(
     publish_date: date,
     now: datetime,
     options: Outputs | None = None,
+    sources: list[dict] | None = None,
     channels: tuple[str, ...] = (),
     send_empty: bool = False,
 ) -> Digest:
     """Publish every matched notice that has not gone out before (see the module docstring for the order).
+
+    ``sources`` is tonight's source health, written into tonight's outputs (and so into the delivery).
 
     The returned digest is tonight's; its ``announced`` rows are every notice this run took from pending to
     published (tonight's new ones and those a crashed run left pending), which is what delivery sends. The
@@ -324,22 +370,25 @@ def publish(
     announced: list[dict] = []
     dates = pending_dates(con)
     for pending in dates:
-        written = write_outputs(con, out_root, pending, new if pending == publish_date else 0, options)
+        tonight = pending == publish_date
+        written = write_outputs(con, out_root, pending, new if tonight else 0, options, sources if tonight else None)
         announced += [row for row in written.rows if (row["source"], row["notice_id"]) in pending_keys]
         if pending == publish_date:
             digest = written
     fault_point("after-write-outputs")
     if digest is None:
         # Nothing new tonight: tonight's digest still says so (and keeps what an earlier run put there).
-        digest = write_outputs(con, out_root, publish_date, 0, options)
+        digest = write_outputs(con, out_root, publish_date, 0, options, sources)
     digest.announced = announced
     digest.recovered = sorted({row["publish_date"] for row in announced} - {publish_date})
     con.execute("BEGIN TRANSACTION")
     try:
         for pending in dates:
             mark_published(con, pending)
-        if channels and (announced or send_empty):
-            enqueue(con, run_id, channels, delivery_message(digest), now)
+        message = delivery_message(digest)
+        # A night with an unhealthy source is news even without matches: it must not pass for a quiet one.
+        if channels and (announced or send_empty or message.payload.get("unhealthy")):
+            enqueue(con, run_id, channels, message, now)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -356,16 +405,21 @@ def _pending_keys(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
 def delivery_message(digest: Digest) -> Message:
     """What webhook and e-mail carry: every notice this run published (tonight's and any recovered)."""
     rows = digest.announced
-    payload = outputs.digest_payload(digest.publish_date, rows, digest.new)
+    payload = outputs.digest_payload(digest.publish_date, rows, digest.new, digest.sources)
     payload["recovered_dates"] = [day.isoformat() for day in digest.recovered]
     subject = f"tenderwatch {digest.publish_date.isoformat()}: {len(rows)} new matched notice(s)"
+    bad = outputs.unhealthy_sources(digest.sources)
+    if bad:
+        # First in the subject: it is what an operator must act on.
+        names = ", ".join(f"{source['source']} {source['verdict']}" for source in bad)
+        subject = f"tenderwatch {digest.publish_date.isoformat()}: UNHEALTHY {names}; {len(rows)} new matched notice(s)"
     chart: dict[date, dict[str, int]] = {}
     return Message(
         publish_date=digest.publish_date,
         payload=payload,
         subject=subject,
-        text=render_markdown(digest.publish_date, rows, len(rows)),
-        html=outputs.render_html(digest.publish_date, rows, len(rows), chart),
+        text=render_markdown(digest.publish_date, rows, len(rows), digest.sources),
+        html=outputs.render_html(digest.publish_date, rows, len(rows), chart, sources=digest.sources),
     )
 
 

@@ -16,6 +16,8 @@ from decimal import Decimal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from pipelines.model import HEALTHY_VERDICTS
+
 CATEGORY_LABELS = {
     "ai_chip": "AI chips and servers",
     "cloud_compute": "Remote compute (cloud GPUs, leasing)",
@@ -56,6 +58,24 @@ def _shanghai_time(value: datetime | None) -> str:
     return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M (UTC+8)") if value else ""
 
 
+def night_sources(sources: list[dict] | None) -> list[dict]:
+    """The night's source health (source, verdict, reason), the unhealthy ones first, each marked ``healthy``."""
+    marked = [{**source, "healthy": source.get("verdict") in HEALTHY_VERDICTS} for source in sources or []]
+    return sorted(marked, key=lambda source: source["healthy"])
+
+
+def unhealthy_sources(sources: list[dict] | None) -> list[dict]:
+    return [source for source in night_sources(sources) if not source["healthy"]]
+
+
+def health_line(sources: list[dict] | None) -> str:
+    """One line for a subject or a feed: the unhealthy sources and why, or that every source was healthy."""
+    bad = unhealthy_sources(sources)
+    if bad:
+        return "UNHEALTHY SOURCES: " + "; ".join(f"{s['source']} {s['verdict']} ({s['reason']})" for s in bad)
+    return "all sources healthy: " + ", ".join(f"{s['source']} {s['verdict']}" for s in night_sources(sources))
+
+
 def match_facts(row: dict) -> list[tuple[str, str]]:
     """Label and value of every fact shown for a match, in reading order, empty ones left out (all output formats)."""
     facts = [
@@ -88,13 +108,19 @@ background:#eee;margin-right:.4rem}.tier-strong{background:#fdd}.title-en{color:
 dl{display:grid;grid-template-columns:9rem 1fr;gap:.1rem .8rem;margin:.4rem 0}dt{color:#666}dd{margin:0}
 blockquote{margin:.4rem 0;padding:.3rem .8rem;border-left:3px solid #ccc;background:#fafafa}
 svg text{font:11px system-ui,sans-serif;fill:#333}
+.unhealthy{background:#fdd;border:1px solid #c00;border-radius:6px;padding:.4rem .8rem}li.unhealthy{margin:.2rem 0}
 """
 # Defence in depth: even an unescaped tag could not run a script or fetch anything.
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
 def render_html(
-    publish_date: date, rows: list[dict], new: int, chart: dict[date, dict[str, int]], title: str = "tenderwatch"
+    publish_date: date,
+    rows: list[dict],
+    new: int,
+    chart: dict[date, dict[str, int]],
+    title: str = "tenderwatch",
+    sources: list[dict] | None = None,
 ) -> str:
     heading = f"{title} digest, {publish_date.isoformat()}"
     parts = [
@@ -105,6 +131,7 @@ def render_html(
         f"<title>{esc(heading)}</title><style>{_STYLE}</style></head><body>",
         f"<header><h1>{esc(heading)}</h1>",
         f"<p>{len(rows)} matched notice(s) for this date, {new} new in the latest run.</p></header>",
+        *_sources_section(sources),
         '<section id="summary"><h2>Summary</h2>',
         _counts_table(rows),
         "</section>",
@@ -119,6 +146,25 @@ def render_html(
     parts += [_match_article(row) for row in rows]
     parts.append("</section></body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _sources_section(sources: list[dict] | None) -> list[str]:
+    """The night's source health, unhealthy sources first and flagged: an empty night must not look like a quiet one."""
+    if not sources:
+        return []
+    parts = ['<section id="sources"><h2>Sources</h2>']
+    bad = unhealthy_sources(sources)
+    if bad:
+        names = ", ".join(s["source"] for s in bad)
+        parts.append(f'<p class="unhealthy"><strong>Unhealthy sources: {esc(names)}.</strong> Notices they '
+                     "published tonight are missing from this digest until a crawl succeeds.</p>")  # fmt: skip
+    parts.append("<ul>")
+    for source in night_sources(sources):
+        mark = "" if source["healthy"] else ' class="unhealthy"'
+        parts.append(f"<li{mark}><strong>{esc(source['source'])}</strong>: {esc(source['verdict'])}: "
+                     f"{esc(source.get('reason'))}</li>")  # fmt: skip
+    parts.append("</ul></section>")
+    return parts
 
 
 def _counts_table(rows: list[dict]) -> str:
@@ -228,17 +274,25 @@ def json_ready(row: dict) -> dict:
     return out
 
 
-def digest_payload(publish_date: date, rows: list[dict], new: int) -> dict:
+SOURCE_FIELDS = ("source", "verdict", "reason", "finished_at")
+
+
+def digest_payload(publish_date: date, rows: list[dict], new: int, sources: list[dict] | None = None) -> dict:
+    """The JSON of a night: its matches, and the health of every source it crawled (unhealthy first)."""
+    ordered = night_sources(sources)
     return {
         "date": publish_date.isoformat(),
         "new": new,
         "total": len(rows),
+        "unhealthy": [source["source"] for source in ordered if not source["healthy"]],
+        "sources": [{name: source.get(name) for name in SOURCE_FIELDS} for source in ordered],
         "matches": [json_ready(row) for row in rows],
     }
 
 
-def render_json(publish_date: date, rows: list[dict], new: int) -> bytes:
-    return (json.dumps(digest_payload(publish_date, rows, new), ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+def render_json(publish_date: date, rows: list[dict], new: int, sources: list[dict] | None = None) -> bytes:
+    payload = digest_payload(publish_date, rows, new, sources)
+    return (json.dumps(payload, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
 # --- Atom --------------------------------------------------------------------------------------------------------
@@ -266,22 +320,65 @@ def _entry_html(row: dict) -> str:
     return f"{title_en}<ul>{facts}</ul>{evidence}"
 
 
-def render_atom(rows: list[dict], title: str, authority: str, tag_date: str) -> bytes:
-    """The cumulative feed; ``rows`` come from the ledger, newest first. Content is deterministic per ledger."""
+def render_atom(
+    rows: list[dict],
+    title: str,
+    authority: str,
+    tag_date: str,
+    night: date | None = None,
+    sources: list[dict] | None = None,
+) -> bytes:
+    """The cumulative feed; ``rows`` come from the ledger, newest first. Content is deterministic per ledger.
+
+    The latest night's source health is the feed's subtitle; when a source was unhealthy that night the feed also
+    carries an entry saying so (first), since feed readers show entries, not subtitles.
+    """
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
     fallback = datetime(2000, 1, 1, tzinfo=UTC)
     updated = max((row["entered_at"] for row in rows if row.get("entered_at")), default=fallback)
     ET.SubElement(feed, f"{{{ATOM}}}id").text = f"tag:{authority},{tag_date}:feed"
     ET.SubElement(feed, f"{{{ATOM}}}title").text = _xml_text(title)
+    alert = _health_entry(night, sources, authority, tag_date) if night and sources else None
+    if night and sources:
+        ET.SubElement(feed, f"{{{ATOM}}}subtitle").text = _xml_text(f"{night.isoformat()}: {health_line(sources)}")
+    if alert is not None:
+        updated = max(updated, _night_moment(night, sources))
     ET.SubElement(feed, f"{{{ATOM}}}updated").text = _rfc3339(updated)
     author = ET.SubElement(feed, f"{{{ATOM}}}author")
     ET.SubElement(author, f"{{{ATOM}}}name").text = "tenderwatch"
     ET.SubElement(feed, f"{{{ATOM}}}generator").text = "tenderwatch"
+    if alert is not None:
+        feed.append(alert)
     for row in rows:
         feed.append(_atom_entry(row, authority, tag_date, fallback))
     body = ET.tostring(feed, encoding="unicode")
     return ('<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n").encode("utf-8")
+
+
+def _night_moment(night: date, sources: list[dict]) -> datetime:
+    """When the night's crawls ended (its date at midnight UTC when they did not say): a time fixed per night."""
+    finished = [datetime.fromisoformat(s["finished_at"]) for s in sources if s.get("finished_at")]
+    return max(finished) if finished else datetime(night.year, night.month, night.day, tzinfo=UTC)
+
+
+def _health_entry(night: date, sources: list[dict], authority: str, tag_date: str) -> ET.Element | None:
+    """An entry for a night with an unhealthy source (one id per night), or None when every source was healthy."""
+    bad = unhealthy_sources(sources)
+    if not bad:
+        return None
+    entry = ET.Element(f"{{{ATOM}}}entry")
+    ET.SubElement(entry, f"{{{ATOM}}}id").text = f"tag:{authority},{tag_date}:health/{night.isoformat()}"
+    names = ", ".join(f"{s['source']} {s['verdict']}" for s in bad)
+    ET.SubElement(entry, f"{{{ATOM}}}title").text = _xml_text(f"[unhealthy] {night.isoformat()}: {names}")
+    ET.SubElement(entry, f"{{{ATOM}}}updated").text = _rfc3339(_night_moment(night, sources))
+    ET.SubElement(entry, f"{{{ATOM}}}category", term="source-health")
+    items = "".join(
+        f"<li>{esc(s['source'])}: {esc(s['verdict'])}: {esc(s.get('reason'))}</li>" for s in night_sources(sources)
+    )
+    content = ET.SubElement(entry, f"{{{ATOM}}}content", type="html")
+    content.text = _xml_text(f"<ul>{items}</ul>")
+    return entry
 
 
 def _atom_entry(row: dict, authority: str, tag_date: str, fallback: datetime) -> ET.Element:

@@ -85,20 +85,57 @@ def latest_per_source(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     ).fetchall()
 
 
-def finished_windows(db_path: str | Path) -> set[tuple[str, date, date]]:
-    """(source, first day, last day) of every backfill window already crawled healthily."""
+# What kind of crawl a row is: a replay (from an archive), a backfill window, or a live night (what `health` judges).
+CRAWL_KIND = "CASE WHEN replay IS NOT NULL THEN 'replay' WHEN run_id LIKE 'backfill-%' THEN 'backfill' ELSE 'live' END"
+
+
+def latest_by_kind(con: duckdb.DuckDBPyConnection, sources: list[str]) -> dict[str, dict[str, dict]]:
+    """Per source, its latest crawl of each kind (``live``, ``replay``, ``backfill``) with what ``health`` prints."""
+    cursor = con.execute(
+        f"""
+        SELECT source, {CRAWL_KIND} AS kind, started_at, verdict, reason, responses_by_status, blocked_until,
+               replay, from_date, until_date
+        FROM crawl_runs
+        WHERE source IN (SELECT unnest(?::VARCHAR[]))
+        QUALIFY row_number() OVER (PARTITION BY source, kind ORDER BY started_at DESC) = 1
+        """,
+        [sources],
+    )
+    names = [d[0] for d in cursor.description]
+    latest: dict[str, dict[str, dict]] = {source: {} for source in sources}
+    for row in cursor.fetchall():
+        record = dict(zip(names, row, strict=True))
+        latest[record["source"]][record["kind"]] = record
+    return latest
+
+
+def finished_windows(db_path: str | Path, replay: str | None = None) -> set[tuple[str, date, date]]:
+    """(source, first day, last day) of every backfill window already crawled healthily, live or from ``replay``.
+
+    A replay answers only what its archive holds, so its windows are kept apart (``replay_windows``, per archive)
+    and never count as crawled live.
+    """
     if not Path(db_path).exists():
         return set()
     with store.session(db_path) as con:
-        rows = con.execute("SELECT source, window_from, window_until FROM backfill_windows").fetchall()
+        if replay is None:
+            rows = con.execute("SELECT source, window_from, window_until FROM backfill_windows").fetchall()
+        else:
+            rows = con.execute(
+                "SELECT source, window_from, window_until FROM replay_windows WHERE replay = ?", [replay]
+            ).fetchall()
     return {(source, start, end) for source, start, end in rows}
 
 
 def record_windows(con: duckdb.DuckDBPyConnection, crawls: list[CrawlRun]) -> None:
-    """Mark the windows of these crawls finished, so a resumed backfill skips them."""
+    """Mark the windows of these crawls finished, so a resumed backfill skips them (replays apart from live)."""
     for crawl in crawls:
-        con.execute(
-            "INSERT OR REPLACE INTO backfill_windows VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [crawl.source, crawl.from_date, crawl.until_date, crawl.run_id, crawl.verdict, crawl.items,
-             crawl.finished_at],
-        )  # fmt: skip
+        window = [crawl.source, crawl.from_date, crawl.until_date]
+        outcome = [crawl.run_id, crawl.verdict, crawl.items, crawl.finished_at]
+        if crawl.replay is None:
+            con.execute("INSERT OR REPLACE INTO backfill_windows VALUES (?, ?, ?, ?, ?, ?, ?)", window + outcome)
+        else:
+            con.execute(
+                "INSERT OR REPLACE INTO replay_windows VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [*window, crawl.replay, *outcome],
+            )

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
+
+from pipelines.model import CrawlRun
 
 # Nights a missed notice is tried before it is given up: a portal's outage rarely lasts a week, a removed page does.
 MAX_ATTEMPTS = 5
@@ -87,3 +90,18 @@ def summary_line(waiting: int, given_up: int) -> str | None:
     if not (waiting or given_up):
         return None
     return f"pending fetches: {waiting} waiting for a retry, {given_up} given up (see pending_fetches)"
+
+
+def record_misses_file(con: duckdb.DuckDBPyConnection, crawl: CrawlRun) -> None:
+    """The notices ``crawl`` listed but could not fetch, from the JSONL file its spider wrote, kept for retries."""
+    if not crawl.misses_path or not Path(crawl.misses_path).exists():
+        return
+    misses = [json.loads(line) for line in Path(crawl.misses_path).read_text("utf-8").splitlines() if line]
+    record_misses(con, crawl.source, crawl.run_id, misses, crawl.finished_at)
+
+
+def write_retry_file(retry: list[dict], path: Path) -> str:
+    """The notices to fetch again as the JSON file a crawl takes (``-a pending=FILE``); returns its path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(retry, ensure_ascii=False), encoding="utf-8")
+    return str(path)

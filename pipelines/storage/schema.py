@@ -125,6 +125,24 @@ CREATE TABLE IF NOT EXISTS backfill_windows (
     finished_at TIMESTAMPTZ,
     PRIMARY KEY (source, window_from, window_until)
 );
+CREATE TABLE IF NOT EXISTS replay_windows (
+    source VARCHAR NOT NULL,
+    window_from DATE NOT NULL,
+    window_until DATE NOT NULL,
+    replay VARCHAR NOT NULL,
+    run_id VARCHAR NOT NULL,
+    verdict VARCHAR,
+    items BIGINT,
+    finished_at TIMESTAMPTZ,
+    PRIMARY KEY (source, window_from, window_until, replay)
+);
+-- Before replay_windows, a replayed backfill marked its windows in backfill_windows, where a live backfill then
+-- skipped them: such rows move here (their crawl says it was a replay).
+INSERT OR IGNORE INTO replay_windows
+SELECT w.source, w.window_from, w.window_until, c.replay, w.run_id, w.verdict, w.items, w.finished_at
+FROM backfill_windows w JOIN crawl_runs c USING (run_id, source) WHERE c.replay IS NOT NULL;
+DELETE FROM backfill_windows
+WHERE (run_id, source) IN (SELECT run_id, source FROM crawl_runs WHERE replay IS NOT NULL);
 CREATE TABLE IF NOT EXISTS publications (
     source VARCHAR NOT NULL,
     notice_id VARCHAR NOT NULL,
@@ -196,9 +214,12 @@ TABLE_COMMENTS = {
     "matches": "One row per rule hit on a notice: what matched, the evidence and what was extracted.",
     "match_results": "One row per notice: its overall tier, score and categories under the current rules.",
     "crawl_runs": "One row per source and nightly run: what was fetched and the health verdict.",
-    "backfill_windows": "Date windows a backfill has finished per source: a resumed backfill skips them.",
     "pending_fetches": "Listed notices whose detail page could not be fetched yet: retried every night until stored "
     "or given up.",
+    "backfill_windows": "Date windows a live backfill has finished per source: a resumed backfill skips them.",
+    "replay_windows": (
+        "Date windows a backfill replayed from a WARC archive has finished, per source and archive; never live."
+    ),
     "publications": "Ledger of notices published in a nightly digest: each goes out exactly once.",
     "deliveries": "One row per delivery channel tried per nightly run (webhook, e-mail): sent or failed, and why.",
     "delivery_outbox": "Each run's message per channel, entered with the publication it announces: sent once, by "
@@ -283,6 +304,11 @@ BACKFILL_WINDOW_COMMENTS = {
     "verdict": "Verdict of the window's crawl (ok or degraded: a finished window).",
     "items": "Notices the window's crawl collected.",
     "finished_at": "When the window was finished.",
+}
+REPLAY_WINDOW_COMMENTS = {
+    **BACKFILL_WINDOW_COMMENTS,
+    "replay": "The WARC file or folder the window was replayed from.",
+    "run_id": "Replayed backfill run that finished the window.",
 }
 PUBLICATION_COMMENTS = {
     "source": "Portal of the published notice.",
@@ -534,6 +560,7 @@ def schema_statements() -> list[str]:
         ("crawl_runs", CRAWL_RUN_COMMENTS),
         ("backfill_windows", BACKFILL_WINDOW_COMMENTS),
         ("pending_fetches", PENDING_FETCH_COMMENTS),
+        ("replay_windows", REPLAY_WINDOW_COMMENTS),
         ("publications", PUBLICATION_COMMENTS),
         ("deliveries", DELIVERY_COMMENTS),
         ("delivery_outbox", DELIVERY_OUTBOX_COMMENTS),

@@ -363,3 +363,81 @@ def test_deliveries_are_documented_in_the_snapshot(con, tmp_path):
         ).fetchall()
     assert {name for name, _ in comments} == set(schema.DELIVERY_COMMENTS)
     assert all(comment for _, comment in comments)
+
+
+# --- the night's source health ----------------------------------------------------------------------------------
+
+HOSTILE_REASON = '<script>alert(1)</script> =HYPERLINK("http://evil","x")'
+NIGHT_SOURCES = [
+    {"source": "ccgp", "verdict": "ok", "reason": "48 notices from 51 responses",
+     "finished_at": "2026-11-24T18:40:00+00:00"},
+    {"source": "ggzy", "verdict": "broken", "reason": HOSTILE_REASON, "finished_at": "2026-11-24T18:41:00+00:00"},
+]  # fmt: skip
+
+# output → what it must say, in this order (the unhealthy source and its reason before everything else). Markdown and
+# HTML must leave no live tag of the reason; JSON carries the text as scraped (its readers escape, as for titles).
+HEALTH_IN_OUTPUTS = {
+    "digest.md": [
+        "**Unhealthy sources: ggzy.**",
+        "## Sources",
+        '- **ggzy**: broken: \\<script\\>alert\\(1\\)\\</script\\> =HYPERLINK\\("http://evil","x"\\)',
+        "- **ccgp**: ok: 48 notices from 51 responses",
+        "## [strong]",
+    ],
+    "digest.html": [
+        '<p class="unhealthy"><strong>Unhealthy sources: ggzy.</strong>',
+        '<li class="unhealthy"><strong>ggzy</strong>: broken: &lt;script&gt;alert(1)&lt;/script&gt; '
+        "=HYPERLINK(&quot;http://evil&quot;,&quot;x&quot;)</li>",
+        "<li><strong>ccgp</strong>: ok: 48 notices from 51 responses</li>",
+        '<section id="summary">',
+        '<article class="match"',
+    ],
+    "matches.json": ['"unhealthy": [\n  "ggzy"\n ]', '"source": "ggzy"', '"source": "ccgp"', '"matches": ['],
+}
+
+
+@pytest.mark.parametrize("name", HEALTH_IN_OUTPUTS)
+def test_every_output_of_a_night_names_its_unhealthy_sources_first(con, tmp_path, name):
+    matched(con, "1")
+    publish.publish(con, tmp_path / "published", "r1", NIGHT_1, datetime.now(UTC), sources=NIGHT_SOURCES)
+    text = read(tmp_path, NIGHT_1, name)
+    positions = [text.find(expected) for expected in HEALTH_IN_OUTPUTS[name]]
+    assert -1 not in positions, [e for e, p in zip(HEALTH_IN_OUTPUTS[name], positions, strict=True) if p < 0]
+    assert positions == sorted(positions)
+    if name != "matches.json":
+        assert "<script>" not in text.replace("\\<script\\>", "")
+
+
+def test_the_feed_and_the_delivery_carry_the_nights_health(con, tmp_path):
+    matched(con, "1")
+    digest = publish.publish(con, tmp_path / "published", "r1", NIGHT_1, datetime.now(UTC), sources=NIGHT_SOURCES)
+    feed = feedparser.parse((tmp_path / "published" / "feed.atom").read_bytes())
+    assert not feed.bozo
+    assert feed.feed.subtitle == f"2026-11-24: UNHEALTHY SOURCES: ggzy broken ({HOSTILE_REASON})"
+    alert = feed.entries[0]
+    assert (alert.id, alert.title) == ("tag:tenderwatch,2026:health/2026-11-24", "[unhealthy] 2026-11-24: ggzy broken")
+    assert alert.updated == "2026-11-24T18:41:00Z"
+    assert "&lt;script&gt;" in alert.content[0].value and "<script>" not in alert.content[0].value
+    assert [entry.id.rsplit("/", 1)[1] for entry in feed.entries[1:]] == ["1"]
+
+    message = publish.delivery_message(digest)
+    assert message.subject == "tenderwatch 2026-11-24: UNHEALTHY ggzy broken; 1 new matched notice(s)"
+    assert message.payload["unhealthy"] == ["ggzy"]
+    assert [(s["source"], s["verdict"], s["reason"]) for s in message.payload["sources"]] == [
+        ("ggzy", "broken", HOSTILE_REASON),
+        ("ccgp", "ok", "48 notices from 51 responses"),
+    ]
+    assert message.text.index("**Unhealthy sources: ggzy.**") < message.text.index("## [strong]")
+    assert "&lt;script&gt;alert(1)" in message.html and "<script>" not in message.html
+    csv_text = read(tmp_path, NIGHT_1, "matches.csv")
+    assert "ggzy" not in csv_text and "HYPERLINK" not in csv_text  # the CSV stays one row per match
+
+
+def test_a_rematch_keeps_the_health_the_night_recorded(con, tmp_path):
+    matched(con, "1")
+    publish.publish(con, tmp_path / "published", "r1", NIGHT_1, datetime.now(UTC), sources=NIGHT_SOURCES)
+    matched(con, "2")
+    digest = publish.publish(con, tmp_path / "published", "rematch-1", NIGHT_1, datetime.now(UTC))
+    assert digest.new == 1
+    assert [s["source"] for s in digest.sources] == ["ggzy", "ccgp"]
+    assert json.loads(read(tmp_path, NIGHT_1, "matches.json"))["unhealthy"] == ["ggzy"]
