@@ -75,6 +75,9 @@ def preflight(args: argparse.Namespace) -> Context:
     if source_problem:
         where = "--sources" if getattr(args, "sources", None) else "sources.enabled"
         raise CommandError(f"{where}: {source_problem}")
+    if hasattr(args, "base_url"):
+        # Crawl options are checked here, before the run lock creates anything in the data directory.
+        check_crawl_input(args)
     return Context(settings, Paths(Path(args.data_dir or settings.data_dir)), sources)
 
 
@@ -419,7 +422,6 @@ def scrapy_setting_problem(name: str, value: str) -> str | None:
 
 
 def cmd_nightly(args: argparse.Namespace, context: Context) -> int:
-    check_crawl_input(args)
     from flows import nightly
 
     _require_replay(args.replay)
@@ -466,7 +468,6 @@ def _pending_line(waiting: int, given_up: int) -> str | None:
 
 
 def cmd_backfill(args: argparse.Namespace, context: Context) -> int:
-    check_crawl_input(args)
     from flows import backfill
 
     _require_replay(args.replay)
@@ -516,7 +517,6 @@ def cmd_check_sources(args: argparse.Namespace, context: Context) -> int:
     from pipelines.ingest.crawl import CrawlRequest, run_crawl
     from pipelines.storage import crawl_runs
 
-    check_crawl_input(args)
     paths = context.paths
     run_id = "check-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     yesterday = (datetime.now(SHANGHAI).date() - timedelta(days=1)).isoformat()

@@ -223,14 +223,16 @@ def test_nights_killed_at_every_ingest_step_lose_and_double_nothing(prefect_harn
             assert night.returncode == code, (fault, night.stdout[-1000:], night.stderr[-2000:])
             if fault == "crawl-child":
                 assert "ccgp: broken: the crawl wrote no stats" in night.stdout
-        assert receiver.bodies == []
+        # The night whose crawl died is announced as unhealthy, with nothing published; the killed flows send nothing.
+        (unhealthy,) = receiver.bodies
+        assert (unhealthy["new"], unhealthy["matches"], unhealthy["unhealthy"]) == (0, [], ["ccgp"])
         assert nightly(data, "--publish-date", "2026-11-25", "--config", str(config)) == 0
     finally:
         receiver.close()
     with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*), count(DISTINCT notice_id) FROM notices").fetchall() == [(48, 48)]
     assert ledger(data) == [(notice_id, "2026-11-25", "published") for notice_id in sorted(PURCHASES)]
-    (body,) = receiver.bodies
+    (_, body) = receiver.bodies
     assert sorted(match["notice_id"] for match in body["matches"]) == sorted(PURCHASES)
     assert temporary_files(data) == []
 

@@ -63,6 +63,12 @@ def test_leftovers_of_a_killed_snapshot_are_removed_at_the_next_start(tmp_path):
 
 def test_health_says_when_the_analysts_snapshot_does_not_open(tmp_path, capsys):
     db = working_db(tmp_path)
+    with store.session(db) as con:
+        # A fresh, healthy live crawl: health's only complaint can then be the snapshot.
+        con.execute(
+            "INSERT INTO crawl_runs (run_id, source, started_at, finished_at, verdict, reason, responses_by_status) "
+            "VALUES ('live', 'ccgp', now(), now(), 'ok', '3 notices from 4 responses', '{}')"
+        )
     target = tmp_path / "tenders.duckdb"
     snapshot.publish_snapshot(db, target)
     assert cli.main(["health", "--data-dir", str(tmp_path)]) == 0
