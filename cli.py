@@ -789,7 +789,7 @@ def cmd_sources(args: argparse.Namespace, context: Context) -> int:
     if args.markdown:
         print(sources_table(PORTALS))
         return 0
-    last = _last_verdicts(context.paths)
+    last = _last_verdicts(context.paths, list(PORTALS))
     width = max(map(len, PORTALS))
     for name, portal in PORTALS.items():
         verified = "verified" if portal.verified else "UNVERIFIED"
@@ -809,15 +809,23 @@ def sources_table(portals) -> str:
     return "\n".join(rows)
 
 
-def _last_verdicts(paths: Paths) -> dict[str, str]:
-    """source → ``verdict (date)`` of its latest crawl in this data directory."""
+def _last_verdicts(paths: Paths, sources: list[str]) -> dict[str, str]:
+    """source → ``verdict (date)`` of its latest live crawl here, or of a replay or backfill, said to be one."""
     from pipelines.storage import crawl_runs, store
 
     if not paths.work_db.exists():
         return {}
     with store.session(paths.work_db) as con:
-        rows = crawl_runs.latest_per_source(con)
-    return {source: f"{verdict} ({_local(started)})" for source, started, verdict, *_ in rows}
+        latest = crawl_runs.latest_by_kind(con, sources)
+    said = {}
+    for source, kinds in latest.items():
+        kind = next((kind for kind in ("live", "replay", "backfill") if kind in kinds), None)
+        if kind:
+            crawl = kinds[kind]
+            said[source] = f"{crawl['verdict']} ({_local(crawl['started_at'])}" + (
+                ")" if kind == "live" else f", {kind})"
+            )
+    return said
 
 
 # --- commands on one page or text ------------------------------------------------------------------------------

@@ -133,7 +133,8 @@ def test_sources_says_which_layouts_real_pages_verified(tmp_path, monkeypatch, c
 def test_sources_shows_each_sources_last_verdict(demo_night, monkeypatch, capsys):
     assert cli.main(["sources", "--data-dir", str(demo_night)]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"^ccgp\s+verified\s+enabled\s+last: ok \(\d{4}-\d\d-\d\d \d\d:\d\d CST\)$", out, re.M)
+    # The demo night is a replay, and says so.
+    assert re.search(r"^ccgp\s+verified\s+enabled\s+last: ok \(\d{4}-\d\d-\d\d \d\d:\d\d CST, replay\)$", out, re.M)
     assert re.search(r"^szu\s+UNVERIFIED\s+-\s+last: never crawled$", out, re.M)
 
 

@@ -77,14 +77,6 @@ def active_backoff(db_path: str | Path, source: str, now: datetime) -> tuple[dat
     return rows[0][0], rows[0][1]
 
 
-def latest_per_source(con: duckdb.DuckDBPyConnection) -> list[tuple]:
-    """(source, started_at, verdict, reason, responses_by_status, blocked_until) of each source's latest crawl."""
-    return con.execute(
-        "SELECT source, started_at, verdict, reason, responses_by_status, blocked_until FROM source_health "
-        "ORDER BY source"
-    ).fetchall()
-
-
 # What kind of crawl a row is: a replay (from an archive), a backfill window, or a live night (what `health` judges).
 CRAWL_KIND = "CASE WHEN replay IS NOT NULL THEN 'replay' WHEN run_id LIKE 'backfill-%' THEN 'backfill' ELSE 'live' END"
 
