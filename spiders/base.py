@@ -18,7 +18,7 @@ from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 
 from pipelines.model import UNDECODABLE, raw_notice
-from spiders.common import list_date
+from spiders.common import json_answer, list_date
 from spiders.completeness import note_missed_notice
 from spiders.hosts import DEFAULT_PORTS, port_of
 
@@ -98,6 +98,16 @@ class BaseSpider(scrapy.Spider):
     # A real block page is short; a notice that merely mentions 验证码 is long.
     block_page_max_bytes: ClassVar[int] = 8000
     handle_httpstatus_list: ClassVar[list[int]] = sorted(BLOCK_STATUSES)
+    # Statuses a portal's anti-bot product answers with besides BLOCK_STATUSES (Ruishu's 412), and what they mean.
+    challenge_statuses: ClassVar[dict[int, str]] = {}
+    # The path of the portal's JSON API: an HTML page answered there is a challenge, never an empty list.
+    json_api_path: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        # A refusal status must reach the callbacks to be recognised: Scrapy drops error statuses before them.
+        cls.handle_httpstatus_list = sorted({*cls.handle_httpstatus_list, *cls.challenge_statuses})
+
     # Whether list titles are prefiltered unless ``-a prefilter=…`` says otherwise (docs/decisions.md).
     prefilter_default: ClassVar[bool] = False
 
@@ -261,14 +271,22 @@ class BaseSpider(scrapy.Spider):
 
         A class method: the judgement depends on the portal alone, so reprocessing asks it without a crawl.
         """
-        if response.status in BLOCK_STATUSES:
-            return BLOCK_STATUSES[response.status]
-        if len(response.body) > cls.block_page_max_bytes:
-            return None
-        text = response.text if hasattr(response, "text") else response.body.decode("utf-8", "replace")
-        for marker, meaning in (*cls.block_markers, *GENERIC_BLOCK_MARKERS):
-            if marker in text:
-                return meaning
+        status = cls.challenge_statuses.get(response.status) or BLOCK_STATUSES.get(response.status)
+        if status:
+            return status
+        if len(response.body) <= cls.block_page_max_bytes:
+            text = response.text if hasattr(response, "text") else response.body.decode("utf-8", "replace")
+            for marker, meaning in (*cls.block_markers, *GENERIC_BLOCK_MARKERS):
+                if marker in text:
+                    return meaning
+        if (
+            cls.json_api_path
+            and cls.json_api_path in response.url
+            and response.status == 200
+            and json_answer(response) is None
+            and response.body.lstrip()[:1] == b"<"
+        ):
+            return "HTML page instead of the notice API's JSON"
         return None
 
     def is_blocked(self, response: Response) -> bool:

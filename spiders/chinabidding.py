@@ -110,7 +110,8 @@ class ChinabiddingSpider(BaseSpider):
     # No www: that name does not resolve (the Korean collector's note).
     base_url = "https://chinabidding.mofcom.gov.cn"
     allowed_domains: ClassVar[list[str]] = ["chinabidding.mofcom.gov.cn"]
-    handle_httpstatus_list: ClassVar[list[int]] = sorted({*BaseSpider.handle_httpstatus_list, *CHALLENGE_STATUSES})
+    challenge_statuses: ClassVar[dict[int, str]] = CHALLENGE_STATUSES
+    json_api_path: ClassVar[str | None] = LIST_PATH
     # Changes (2) repeat a tender's specification; results (3, 4) name what was bought and from whom.
     type_codes: ClassVar[tuple[str, ...]] = ("1", "2", "3", "4")
     # A preset range, not a date; empty as the Korean collector sends it (bidpilot saw short presets answer nothing).
@@ -155,18 +156,6 @@ class ChinabiddingSpider(BaseSpider):
             callback=self.parse,
             cb_kwargs={"keyword": keyword, "type_code": type_code, "page": page},
         )
-
-    @classmethod
-    def block_reason(cls, response: Response) -> str | None:
-        """Base refusals, HTTP 412, and an HTML page where the list API should have answered JSON."""
-        if response.status in CHALLENGE_STATUSES:
-            return CHALLENGE_STATUSES[response.status]
-        reason = super().block_reason(response)
-        if reason or LIST_PATH not in response.url or response.status != 200:
-            return reason
-        if json_answer(response) is None and response.body.lstrip()[:1] == b"<":
-            return "HTML page instead of the notice API's JSON"
-        return None
 
     def parse(self, response: Response, keyword: str = "", type_code: str = "1", page: int = 1):
         if self.is_blocked(response):

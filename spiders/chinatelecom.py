@@ -139,7 +139,8 @@ class ChinatelecomSpider(BaseSpider):
     source = SOURCE
     base_url = "https://caigou.chinatelecom.com.cn"
     allowed_domains: ClassVar[list[str]] = ["caigou.chinatelecom.com.cn"]
-    handle_httpstatus_list: ClassVar[list[int]] = sorted({*BaseSpider.handle_httpstatus_list, *CHALLENGE_STATUSES})
+    challenge_statuses: ClassVar[dict[int, str]] = CHALLENGE_STATUSES
+    json_api_path: ClassVar[str | None] = LIST_PATH
     type_codes: ClassVar[tuple[str, ...]] = tuple(TYPES)
     # The site's own front end asks 10 or 20; more per page would only be a guess at the server's limit.
     page_size: ClassVar[int] = 20
@@ -186,18 +187,6 @@ class ChinatelecomSpider(BaseSpider):
             callback=self.parse,
             cb_kwargs={"keyword": keyword, "type_code": type_code, "page": page},
         )
-
-    @classmethod
-    def block_reason(cls, response: Response) -> str | None:
-        """Base refusals, HTTP 412, and an HTML page where the list API should have answered JSON."""
-        if response.status in CHALLENGE_STATUSES:
-            return CHALLENGE_STATUSES[response.status]
-        reason = super().block_reason(response)
-        if reason or LIST_PATH not in response.url or response.status != 200:
-            return reason
-        if json_answer(response) is None and response.body.lstrip()[:1] == b"<":
-            return "HTML page instead of the notice API's JSON"
-        return None
 
     def parse(self, response: Response, keyword: str = "", type_code: str = "e2no", page: int = 1):
         if self.is_blocked(response):

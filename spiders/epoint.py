@@ -134,7 +134,8 @@ class EpointSpider(BaseSpider):
     # Sichuan's front end posts the JSON text with a form content type; Jiangsu posts application/json.
     content_type: ClassVar[str] = "application/json;charset=UTF-8"
     list_referer_path: ClassVar[str] = "/"
-    handle_httpstatus_list: ClassVar[list[int]] = sorted({*BaseSpider.handle_httpstatus_list, *CHALLENGE_STATUSES})
+    challenge_statuses: ClassVar[dict[int, str]] = CHALLENGE_STATUSES
+    json_api_path: ClassVar[str | None] = SEARCH_PATH
 
     def __init__(self, *args: Any, keywords: str | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -204,18 +205,6 @@ class EpointSpider(BaseSpider):
             callback=self.parse,
             cb_kwargs={"offset": offset, "keyword": keyword},
         )
-
-    @classmethod
-    def block_reason(cls, response: Response) -> str | None:
-        """Base refusals, HTTP 412, and an HTML page where the search API should have answered JSON."""
-        if response.status in CHALLENGE_STATUSES:
-            return CHALLENGE_STATUSES[response.status]
-        reason = super().block_reason(response)
-        if reason or SEARCH_PATH not in response.url or response.status != 200:
-            return reason
-        if json_answer(response) is None and b"<script" in response.body[:20000].lower():
-            return "JS challenge page instead of the search API's JSON"
-        return None
 
     def parse(self, response: Response, offset: int = 0, keyword: str = ""):
         if self.is_blocked(response):

@@ -156,7 +156,7 @@ class FreecmsSpider(BaseSpider):
     page_prefix: ClassVar[str] = "/freecms"
     list_referer_path: ClassVar[str] = "/"
     modes: ClassVar[tuple[str, ...]] = ("search", "channel")
-    handle_httpstatus_list: ClassVar[list[int]] = sorted({*BaseSpider.handle_httpstatus_list, *CHALLENGE_STATUSES})
+    challenge_statuses: ClassVar[dict[int, str]] = CHALLENGE_STATUSES
 
     def __init__(self, *args: Any, mode: str | None = None, keywords: str | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -197,18 +197,6 @@ class FreecmsSpider(BaseSpider):
             callback=self.parse,
             cb_kwargs={"keyword": keyword, "page": page},
         )
-
-    @classmethod
-    def block_reason(cls, response: Response) -> str | None:
-        """Base refusals, HTTP 412, and an HTML page where the list API should have answered JSON."""
-        if response.status in CHALLENGE_STATUSES:
-            return CHALLENGE_STATUSES[response.status]
-        reason = super().block_reason(response)
-        if reason or cls.list_path not in response.url or response.status != 200:
-            return reason
-        if json_answer(response) is None and response.body.lstrip()[:1] == b"<":
-            return "HTML page instead of the notice API's JSON"
-        return None
 
     def parse(self, response: Response, keyword: str = "", page: int = 1):
         if self.is_blocked(response):
@@ -263,6 +251,7 @@ class PlapSpider(FreecmsSpider):
     allowed_domains: ClassVar[list[str]] = ["www.plap.mil.cn", "plap.mil.cn"]
     # EVIDENCE.md's path; 2026 clients use /freecms-glht/rest/… (see the module docstring).
     list_path = "/freecms/rest/v1/notice/selectInfoMoreChannel.do"
+    json_api_path = list_path
     site_id = "404bb030-5be9-4070-85bd-c94b1473e8de"
     channel = "c5bff13f-21ca-4dac-b158-cb40accd3035"
     extra_params = (("regionCode", ""),)
@@ -277,6 +266,7 @@ class ZycgSpider(FreecmsSpider):
     base_url = "https://www.zycg.gov.cn"
     allowed_domains: ClassVar[list[str]] = ["www.zycg.gov.cn", "zycg.gov.cn"]
     list_path = "/freecms/rest/v1/notice/selectInfoMore.do"
+    json_api_path = list_path
     site_id = "6f5243ee-d4d9-4b69-abbd-1e40576ccd7d"
     channel = "d0e7c5f4-b93e-4478-b7fe-61110bb47fd5"
     notice_types = "1,2,3,31,32,52,57,61"

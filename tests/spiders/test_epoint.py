@@ -138,7 +138,7 @@ def test_search_request_body(spider_class, content_type, date_field, rows):
         (200, None, "JSL (加速乐) JS cookie challenge"),  # the real JSL page (Jiangsu) instead of JSON
         (412, b"<html><script>var a=1;</script></html>", "HTTP 412 Ruishu (瑞数) JS challenge"),
         (200, b"<html><head><script src='/x.js'></script></head><body></body></html>" + b" " * 9000,
-         "JS challenge page instead of the search API's JSON"),
+         "HTML page instead of the notice API's JSON"),
     ],
 )  # fmt: skip
 def test_challenge_instead_of_json_is_a_block(status, body, reason):
