@@ -207,22 +207,29 @@ class BaseSpider(scrapy.Spider):
         self.scheduled_ids.add(listing["notice_id"])
         return "fetch"
 
-    def follow_listings(self, response: Response, listings: list[dict[str, Any]]):
-        """Detail requests for the listed notices worth fetching, newest-first lists.
+    def follow_listings(self, response: Response, listings: list[dict[str, Any]], keyword: str = ""):
+        """What the listed notices worth having become (``take_listing``), newest-first lists.
 
-        Returns (via ``yield from``) whether paging should stop: the list reached notices older than the window,
-        or ``sample`` is used up.
+        ``keyword`` is the search that listed them: its hits skip the title prefilter (a full-text hit need not
+        carry the word in its title) and remember it. Returns (via ``yield from``) whether paging should stop: the
+        list reached notices older than the window, or ``sample`` is used up.
         """
         reached_older = False
         for listing in listings:
-            verdict = self.screen_listing(listing)
+            verdict = self.screen_listing(listing, prefilter=not keyword)
             reached_older = reached_older or verdict == "older"
             if verdict != "fetch":
                 continue
             if not self.take_notice():
                 return True
-            yield response.follow(listing["url"], callback=self.parse_detail, cb_kwargs={"listing": listing})
+            if keyword:
+                listing["keyword"] = keyword
+            yield self.take_listing(response, listing)
         return reached_older
+
+    def take_listing(self, response: Response, listing: dict[str, Any]):
+        """A listed notice worth having: a request for its detail page (a portal whose list is the notice overrides)."""
+        return response.follow(listing["url"], callback=self.parse_detail, cb_kwargs={"listing": listing})
 
     def notice_id_of(self, response: Response, listing: dict[str, Any]) -> str:
         """The notice id for the detail item; portals whose detail URL carries the id override this."""

@@ -173,18 +173,8 @@ class ChinabiddingSpider(BaseSpider):
             return
         if self.list_only:
             return
-        reached_older = False
-        for listing in listings:
-            # A keyword search already names a purchase word: no title prefilter.
-            verdict = self.screen_listing(listing, prefilter=False)
-            reached_older = reached_older or verdict == "older"
-            if verdict != "fetch":
-                continue
-            if not self.take_notice():
-                return
-            listing["keyword"] = keyword
-            yield scrapy.Request(listing["url"], callback=self.parse_detail, cb_kwargs={"listing": listing})
-        if not reached_older and page < last_page:
+        stop = yield from self.follow_listings(response, listings, keyword)
+        if not stop and page < last_page:
             yield self.list_request(keyword, type_code, page + 1)
 
 

@@ -188,6 +188,11 @@ class ChinatelecomSpider(BaseSpider):
             cb_kwargs={"keyword": keyword, "type_code": type_code, "page": page},
         )
 
+    def take_listing(self, response: Response, listing: dict[str, Any]):
+        """The notice is its list record: no detail page is fetched (module docstring)."""
+        url, html = notice_document(listing)
+        return raw_notice(self.source, listing["notice_id"], url, listing, response, html=html)
+
     def parse(self, response: Response, keyword: str = "", type_code: str = "e2no", page: int = 1):
         if self.is_blocked(response):
             return
@@ -203,19 +208,8 @@ class ChinatelecomSpider(BaseSpider):
             return
         if self.list_only:
             return
-        reached_older = False
-        for listing in listings:
-            # A title search already names a purchase word: no title prefilter.
-            verdict = self.screen_listing(listing, prefilter=False)
-            reached_older = reached_older or verdict == "older"
-            if verdict != "fetch":
-                continue
-            if not self.take_notice():
-                return
-            listing["keyword"] = keyword
-            url, html = notice_document(listing)
-            yield raw_notice(self.source, listing["notice_id"], url, listing, response, html=html)
-        if not reached_older and page * self.page_size < total:
+        stop = yield from self.follow_listings(response, listings, keyword)
+        if not stop and page * self.page_size < total:
             yield self.list_request(keyword, type_code, page + 1)
 
 
