@@ -262,6 +262,19 @@ class BaseSpider(scrapy.Spider):
         url = (response.meta.get("redirect_urls") or [response.url])[0] if response.request else response.url
         note_missed_notice(self.crawler, Path(path) if path else None, url, listing, reason)
 
+    def note_search_page(self, response: Response, listings: list[dict[str, Any]] | None) -> bool:
+        """Count one search answer; whether its listings are to be followed. ``None`` (no result list at all: an
+        error page, a changed layout) is an empty list page, never a quiet day; no hits is counted apart."""
+        if listings is None:
+            self.note_list_page(response, 0)
+            self.note_empty_list(response)
+            return False
+        self.note_list_page(response, len(listings))
+        if not listings:
+            self.crawler.stats.inc_value("tenderwatch/search_queries_without_results")
+            return False
+        return not self.list_only
+
     def note_list_page(self, response: Response, listed: int) -> None:
         """Count a list page and its notices; with ``list_only`` the stats say the crawl was a check."""
         stats = self.crawler.stats

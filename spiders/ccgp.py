@@ -364,16 +364,7 @@ class CcgpSpider(BaseSpider):
         if self.is_blocked(response):
             return
         listings = parse_search_page(response)
-        if listings is None:
-            # No result list at all (not "no results"): a redirect to another page or a changed layout.
-            self.note_list_page(response, 0)
-            self.note_empty_list(response)
-            return
-        self.note_list_page(response, len(listings))
-        if not listings:
-            self.crawler.stats.inc_value("tenderwatch/search_queries_without_results")
-            return
-        if self.list_only:
+        if not self.note_search_page(response, listings):
             return
         for listing in listings:
             # The portal filters by date, so a result outside the window is another day's notice, not the end.

@@ -161,17 +161,8 @@ class ChinabiddingSpider(BaseSpider):
         if self.is_blocked(response):
             return
         parsed = parse_list(json_answer(response), self.base_url, type_code)
-        if parsed is None:
-            # Not "no results": an error or another document; the verdict must not read it as a quiet day.
-            self.note_list_page(response, 0)
-            self.note_empty_list(response)
-            return
-        listings, last_page = parsed
-        self.note_list_page(response, len(listings))
-        if not listings:
-            self.crawler.stats.inc_value("tenderwatch/search_queries_without_results")
-            return
-        if self.list_only:
+        listings, last_page = parsed if parsed is not None else (None, 0)
+        if not self.note_search_page(response, listings):
             return
         stop = yield from self.follow_listings(response, listings, keyword)
         if not stop and page < last_page:

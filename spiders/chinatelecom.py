@@ -197,16 +197,8 @@ class ChinatelecomSpider(BaseSpider):
         if self.is_blocked(response):
             return
         parsed = parse_list(json_answer(response), self.base_url, type_code)
-        if parsed is None:
-            self.note_list_page(response, 0)
-            self.note_empty_list(response)
-            return
-        listings, total = parsed
-        self.note_list_page(response, len(listings))
-        if not listings:
-            self.crawler.stats.inc_value("tenderwatch/search_queries_without_results")
-            return
-        if self.list_only:
+        listings, total = parsed if parsed is not None else (None, 0)
+        if not self.note_search_page(response, listings):
             return
         stop = yield from self.follow_listings(response, listings, keyword)
         if not stop and page * self.page_size < total:
