@@ -30,8 +30,10 @@ nightly: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/python flows.py serve
 
+# One worker per core (pytest-xdist); --dist loadfile keeps a file's tests on one worker, so a module-scoped crawl
+# or flow run is paid once, not once per worker. Each worker starts its own temporary Prefect server.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
