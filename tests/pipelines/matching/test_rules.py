@@ -146,8 +146,8 @@ TRAPS: list[tuple[str, str, str]] = [
     ("sig.h100_nvlink900", "工作站", "图形工作站，显卡RTX A6000 48GB，内存80GB，带宽900GB/s"),
     ("sig.hopper_bandwidth", "存储", "分布式存储读写带宽3.35TB/s"),
     ("sig.h20_memory", "令牌", "UKey动态令牌96G存储，HBM3兼容读卡器"),
-    ("sig.h20_memory", "国产推理卡", "推理卡：昆仑芯P800；显存：96GB HBM3"),
-    ("sig.hbm2e_80g", "国产", "加速卡：海光DCU；单卡显存：80GB HBM2e"),
+    ("sig.h20_memory", "国产推理卡", "昆仑芯P800推理卡，显存96GB HBM3"),
+    ("sig.hbm2e_80g", "国产", "海光DCU加速卡，单卡显存80GB HBM2e"),
     ("sig.h20_fp16", "国产", "国产加速卡FP16算力不低于148TFLOPS，须为昆仑芯产品"),
     ("sig.h200_memory", "硬盘", "机械硬盘141GB SAS，RAID卡"),
     # Unnamed AI compute: the room around the servers, graphics work, domestic or named parts, vouchers.
