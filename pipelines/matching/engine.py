@@ -43,6 +43,7 @@ from pipelines.matching.rules import (
     DEFAULT_RULES_PATH,
     FIELDS,
     ChipModel,
+    DomesticPlatform,
     Modifier,
     Provider,
     Rule,
@@ -101,6 +102,7 @@ class Matcher:
         modifiers: tuple[Modifier, ...],
         models: tuple[ChipModel, ...],
         providers: tuple[Provider, ...],
+        domestic_platforms: tuple[DomesticPlatform, ...],
         scoring: Scoring,
         notice_type_factors: dict[str, float],
         prefilter: re.Pattern[str],
@@ -111,6 +113,7 @@ class Matcher:
         self.modifiers = modifiers
         self.models = models
         self.providers = providers
+        self.domestic_platforms = domestic_platforms
         self.scoring = scoring
         self.notice_type_factors = notice_type_factors
         self.prefilter = prefilter
@@ -306,9 +309,14 @@ class Matcher:
         for hit in hits:
             rules_per_category.setdefault(hit.rule.category, set()).add(hit.rule.id)
         type_factor = self.notice_type_factors.get(notice_type, 1.0) if notice_type else 1.0
+        rules_hit: dict[str, list[tuple[str, int, int]]] = {}
+        for hit in hits:
+            rules_hit.setdefault(hit.rule.id, []).append((hit.field, hit.start, hit.end))
         output: dict[tuple[str, str], tuple[tuple[float, int, int, int, int], dict[str, Any]]] = {}
         for hit in hits:
-            entry = self._hit_output(hit, rules_per_category, modifiers_found, published, notice_type, type_factor)
+            entry = self._hit_output(
+                hit, rules_per_category, rules_hit, modifiers_found, published, notice_type, type_factor
+            )
             if entry["tier"] == "none":
                 continue
             key = (hit.rule.id, entry["model"] or entry["text"].lower())
@@ -318,7 +326,13 @@ class Matcher:
             if key not in output or rank < output[key][0]:
                 output[key] = (rank, entry)
         ordered = sorted(output.values(), key=lambda item: item[0])
-        entries = [entry for _, entry in ordered][:_MAX_HITS]
+        entries = [entry for _, entry in ordered]
+        # Unnamed AI compute is a label for notices that name nothing: once a chip, cloud or model is named at
+        # review or above, the notice is that purchase and the label would only repeat it.
+        yielding = {rule.id for rule in self.rules if rule.yields_to_named}
+        if any(e["tier"] in ("strong", "review") and e["rule_id"] not in yielding for e in entries):
+            entries = [e for e in entries if e["rule_id"] not in yielding]
+        entries = entries[:_MAX_HITS]
         score = max((entry["score"] for entry in entries), default=0.0)
         categories = sorted({e["category"] for e in entries if e["tier"] in ("strong", "review")})
         return {"tier": self.scoring.tier(score), "score": score, "categories": categories, "hits": entries}
@@ -327,6 +341,7 @@ class Matcher:
         self,
         hit: _Hit,
         rules_per_category: dict[str, set[str]],
+        rules_hit: dict[str, list[tuple[str, int, int]]],
         modifiers_found: dict[str, Modifier],
         published: date | None,
         notice_type: str | None,
@@ -335,12 +350,16 @@ class Matcher:
         rule, scoring = hit.rule, self.scoring
         notes = list(hit.notes)
         score = hit.base_score
+        corroborators = self._corroborators(hit, rules_hit)
+        if corroborators and rule.corroborated_weight is not None and rule.corroborated_weight > score:
+            score = rule.corroborated_weight
+            notes.append(f"corroborated by {', '.join(corroborators)}")
         others = len(rules_per_category.get(rule.category, ())) - 1
         if others > 0:
             bonus = min(others * scoring.corroboration_bonus, scoring.corroboration_cap)
             score = min(score + bonus, 1.0)
             notes.append(f"+{bonus:g} other {rule.category} rules in the notice")
-        restricted_since = hit.model.restricted_since if hit.model else None
+        restricted_since = rule.inferred_since if rule.infers else hit.model.restricted_since if hit.model else None
         after_restriction = None
         if restricted_since is not None and published is not None:
             after_restriction = published >= restricted_since
@@ -349,7 +368,7 @@ class Matcher:
                 notes.append(f"×{scoring.before_restriction_factor:g} notice predates the restriction")
         # Several signs that this is not a purchase say the same thing once: the strongest penalty applies.
         penalties = [(type_factor, f"{notice_type} notice")] if type_factor < 1 else []
-        penalties += [(m.factor, m.id) for m in modifiers_found.values() if rule.category in m.categories]
+        penalties += [(m.factor, m.id) for m in modifiers_found.values() if m.applies_to(rule)]
         if penalties:
             factor, cause = min(penalties)
             score *= factor
@@ -357,6 +376,11 @@ class Matcher:
         elif type_factor > 1:
             score *= type_factor
             notes.append(f"×{type_factor:g} {notice_type} notice names the supplier")
+        if rule.max_tier is not None and not corroborators:
+            ceiling = self._ceiling(rule.max_tier)
+            if score > ceiling:
+                score = ceiling
+                notes.append(f"capped at {rule.max_tier}: not corroborated")
         score = round(min(score, 1.0), 3)
         text = hit.normalized.text
         quantity, unit = None, None
@@ -375,10 +399,10 @@ class Matcher:
             "text": hit.normalized.original_text(hit.start, hit.end),
             "evidence": hit.normalized.snippet(hit.start, hit.end, 40),
             "field": hit.field,
-            "model": hit.model.name if hit.model else None,
+            "model": rule.inferred_class or (hit.model.name if hit.model else None),
             "quantity": quantity,
             "unit": unit,
-            "memory": memory_near(text, hit.start, hit.end) if hit.model else None,
+            "memory": memory_near(text, hit.start, hit.end) if hit.model or rule.infers else None,
             "provider": hit.provider,
             "tokens": tokens_near(text, hit.start, hit.end, rule.window) if rule.category == "llm_tokens" else None,
             "amount": amount_near(text, hit.start, hit.end),
@@ -386,6 +410,28 @@ class Matcher:
             "after_restriction": after_restriction,
             "reason": reason,
         }
+
+    def _corroborators(self, hit: _Hit, rules_hit: dict[str, list[tuple[str, int, int]]]) -> list[str]:
+        """Rules of ``corroborated_by`` that hit the notice somewhere else: in another field, or farther than either
+        rule's window. Two readings of one spec line ("NF5488A5, 80GB HBM2e") are one piece of evidence."""
+        rule = hit.rule
+        if not rule.corroborated_by:
+            return []
+        windows = {other.id: other.window for other in self.rules}
+        found = []
+        for other, places in rules_hit.items():
+            if other == rule.id or not other.startswith(rule.corroborated_by):
+                continue
+            gap = max(rule.window, windows[other])
+            low, high = hit.start - gap, hit.end + gap
+            if any(field != hit.field or end < low or start > high for field, start, end in places):
+                found.append(other)
+        return sorted(found)
+
+    def _ceiling(self, max_tier: str) -> float:
+        """The highest score still in ``max_tier`` (just under the next tier's threshold)."""
+        above = {"review": self.scoring.strong, "weak": self.scoring.review, "none": self.scoring.weak}
+        return round(above[max_tier] - 0.001, 3) if max_tier in above else 1.0
 
 
 # ────────────────────────────────────────── helpers and JSONL ──────────────────────────────────────────

@@ -125,12 +125,12 @@ def evaluate(cases: Iterable[dict[str, Any]], matcher: Matcher) -> dict[str, Any
 
 def format_report(report: dict[str, Any]) -> str:
     """A readable table of an ``evaluate`` report, with the misclassified cases listed under it."""
-    header = f"{'category':<15}{'precision':>10}{'recall':>8}{'f1':>8}{'tp':>6}{'fp':>6}{'fn':>6}{'tn':>6}"
+    header = f"{'category':<24}{'precision':>10}{'recall':>8}{'f1':>8}{'tp':>6}{'fp':>6}{'fn':>6}{'tn':>6}"
     lines = [f"rules {report['rules_version']} on {report['cases']} labelled cases", header, "-" * len(header)]
     rows = [*report["categories"].items(), ("any match", report["overall"])]
     for name, row in rows:
         lines.append(
-            f"{name:<15}{row['precision']:>10.3f}{row['recall']:>8.3f}{row['f1']:>8.3f}"
+            f"{name:<24}{row['precision']:>10.3f}{row['recall']:>8.3f}{row['f1']:>8.3f}"
             f"{row['tp']:>6}{row['fp']:>6}{row['fn']:>6}{row['tn']:>6}"
         )
     if report["misclassified"]:

@@ -19,7 +19,10 @@ from pipelines.national.notice_types import BY_CODE
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules.toml")
 
-CATEGORIES: tuple[str, ...] = ("ai_chip", "cloud_compute", "llm_tokens")
+CATEGORIES: tuple[str, ...] = ("ai_chip", "cloud_compute", "llm_tokens", "ai_compute_unspecified")
+# Notices that buy AI compute without naming a chip, a cloud or a model: followed by analysts, never auto-published as
+# a restricted purchase (the digest shows them in their own section).
+UNSPECIFIED_CATEGORY = "ai_compute_unspecified"
 TIERS: tuple[str, ...] = ("strong", "review", "weak", "none")
 # Field names as stored in the `matches` table, in the order hits are reported.
 FIELDS: tuple[str, ...] = ("title", "items", "body", "attachment")
@@ -44,9 +47,17 @@ _RULE_KEYS = frozenset(
         "boost_weight",
         "weight",
         "reason",
+        "infers",
+        "max_tier",
+        "corroborated_by",
+        "corroborated_weight",
+        "yields_to_named",
+        "source",
+        "source_says",
     }
 )
-_MODIFIER_KEYS = frozenset({"id", "patterns", "fields", "categories", "factor", "reason"})
+_MODIFIER_KEYS = frozenset({"id", "patterns", "fields", "categories", "rules", "factor", "reason"})
+_DOMESTIC_PLATFORM_KEYS = frozenset({"name", "vendor", "pattern", "source", "source_says"})
 _MODEL_KEYS = frozenset({"name", "vendor", "pattern", "restriction", "restricted_since"})
 _PROVIDER_KEYS = frozenset({"name", "kind", "pattern"})
 _TOP_KEYS = frozenset(
@@ -61,6 +72,7 @@ _TOP_KEYS = frozenset(
         "vocab",
         "rules",
         "modifiers",
+        "domestic_platforms",
     }
 )
 _RULE_ID = re.compile(r"^[a-z0-9_]+(?:\.[a-z0-9_]+)*$")
@@ -120,6 +132,37 @@ class Rule:
     model: ChipModel | None
     provider: str | None
     line: int
+    # A chip recognised from its signature (server model, memory, interconnect) rather than its name: the models the
+    # evidence points to, reported as one class ("A800/H800-class"); None for rules that name what they find.
+    infers: tuple[ChipModel, ...] = ()
+    # The best tier the hit can reach on its own; lifted when a rule id starting with one of corroborated_by also
+    # hit the notice (another signature, an eight-GPU server model), which then scores corroborated_weight.
+    max_tier: str | None = None
+    corroborated_by: tuple[str, ...] = ()
+    corroborated_weight: float | None = None
+    # The hit is dropped when the notice has a review-or-better hit of another category (it names what it buys).
+    yields_to_named: bool = False
+    source: str | None = None
+
+    @property
+    def inferred_class(self) -> str | None:
+        return "/".join(model.name for model in self.infers) + "-class" if self.infers else None
+
+    @property
+    def inferred_since(self) -> date | None:
+        """The latest restriction date of the class: before it, some member of the class was still lawful."""
+        dates = [model.restricted_since for model in self.infers if model.restricted_since]
+        return max(dates) if dates else None
+
+
+@dataclass(frozen=True, slots=True)
+class DomesticPlatform:
+    """A Chinese accelerator platform (negative evidence: its GPU words are not a restricted chip)."""
+
+    name: str
+    vendor: str
+    regex: re.Pattern[str]
+    source: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +175,13 @@ class Modifier:
     categories: frozenset[str]
     factor: float
     reason: str
+    # Rule id prefixes the modifier is limited to (empty: every rule of its categories).
+    rules: tuple[str, ...] = ()
+
+    def applies_to(self, rule: Rule) -> bool:
+        return rule.category in self.categories and (
+            not self.rules or any(rule.id.startswith(prefix) for prefix in self.rules)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,8 +389,10 @@ class RulesLoader:
         models = self._load_models(classes)
         restricted = [m for m in self._raw_models if m["restriction"] != "compliant"]
         self.vocab["models_restricted"] = "|".join(f"(?:{m['pattern']})" for m in restricted)
+        domestic_platforms = self._load_domestic_platforms()
         providers = self._load_providers()
         rules = self._load_rules(models)
+        self._check_corroboration(rules)
         modifiers = self._load_modifiers()
         prefilter = self._build_prefilter()
         return dict(
@@ -349,6 +401,7 @@ class RulesLoader:
             modifiers=tuple(modifiers),
             models=tuple(models),
             providers=tuple(providers),
+            domestic_platforms=tuple(domestic_platforms),
             scoring=scoring,
             notice_type_factors=notice_type_factors,
             prefilter=prefilter,
@@ -372,15 +425,16 @@ class RulesLoader:
                 raise self.fail(line, f"[vocab]: fragment name '{name}' must be lower-case letters, digits, '_'")
             if not isinstance(fragment, str) or not fragment:
                 raise self.fail(line, f"[vocab]: fragment '{name}' must be a non-empty string")
-        if "models_restricted" in vocab:
-            raise self.fail(
-                self.where.line_of("vocab", None, "models_restricted"),
-                "[vocab]: 'models_restricted' is built from [[models]] and cannot be defined",
-            )
+        for built, table in (("models_restricted", "[[models]]"), ("domestic_platform", "[[domestic_platforms]]")):
+            if built in vocab:
+                raise self.fail(
+                    self.where.line_of("vocab", None, built),
+                    f"[vocab]: '{built}' is built from {table} and cannot be defined",
+                )
         if _PREFILTER_DROPPED_VOCAB not in vocab:
             raise self.fail(self._top_key_line("vocab"), f"[vocab]: fragment '{_PREFILTER_DROPPED_VOCAB}' is required")
         # The stand-in for models_restricted (built once [[models]] is read) keeps these checks independent of it.
-        self.vocab = {**vocab, "models_restricted": "(?!)"}
+        self.vocab = {**vocab, "models_restricted": "(?!)", "domestic_platform": "(?!)"}
         for name, fragment in vocab.items():
             line = self.where.line_of("vocab", None, name)
             self._check_lower_case(fragment, line, f"[vocab] {name}")
@@ -458,6 +512,97 @@ class RulesLoader:
         if not models:
             raise self.fail(1, "no [[models]] defined")
         return models
+
+    def _citation(self, table: str, index: int, entry: dict[str, Any], what: str) -> str:
+        """``source`` (an http(s) address) and ``source_says`` (what it states), both required, as one string."""
+        source = self._require(table, index, entry, "source", str, what)
+        if not re.match(r"https?://\S+$", source):
+            raise self.fail(
+                self.where.line_of(table, index, "source"),
+                f"{what}: 'source' must be an http(s) address, got {source!r}",
+            )
+        says = self._require(table, index, entry, "source_says", str, what)
+        if not says.strip():
+            raise self.fail(self.where.line_of(table, index, "source_says"), f"{what}: 'source_says' is empty")
+        return f"{source} ({says.strip()})"
+
+    def _load_domestic_platforms(self) -> list[DomesticPlatform]:
+        platforms = []
+        entries = self.data.get("domestic_platforms", [])
+        if not isinstance(entries, list):
+            raise self.fail(
+                self._top_key_line("domestic_platforms"), "[[domestic_platforms]] must be an array of tables"
+            )
+        for index, entry in enumerate(entries):
+            what = f"domestic platform #{index + 1}"
+            self._check_unknown_keys("domestic_platforms", index, entry, _DOMESTIC_PLATFORM_KEYS, what)
+            name = self._require("domestic_platforms", index, entry, "name", str, what)
+            what = f"domestic platform '{name}'"
+            vendor = self._require("domestic_platforms", index, entry, "vendor", str, what)
+            pattern = self._require("domestic_platforms", index, entry, "pattern", str, what)
+            regex = self.compile([pattern], table="domestic_platforms", index=index, key="pattern", what=what)
+            source = self._citation("domestic_platforms", index, entry, what)
+            platforms.append(DomesticPlatform(name, vendor, regex, source))
+        self.vocab["domestic_platform"] = "|".join(f"(?:{p.regex.pattern})" for p in platforms) or "(?!)"
+        return platforms
+
+    def _check_corroboration(self, rules: list[Rule]) -> None:
+        """Every ``corroborated_by`` prefix must name at least one other rule (a typo would silently never lift)."""
+        for index, compiled in enumerate(rules):
+            for prefix in compiled.corroborated_by:
+                if not any(other.id.startswith(prefix) and other.id != compiled.id for other in rules):
+                    raise self.fail(
+                        self.where.line_of("rules", index, "corroborated_by"),
+                        f"rule '{compiled.id}': corroborated_by '{prefix}' matches no other rule id",
+                    )
+
+    def _signature_fields(self, index: int, entry: dict[str, Any], what: str, weight: float) -> dict[str, Any]:
+        """The keys of a rule that recognises a chip from its signature instead of its name (see rules.toml)."""
+        fields: dict[str, Any] = {}
+        names = self._string_list("rules", index, entry, "infers", what)
+        infers = []
+        for name in names:
+            model = self.models_by_name.get(name)
+            if model is None:
+                raise self.fail(
+                    self.where.line_of("rules", index, "infers"),
+                    f"{what}: infers unknown model '{name}' (see [[models]])",
+                )
+            infers.append(model)
+        fields["infers"] = tuple(infers)
+        if infers or "source" in entry or "source_says" in entry:
+            fields["source"] = self._citation("rules", index, entry, what)
+            if not infers:
+                raise self.fail(
+                    self.where.line_of("rules", index), f"{what}: a cited signature needs 'infers' (the model class)"
+                )
+        max_tier = self._optional("rules", index, entry, "max_tier", str, None, what)
+        if max_tier is not None and max_tier not in TIERS:
+            raise self.fail(
+                self.where.line_of("rules", index, "max_tier"),
+                f"{what}: max_tier must be one of {', '.join(TIERS)}, got {max_tier!r}",
+            )
+        if infers and max_tier in (None, "strong"):
+            raise self.fail(
+                self.where.line_of("rules", index),
+                f'{what}: a rule that infers a chip must cap its tier (max_tier = "review" or lower)',
+            )
+        fields["max_tier"] = max_tier
+        fields["corroborated_by"] = tuple(self._string_list("rules", index, entry, "corroborated_by", what))
+        fields["corroborated_weight"] = self._optional("rules", index, entry, "corroborated_weight", float, None, what)
+        if fields["corroborated_weight"] is not None:
+            if not fields["corroborated_by"]:
+                raise self.fail(
+                    self.where.line_of("rules", index, "corroborated_weight"),
+                    f"{what}: corroborated_weight needs corroborated_by",
+                )
+            if not weight <= fields["corroborated_weight"] <= 1:
+                raise self.fail(
+                    self.where.line_of("rules", index, "corroborated_weight"),
+                    f"{what}: corroborated_weight must be in [weight, 1]",
+                )
+        fields["yields_to_named"] = self._optional("rules", index, entry, "yields_to_named", bool, False, what)
+        return fields
 
     def _load_providers(self) -> list[Provider]:
         providers = []
@@ -556,9 +701,11 @@ class RulesLoader:
                     model=model,
                     provider=provider,
                     line=header_line,
+                    **self._signature_fields(index, entry, what, weight),
                 )
             )
             self._prefilter_patterns.extend(patterns)
+        self._rule_ids = [rule.id for rule in rules]
         return rules
 
     def _context(self, index: int, entry: dict[str, Any], what: str) -> tuple[re.Pattern[str], ...]:
@@ -614,6 +761,12 @@ class RulesLoader:
                     raise self.fail(
                         self.where.line_of("modifiers", index, "categories"), f"{what}: unknown category '{category}'"
                     )
+            rule_prefixes = tuple(self._string_list("modifiers", index, entry, "rules", what))
+            for prefix in rule_prefixes:
+                if not any(rule_id.startswith(prefix) for rule_id in self._rule_ids):
+                    raise self.fail(
+                        self.where.line_of("modifiers", index, "rules"), f"{what}: rules '{prefix}' matches no rule id"
+                    )
             factor = self._require("modifiers", index, entry, "factor", float, what)
             if not 0 <= factor <= 1:
                 raise self.fail(self.where.line_of("modifiers", index, "factor"), f"{what}: factor must be in [0, 1]")
@@ -625,6 +778,7 @@ class RulesLoader:
                     categories=frozenset(categories),
                     factor=factor,
                     reason=self._require("modifiers", index, entry, "reason", str, what),
+                    rules=rule_prefixes,
                 )
             )
             self._prefilter_patterns.extend(patterns)

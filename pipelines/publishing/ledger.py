@@ -220,6 +220,7 @@ def render_markdown(publish_date: date, rows: list[dict], new: int, sources: lis
         for category in row["categories"] or []:
             by_category[category] = by_category.get(category, 0) + 1
     summary = ", ".join(f"{name}: {count}" for name, count in sorted(by_category.items()))
+    rows, unnamed = outputs.split_unnamed(rows)
     lines += [f"{len(rows)} matched notice(s) for this date ({new} new in the latest run). {summary}", ""]
     for row in rows:
         lines.append(f"## [{row['tier']}] {md(row['title'])}")
@@ -229,6 +230,18 @@ def render_markdown(publish_date: date, rows: list[dict], new: int, sources: lis
             lines.append(f"- **Evidence:** {md(snippet)}")
         if row["url"]:
             lines.append(f"- **Link:** <{safe_url(row['url'])}>")
+        lines.append("")
+    if unnamed:
+        lines += [
+            "## Unnamed AI compute (to follow up)",
+            "",
+            "Notices that buy GPU or AI compute without naming a chip, a cloud or a model: not restricted purchases; "
+            "follow them to the award notice and the attachments.",
+            "",
+        ]
+        for row in unnamed:
+            link = f" <{safe_url(row['url'])}>" if row.get("url") else ""
+            lines.append(f"- {md(row['title'])} ({md(row.get('buyer') or 'buyer unknown')}){link}")
         lines.append("")
     return "\n".join(lines)
 

@@ -22,7 +22,11 @@ CATEGORY_LABELS = {
     "ai_chip": "AI chips and servers",
     "cloud_compute": "Remote compute (cloud GPUs, leasing)",
     "llm_tokens": "LLM API and tokens",
+    "ai_compute_unspecified": "Unnamed AI compute (to follow up)",
 }
+# Notices that buy GPU/AI compute without naming a chip, cloud or model (pipelines/matching/rules.toml): a lead, not
+# a restricted purchase, so the digest lists them apart, after the matches.
+UNNAMED_COMPUTE = "ai_compute_unspecified"
 CATEGORY_COLOURS = {"ai_chip": "#1f77b4", "cloud_compute": "#ff7f0e", "llm_tokens": "#2ca02c"}
 OTHER_COLOUR = "#7f7f7f"
 TIERS = ("strong", "review")
@@ -76,6 +80,12 @@ def health_line(sources: list[dict] | None) -> str:
     return "all sources healthy: " + ", ".join(f"{s['source']} {s['verdict']}" for s in night_sources(sources))
 
 
+def split_unnamed(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(matches, unnamed AI compute): a notice whose only category is unnamed compute goes to the second list."""
+    unnamed = [row for row in rows if set(row.get("categories") or []) == {UNNAMED_COMPUTE}]
+    return [row for row in rows if row not in unnamed], unnamed
+
+
 def match_facts(row: dict) -> list[tuple[str, str]]:
     """Label and value of every fact shown for a match, in reading order, empty ones left out (all output formats)."""
     facts = [
@@ -123,6 +133,7 @@ def render_html(
     sources: list[dict] | None = None,
 ) -> str:
     heading = f"{title} digest, {publish_date.isoformat()}"
+    rows, unnamed = split_unnamed(rows)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -130,7 +141,8 @@ def render_html(
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{esc(heading)}</title><style>{_STYLE}</style></head><body>",
         f"<header><h1>{esc(heading)}</h1>",
-        f"<p>{len(rows)} matched notice(s) for this date, {new} new in the latest run.</p></header>",
+        f"<p>{len(rows)} matched notice(s) for this date, {new} new in the latest run"
+        f"{f'; {len(unnamed)} unnamed AI-compute notice(s) to follow up' if unnamed else ''}.</p></header>",
         *_sources_section(sources),
         '<section id="summary"><h2>Summary</h2>',
         _counts_table(rows),
@@ -144,8 +156,29 @@ def render_html(
     if not rows:
         parts.append("<p>No matched notices were published for this date.</p>")
     parts += [_match_article(row) for row in rows]
-    parts.append("</section></body></html>")
+    parts.append("</section>")
+    parts += _unnamed_section(unnamed)
+    parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _unnamed_section(rows: list[dict]) -> list[str]:
+    """One line per notice that buys AI compute without naming it: where to look next, not a finding."""
+    if not rows:
+        return []
+    parts = [
+        '<section id="unnamed-compute"><h2>Unnamed AI compute (to follow up)</h2>',
+        "<p>These notices buy GPU or AI compute without naming a chip, a cloud or a model. They are not restricted "
+        "purchases: follow them to the award notice and the attachments.</p><ul>",
+    ]
+    for row in rows:
+        facts = "; ".join(f"{label}: {value}" for label, value in match_facts(row) if label in ("Buyer", "Published"))
+        link = http_url(row.get("url"))
+        anchor = f' <a href="{esc(link)}" rel="noopener noreferrer nofollow">link</a>' if link else ""
+        english = f' <span lang="en">({esc(row["title_en"])})</span>' if row.get("title_en") else ""
+        parts.append(f'<li><span lang="zh">{esc(row.get("title"))}</span>{english} {esc(facts)}{anchor}</li>')
+    parts.append("</ul></section>")
+    return parts
 
 
 def _sources_section(sources: list[dict] | None) -> list[str]:

@@ -19,7 +19,7 @@ MATCH_COLUMNS: tuple[Column, ...] = (
     Column("notice_id", "VARCHAR NOT NULL", pa.string(), "Portal id of the matched notice."),
     Column("hit_no", "INTEGER NOT NULL", pa.int32(), "Position of this hit among the notice's hits."),
     Column("rule_id", "VARCHAR", pa.string(), "Rule that fired (see pipelines/matching/rules.toml)."),
-    Column("category", "VARCHAR", pa.string(), "ai_chip, cloud_compute or llm_tokens."),
+    Column("category", "VARCHAR", pa.string(), "ai_chip, cloud_compute, llm_tokens or ai_compute_unspecified."),
     Column("tier", "VARCHAR", pa.string(), "Strength of this hit: strong, review or weak."),
     Column("score", "DOUBLE", pa.float64(), "Score of this hit."),
     Column("matched_text", "VARCHAR", pa.string(), "The text the rule matched, as on the page."),

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.matching.engine import Matcher
-from pipelines.matching.rules import DEFAULT_RULES_PATH, RulesError
+from pipelines.matching.rules import CATEGORIES, DEFAULT_RULES_PATH, RulesError
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,27 @@ POSITIVES: list[tuple[str, str, str]] = [
     ("llm.token_volume", "大模型", "大模型API服务，总量5000万tokens"),
     ("llm.token_pricing", "大模型", "大模型调用单价不高于0.05元/千tokens"),
     ("llm.api_service", "大模型", "采购大模型API服务"),
+    # Chips recognised without their names (the hit reads the inferred class).
+    ("server_model.dell_xe8545", "服务器采购", "品牌：戴尔；型号：PowerEdge XE8545；数量：1台"),
+    ("server_model.inspur_nf5488a5", "服务器采购", "浪潮 NF5488A5 服务器 2台，含GPU模组"),
+    ("server_model.gigabyte_g593", "服务器采购", "技嘉 G593-SD0 服务器1台"),
+    ("sig.hbm2e_80g", "GPU服务器", "单卡显存≥80GB HBM2e"),
+    ("sig.a800_nvlink400", "GPU服务器", "单卡显存≥80GB HBM2e；卡间互联带宽≥400GB/s"),
+    ("sig.a100_nvlink600", "GPU服务器", "GPU显存80GB HBM2e，NVLink 600GB/s"),
+    ("sig.a100_bandwidth", "GPU卡", "单卡显存带宽≥2,039GB/s"),
+    ("sig.a100_40g_bandwidth", "GPU卡", "显存40GB HBM2，显存带宽1555GB/s"),
+    ("sig.hbm3_80g", "GPU服务器", "每卡显存：80GB HBM3"),
+    ("sig.h800_nvlink400", "GPU服务器", "GPU：８０ＧＢ ＨＢＭ３；NVLink ４００ＧＢ／ｓ"),
+    ("sig.h100_nvlink900", "GPU服务器", "显存80GB HBM3，GPU间互联NVLink 900GB/s"),
+    ("sig.hopper_bandwidth", "GPU服务器", "显存带宽：3.35TB/s"),
+    ("sig.h20_memory", "推理服务器", "单卡显存96GB HBM3"),
+    ("sig.h20_fp16", "推理卡", "FP16算力≥148 TFLOPS"),
+    ("sig.h200_memory", "GPU服务器", "单卡显存141GB HBM3e"),
+    # Unnamed AI compute.
+    ("compute.gpu_server", "GPU服务器采购项目", "采购GPU服务器2台，用于深度学习训练"),
+    ("compute.accelerator_card", "加速卡采购", "采购深度学习GPU加速卡4块"),
+    ("compute.intelligent_computing", "智算中心建设", "智算中心算力设备采购，含交换机"),
+    ("compute.gpu_rental", "算力服务", "采购算力租赁服务，不少于20000卡时"),
 ]
 
 # (rule id, title, body): realistic text that looks like the rule's target; the rule must NOT be among the hits.
@@ -109,6 +130,33 @@ TRAPS: list[tuple[str, str, str]] = [
     ("llm.token_volume", "鉴权", "大模型门户接口鉴权：access token有效期2小时，刷新token 1个"),
     ("llm.token_pricing", "笔记本", "笔记本电脑支持TPM 2.0安全芯片，预装大模型助手"),
     ("llm.api_service", "一体机", "大模型服务一体机，本地部署"),
+    # Server models: a PCIe server that takes any card, and hardware already owned.
+    ("server_model.dell_xe8545", "维保", "对现有PowerEdge XE8545服务器提供维保服务"),
+    ("server_model.inspur_nf5488a5", "服务器", "浪潮NF5468M6 GPU服务器（PCIe，可配8张A40或A30）"),
+    ("server_model.gigabyte_g593", "国产", "配置要求不低于G593-SD0"),
+    # Signatures: domestic accelerators carry HBM too; storage, workstations, desks and keys look alike.
+    ("sig.hbm2e_80g", "国产加速卡", "昇腾910B加速卡8块，单卡显存64GB HBM2e"),
+    ("sig.hbm2e_80g", "思元", "寒武纪思元加速卡，单卡显存80GB HBM2e"),
+    ("sig.a800_nvlink400", "存储服务器", "存储服务器，8卡网卡，单盘80GB缓存，网络带宽400GB/s"),
+    ("sig.a100_nvlink600", "服务器", "内存80GB DDR4，固态硬盘读取600GB/s"),
+    ("sig.a100_bandwidth", "存储", "存储系统聚合带宽2039GB/s，硬盘80块"),
+    ("sig.a100_40g_bandwidth", "网络", "交换机背板带宽1555Gb/s"),
+    ("sig.hbm3_80g", "昇腾", "Atlas 800T A2训练服务器，单卡显存80GB HBM3"),
+    ("sig.h800_nvlink400", "办公桌", "办公桌W1200×D600×H800mm，80GB U盘，NVLink 400GB/s展示屏"),
+    ("sig.h100_nvlink900", "工作站", "图形工作站，显卡RTX A6000 48GB，内存80GB，带宽900GB/s"),
+    ("sig.hopper_bandwidth", "存储", "分布式存储读写带宽3.35TB/s"),
+    ("sig.h20_memory", "令牌", "UKey动态令牌96G存储，HBM3兼容读卡器"),
+    ("sig.h20_memory", "国产推理卡", "昆仑芯P800推理卡，显存96GB HBM3"),
+    ("sig.hbm2e_80g", "国产", "海光DCU加速卡，单卡显存80GB HBM2e"),
+    ("sig.h20_fp16", "国产", "国产加速卡FP16算力不低于148TFLOPS，须为昆仑芯产品"),
+    ("sig.h200_memory", "硬盘", "机械硬盘141GB SAS，RAID卡"),
+    # Unnamed AI compute: the room around the servers, graphics work, domestic or named parts, vouchers.
+    ("compute.gpu_server", "机房", "GPU服务器机柜及配电改造，含机房空调"),
+    ("compute.gpu_server", "国产", "采购GPU服务器2台，须搭载昇腾910B"),
+    ("compute.accelerator_card", "图形工作站", "图形工作站10台，GPU卡：用于三维渲染和CAD绘图"),
+    ("compute.accelerator_card", "校园卡", "校园一卡通及门禁卡、训练场地预约系统"),
+    ("compute.intelligent_computing", "土建", "不得将智算中心算力设备用于挖矿"),
+    ("compute.gpu_rental", "政务云", "租用政务云GPU云服务器2台"),
 ]
 
 # (modifier id, title, body, applies): the modifier must (or must not) adjust the hits of this notice.
@@ -125,6 +173,10 @@ MODIFIER_CASES: list[tuple[str, str, str, bool]] = [
     ("mod.maintenance_title", "GPU服务器采购及维保服务", "8块A100 GPU服务器", False),
     ("mod.project_report", "重点研发计划课题结题报告公示", "课题使用8块A100 GPU完成训练", True),
     ("mod.project_report", "重点研发计划课题设备采购", "采购8块A100 GPU", False),
+    ("mod.compute_named", "GPU服务器采购项目", "GPU服务器1台，配置8块NVIDIA L20 48GB GPU", True),
+    ("mod.compute_named", "GPU服务器采购项目", "GPU服务器1台，8卡，用于大模型训练", False),
+    ("mod.domestic_platform", "训练服务器采购", "训练服务器1台；加速卡：Atlas 300T；单卡显存80GB HBM2e", True),
+    ("mod.domestic_platform", "训练服务器采购", "训练服务器1台；单卡显存80GB HBM2e", False),
 ]
 
 
@@ -178,7 +230,7 @@ def test_rules_file_has_version_and_every_category(matcher: Matcher) -> None:
     data = _rules_file()
     assert isinstance(data["version"], str) and data["version"]
     assert re.fullmatch(re.escape(data["version"]) + r"\+[0-9a-f]{8}", matcher.rules_version)
-    assert {rule["category"] for rule in data["rules"]} == {"ai_chip", "cloud_compute", "llm_tokens"}
+    assert {rule["category"] for rule in data["rules"]} == set(CATEGORIES)
 
 
 def test_restricted_models_carry_class_and_date() -> None:
@@ -204,6 +256,20 @@ category = "ai_chip"
 patterns = ['extra ?chip']
 weight = 0.5
 reason = "test rule"
+"""
+
+
+_GOOD_SIGNATURE = """
+[[rules]]
+id = "sig.test_extra"
+category = "ai_chip"
+patterns = ['extra ?chip']
+infers = ["A800"]
+max_tier = "review"
+source = "https://example.org/spec"
+source_says = "the extra chip is an A800"
+weight = 0.9
+reason = "test signature"
 """
 
 
@@ -248,6 +314,30 @@ MALFORMED: list[tuple[str, str, str, str]] = [
         'model = "Z9"',
         "unknown model",
     ),
+    # Signatures (chips recognised without their names) and their citations.
+    ("infers unknown", _GOOD_SIGNATURE.replace('["A800"]', '["Z9"]'), 'infers = ["Z9"]', "infers unknown model 'Z9'"),
+    ("uncited", re.sub(r"source.*\n", "", _GOOD_SIGNATURE), "[[rules]]", "missing field 'source'"),
+    ("not a url", _GOOD_SIGNATURE.replace('"https://example.org/spec"', '"datasheet"'), '"datasheet"', "http(s)"),
+    ("uncapped", _GOOD_SIGNATURE.replace('max_tier = "review"\n', ""), "[[rules]]", "must cap its tier"),
+    ("bad max_tier", _GOOD_SIGNATURE.replace('"review"', '"top"'), 'max_tier = "top"', "max_tier must be one of"),
+    (
+        "corroboration typo",
+        _GOOD_SIGNATURE + 'corroborated_by = ["nosuch."]\n',
+        'corroborated_by = ["nosuch."]',
+        "matches no other rule id",
+    ),
+    (
+        "domestic platform uncited",
+        '\n[[domestic_platforms]]\nname = "X"\nvendor = "Y"\npattern = \'xchip\'\n',
+        "[[domestic_platforms]]",
+        "domestic platform 'X': missing field 'source'",
+    ),
+    (
+        "modifier rules typo",
+        '\n[[modifiers]]\nid = "mod.test"\nrules = ["nosuch."]\npatterns = [\'xx\']\nfactor = 0.5\nreason = "r"\n',
+        'rules = ["nosuch."]',
+        "matches no rule id",
+    ),
 ]
 
 
@@ -284,3 +374,37 @@ def test_missing_version_fails(tmp_path: Path) -> None:
 def test_unreadable_file_fails(tmp_path: Path) -> None:
     with pytest.raises(RulesError, match="cannot read"):
         Matcher.load(tmp_path / "absent.toml")
+
+
+def test_signature_is_capped_at_review_and_reports_the_class(tmp_path: Path) -> None:
+    matcher = _load_text(tmp_path, _base_text() + _GOOD_SIGNATURE)
+    result = matcher.match("", "an extra chip here", notice_type="award", published="2024-06-01")
+    hit = result["hits"][0]
+    assert (hit["rule_id"], hit["tier"], hit["model"]) == ("sig.test_extra", "review", "A800-class")
+    assert hit["score"] == 0.749 and "capped at review" in hit["reason"]
+    assert hit["restricted_since"] == "2023-10-17" and hit["after_restriction"] is True
+
+
+CORROBORATION: list[tuple[str, str, str, str]] = [
+    # (title, body, rule id, tier): a server model and a memory signature far apart corroborate each other;
+    # the same two readings of one spec line do not; a domestic platform in the notice sinks both.
+    ("浪潮NF5488A5服务器采购项目", "技术要求：GPU单卡显存80GB HBM2e，8卡。", "sig.hbm2e_80g", "strong"),
+    ("浪潮NF5488A5服务器采购项目", "技术要求：GPU单卡显存80GB HBM2e，8卡。", "server_model.inspur_nf5488a5", "strong"),
+    ("服务器采购项目", "NF5488A5，单卡80GB HBM2e", "sig.hbm2e_80g", "review"),
+    ("服务器采购项目", "NF5488A5，单卡80GB HBM2e", "server_model.inspur_nf5488a5", "review"),
+    ("昇腾服务器采购项目", "技术要求：GPU单卡显存80GB HBM2e，8卡。", "sig.hbm2e_80g", "weak"),
+]
+
+
+@pytest.mark.parametrize(("title", "text", "rule_id", "tier"), CORROBORATION)
+def test_corroboration_lifts_the_cap(matcher: Matcher, title: str, text: str, rule_id: str, tier: str) -> None:
+    hits = {hit["rule_id"]: hit for hit in matcher.match(title, text)["hits"]}
+    assert rule_id in hits and hits[rule_id]["tier"] == tier, hits
+
+
+def test_unnamed_compute_yields_to_a_named_chip(matcher: Matcher) -> None:
+    unnamed = matcher.match("GPU服务器采购项目", "采购GPU服务器2台，用于深度学习训练")
+    assert unnamed["categories"] == ["ai_compute_unspecified"] and unnamed["tier"] == "review"
+    named = matcher.match("GPU服务器采购项目", "采购GPU服务器2台，每台8块NVIDIA A800 80GB")
+    assert named["categories"] == ["ai_chip"]
+    assert not any(hit["category"] == "ai_compute_unspecified" for hit in named["hits"])

@@ -17,7 +17,7 @@ import feedparser
 import pytest
 
 from pipelines import config
-from pipelines.publishing import delivery
+from pipelines.publishing import delivery, outputs
 from pipelines.publishing import ledger as publish
 from pipelines.storage import schema, snapshot, store
 from tests.conftest import ROOT
@@ -441,3 +441,33 @@ def test_a_rematch_keeps_the_health_the_night_recorded(con, tmp_path):
     assert digest.new == 1
     assert [s["source"] for s in digest.sources] == ["ggzy", "ccgp"]
     assert json.loads(read(tmp_path, NIGHT_1, "matches.json"))["unhealthy"] == ["ggzy"]
+
+
+def _digest_row(notice_id: str, title: str, categories: list[str]) -> dict:
+    return {
+        "source": "ccgp",
+        "notice_id": notice_id,
+        "tier": "review",
+        "title": title,
+        "categories": categories,
+        "buyer": "某大学",
+        "url": f"https://www.ccgp.gov.cn/{notice_id}.htm",
+        "evidence": ["单卡显存80GB HBM2e"],
+    }
+
+
+def test_unnamed_ai_compute_gets_its_own_section_apart_from_the_matches():
+    rows = [
+        _digest_row("1", "GPU服务器采购（A800-class）", ["ai_chip"]),
+        _digest_row("2", HOSTILE_TITLE, ["ai_compute_unspecified"]),
+    ]
+    page = outputs.render_html(NIGHT_1, rows, 2, {})
+    matches, unnamed = page.split('<section id="unnamed-compute">')
+    assert matches.count('<article class="match"') == 1 and "A800-class" in matches
+    assert "1 matched notice(s)" in matches and "1 unnamed AI-compute notice(s) to follow up" in matches
+    assert "&lt;script&gt;" in unnamed and "<script>" not in page and HOSTILE_TITLE not in page
+    assert 'href="https://www.ccgp.gov.cn/2.htm"' in unnamed
+    text = publish.render_markdown(NIGHT_1, rows, 2)
+    named, follow_up = text.split("## Unnamed AI compute (to follow up)")
+    assert "## [review] GPU服务器采购" in named and "script" not in named
+    assert "\\<script\\>" in follow_up and "<https://www.ccgp.gov.cn/2.htm>" in follow_up
