@@ -40,6 +40,7 @@ CSV_COLUMNS = (
     "suppliers",
     "watched_suppliers",
     "amount_cny",
+    "amount_kind",
     "models",
     "quantities",
     "providers",
@@ -105,6 +106,8 @@ _LEDGER_ROWS = """
               WHERE len([s FOR s IN coalesce(n.suppliers, []) IF contains(s.name, w.name_zh)]) > 0)
              AS watched_suppliers,
            coalesce(n.award_cny, n.budget_cny) AS amount_cny,
+           CASE WHEN n.award_cny IS NOT NULL THEN 'award' WHEN n.budget_cny IS NOT NULL THEN 'budget' END
+             AS amount_kind,
            (SELECT list_sort(list(DISTINCT m.model) FILTER (WHERE m.model IS NOT NULL))
               FROM matches m WHERE m.source = p.source AND m.notice_id = p.notice_id) AS models,
            (SELECT list_sort(list(DISTINCT m.quantity::BIGINT || ' ' || coalesce(m.unit, ''))

@@ -76,13 +76,17 @@ def health_line(sources: list[dict] | None) -> str:
     return "all sources healthy: " + ", ".join(f"{s['source']} {s['verdict']}" for s in night_sources(sources))
 
 
+# A budget is what the buyer may spend, an award what it agreed to pay: the digest never calls either "Amount".
+_AMOUNT_LABELS = {"award": "Award", "budget": "Budget"}
+
+
 def match_facts(row: dict) -> list[tuple[str, str]]:
     """Label and value of every fact shown for a match, in reading order, empty ones left out (all output formats)."""
     facts = [
         ("Buyer", row.get("buyer") or ""),
         ("Supplier(s)", joined(row.get("suppliers"))),
         ("Known intermediary", joined(row.get("watched_suppliers"))),
-        ("Amount", _money(row.get("amount_cny"))),
+        (_AMOUNT_LABELS.get(row.get("amount_kind"), "Amount"), _money(row.get("amount_cny"))),
         ("Model(s)", joined(row.get("models"))),
         ("Quantity", joined(row.get("quantities"))),
         ("Provider(s)", joined(row.get("providers"))),
@@ -255,8 +259,8 @@ def chart_svg(series: dict[date, dict[str, int]], width: int = 720, height: int 
 
 JSON_FIELDS = (
     "source", "notice_id", "publish_date", "tier", "categories", "title", "title_en", "notice_type_en",
-    "published_at", "buyer", "suppliers", "watched_suppliers", "amount_cny", "models", "quantities", "providers",
-    "tokens", "evidence", "url",
+    "published_at", "buyer", "suppliers", "watched_suppliers", "amount_cny", "amount_kind", "models", "quantities",
+    "providers", "tokens", "evidence", "url",
 )  # fmt: skip
 
 

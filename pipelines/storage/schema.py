@@ -177,6 +177,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 -- Databases created before the process column existed get it here.
 ALTER TABLE notices ADD COLUMN IF NOT EXISTS ocid VARCHAR;
+ALTER TABLE notices ADD COLUMN IF NOT EXISTS published_date DATE;
+UPDATE notices SET published_date = timezone('Asia/Shanghai', published_at)::DATE
+WHERE published_date IS NULL AND published_at IS NOT NULL;
 ALTER TABLE matches ADD COLUMN IF NOT EXISTS amount_cny DECIMAL(18,2);
 CREATE TABLE IF NOT EXISTS segments (
     segment_hash VARCHAR PRIMARY KEY,
@@ -354,8 +357,9 @@ VIEWS = {
     "matched_notices": (
         "Notices at tier review or above, newest first, with their evidence: the analysts' starting point.",
         """
-        SELECT r.tier, r.score, r.categories, n.published_at, n.title, te.title_en, n.notice_type_en, n.buyer,
-               n.suppliers, n.budget_cny, n.award_cny, n.region, n.url, n.source, n.notice_id, n.ocid,
+        SELECT r.tier, r.score, r.categories, n.published_at, n.published_date, n.title, te.title_en,
+               n.notice_type_en, n.buyer, n.suppliers, n.budget_cny, n.award_cny, n.region, n.url, n.source,
+               n.notice_id, n.ocid,
                (SELECT list(m.evidence ORDER BY m.score DESC) FROM matches m
                  WHERE m.source = n.source AND m.notice_id = n.notice_id) AS evidence,
                (SELECT list_sort(list(DISTINCT m.model) FILTER (WHERE m.model IS NOT NULL)) FROM matches m
@@ -385,6 +389,8 @@ VIEWS = {
                    count(*) AS notice_count,
                    min(published_at) AS first_notice_at,
                    max(published_at) AS latest_notice_at,
+                   min(published_date) AS first_notice_date,
+                   max(published_date) AS latest_notice_date,
                    arg_max(notice_type, published_at) AS latest_notice_type,
                    -- Corrections and side notices do not move the process on; the latest stage notice does.
                    arg_max(notice_type, published_at)
@@ -417,7 +423,11 @@ VIEWS = {
                    ELSE 'active'
                END AS status,
                latest_notice_type, procurement_method, procurement_method_zh, notice_count, first_notice_at,
-               latest_notice_at, budget_cny, award_cny, supplier_names, notice_ids, first_notice_url, latest_notice_url
+               latest_notice_at, first_notice_date, latest_notice_date, budget_cny, award_cny,
+               coalesce(award_cny, budget_cny) AS amount_cny,
+               CASE WHEN award_cny IS NOT NULL THEN 'award' WHEN budget_cny IS NOT NULL THEN 'budget' END
+                   AS amount_kind,
+               supplier_names, notice_ids, first_notice_url, latest_notice_url
         FROM processes
         """.replace("{_TITLES_EN}", _TITLES_EN),
     ),
@@ -429,7 +439,7 @@ VIEWS = {
         )
         SELECT w.name_en AS watched_name_en, w.name_zh AS watched_name, w.why,
                s.supplier.name AS supplier_name, s.supplier.amount_cny AS supplier_amount_cny,
-               n.published_at, n.notice_type, n.notice_type_en, n.title, te.title_en, n.buyer,
+               n.published_at, n.published_date, n.notice_type, n.notice_type_en, n.title, te.title_en, n.buyer,
                coalesce(r.tier, 'none') AS tier, r.categories, n.url, n.source, n.notice_id, n.ocid
         FROM supplied s
         JOIN supplier_watchlist w ON contains(s.supplier.name, w.name_zh)
@@ -446,7 +456,7 @@ VIEWS = {
                    map_from_entries(list((term_zh, term_en)) FILTER (WHERE kind = 'unit')) AS units
             FROM glossary
         )
-        SELECT n.source, n.notice_id, n.ocid, n.published_at, n.title, te.title_en, n.notice_type,
+        SELECT n.source, n.notice_id, n.ocid, n.published_at, n.published_date, n.title, te.title_en, n.notice_type,
                n.notice_type_en, n.procurement_method, labels.methods[n.procurement_method_zh] AS procurement_method_en,
                n.category AS category_en, n.region_en, n.buyer, n.budget_cny, n.award_cny,
                [{'name': i.name, 'model': i.model, 'quantity': i.quantity, 'unit': i.unit,
@@ -474,9 +484,13 @@ VIEWS = {
             FROM matches WHERE tier IN ('strong', 'review')
             GROUP BY source, notice_id, category
         )
-        SELECT h.category, r.tier, n.published_at, n.title, te.title_en, n.notice_type, n.notice_type_en, n.buyer,
+        SELECT h.category, r.tier, n.published_at, n.published_date, n.title, te.title_en, n.notice_type,
+               n.notice_type_en, n.buyer,
                [s.name FOR s IN coalesce(n.suppliers, []) IF s.name IS NOT NULL] AS suppliers_named,
-               coalesce(n.award_cny, n.budget_cny) AS amount_cny, n.budget_cny, n.award_cny,
+               coalesce(n.award_cny, n.budget_cny) AS amount_cny,
+               CASE WHEN n.award_cny IS NOT NULL THEN 'award' WHEN n.budget_cny IS NOT NULL THEN 'budget' END
+                   AS amount_kind,
+               n.budget_cny, n.award_cny,
                h.models, h.quantities, h.cards, h.providers, h.tokens, h.restricted_since, h.after_restriction,
                h.top_evidence, n.project_code, n.ocid, n.region, n.url, n.source, n.notice_id
         FROM hits h
@@ -485,6 +499,40 @@ VIEWS = {
         LEFT JOIN ({_TITLES_EN}) te ON te.source = n.source AND te.notice_id = n.notice_id
         WHERE r.tier IN ('strong', 'review') AND list_contains(r.categories, h.category)
         """.replace("{_TITLES_EN}", _TITLES_EN),
+    ),
+    "matched_processes": (
+        "One row per procurement process with a notice at tier review or above: its tender and award counted "
+        "once, at the award when there is one, else the budget. Sum amount_cny here, not over notices.",
+        """
+        WITH matched AS (
+            SELECT n.ocid, r.tier, r.categories, n.source, n.notice_id, n.published_date
+            FROM match_results r JOIN notices n USING (source, notice_id)
+            WHERE r.tier IN ('strong', 'review') AND n.ocid IS NOT NULL
+        ), hits AS (
+            SELECT n.ocid,
+                   list_sort(list(DISTINCT m.model) FILTER (WHERE m.model IS NOT NULL)) AS models,
+                   -- The tender and the award of one purchase name the same cards: the largest count, not a sum.
+                   max(m.quantity) FILTER (WHERE m.unit = 'card') AS cards,
+                   list_sort(list(DISTINCT m.provider) FILTER (WHERE m.provider IS NOT NULL)) AS providers,
+                   max(m.tokens) AS tokens
+            FROM matches m JOIN matched n USING (source, notice_id)
+            WHERE m.tier IN ('strong', 'review')
+            GROUP BY n.ocid
+        ), processes AS (
+            SELECT ocid, CASE WHEN bool_or(tier = 'strong') THEN 'strong' ELSE 'review' END AS tier,
+                   list_sort(list_distinct(flatten(list(categories)))) AS categories,
+                   min(published_date) AS first_matched_date,
+                   list(notice_id ORDER BY published_date, notice_id) AS matched_notice_ids
+            FROM matched GROUP BY ocid
+        )
+        SELECT p.ocid, p.tier, p.categories, pr.buyer, pr.process_title, pr.process_title_en, pr.status,
+               pr.amount_cny, pr.amount_kind, pr.budget_cny, pr.award_cny, pr.supplier_names, h.models, h.cards,
+               h.providers, h.tokens, p.first_matched_date, pr.first_notice_date, pr.latest_notice_date,
+               p.matched_notice_ids, pr.notice_ids, pr.latest_notice_url
+        FROM processes p
+        JOIN procurement_processes pr USING (ocid)
+        LEFT JOIN hits h USING (ocid)
+        """,
     ),
     "source_health": (
         "Latest crawl verdict per source, with the evidence: responses by status, empty list pages, lost next "
@@ -629,9 +677,15 @@ VIEW_COLUMN_COMMENTS = {
     "category_en": "What is bought, in English: goods, services or works.",
     "items_en": "Main items with their unit in English (glossary): name, model, quantity, unit, unit_en.",
     "suppliers_named": "Suppliers (winning or proposed) named on this notice itself; award-type notices name them.",
-    "amount_cny": "Award amount in CNY when the notice has one, else its budget.",
+    "amount_cny": "Award amount in CNY when there is one, else the budget: amount_kind says which.",
+    "amount_kind": "What amount_cny is: award (中标/成交 amount) or budget (预算); NULL when neither is known.",
+    "first_notice_date": "Publication date (Asia/Shanghai) of the process's first notice.",
+    "latest_notice_date": "Publication date (Asia/Shanghai) of its latest notice.",
+    "first_matched_date": "Publication date (Asia/Shanghai) of the process's first matched notice.",
+    "matched_notice_ids": "The process's notices at tier review or above, oldest first.",
     "quantities": "Quantities extracted from the hits, with their unit (8 card, 2 server, 100000 card_hour).",
-    "cards": "Largest number of accelerator cards named in the hits.",
+    "cards": "Accelerator cards bought: the largest card count of the hits (item rows count cards per machine × "
+    "machines, e.g. 2 servers × 8 A800 = 16).",
     "top_evidence": "Evidence snippet of the strongest hit of this category.",
     "watched_name_en": "The known intermediary, in English (supplier_watchlist.name_en).",
     "watched_name": "The watch-list name found in the supplier's name (supplier_watchlist.name_zh).",

@@ -89,6 +89,23 @@ def test_json_carries_the_facts_with_exact_amounts(con, tmp_path):
     assert match["published_at"] == "2026-11-20T15:32:00+08:00"
 
 
+def test_the_digest_says_whether_an_amount_is_a_budget_or_an_award(con, tmp_path):
+    matched(con, "1", award_cny="13865000.00", budget_cny="13950000.00")
+    matched(con, "2", budget_cny="13950000.00")
+    matched(con, "3")
+    night(con, tmp_path, NIGHT_1, "r1")
+    markdown = read(tmp_path, NIGHT_1, "digest.md")
+    assert "**Award:** 13,865,000.00 CNY" in markdown
+    assert "**Budget:** 13,950,000.00 CNY" in markdown
+    assert "**Amount:**" not in markdown
+    page = read(tmp_path, NIGHT_1, "digest.html")
+    assert "<dt>Award</dt>" in page and "<dt>Budget</dt>" in page
+    kinds = {m["notice_id"]: m["amount_kind"] for m in json.loads(read(tmp_path, NIGHT_1, "matches.json"))["matches"]}
+    assert kinds == {"1": "award", "2": "budget", "3": None}
+    rows = list(csv.DictReader(io.StringIO(read(tmp_path, NIGHT_1, "matches.csv"))))
+    assert [(r["notice_id"], r["amount_kind"]) for r in rows] == [("1", "award"), ("2", "budget"), ("3", "")]
+
+
 def test_html_has_summary_counts_chart_and_one_section_per_match(con, tmp_path):
     matched(con, "1")
     matched(con, "2", tier="review")
