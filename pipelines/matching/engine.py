@@ -53,7 +53,7 @@ from pipelines.matching.rules import (
 from pipelines.national.notice_types import BY_CODE
 
 # Bump when the engine (not the rules file) changes what a notice yields, e.g. how quantities are read.
-ENGINE_VERSION = "2"
+ENGINE_VERSION = "3"
 
 _MAX_HITS = 50
 # Finds the positions of a normalized field where some pattern may start.
@@ -384,6 +384,8 @@ class Matcher:
             "amount": amount_near(text, hit.start, hit.end),
             "restricted_since": restricted_since.isoformat() if restricted_since else None,
             "after_restriction": after_restriction,
+            "licence": hit.model.licence_statement(published) if hit.model else None,
+            "licence_listed": hit.model.licence_statement(published, listed=True) if hit.model else None,
             "reason": reason,
         }
 

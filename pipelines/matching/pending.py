@@ -132,6 +132,8 @@ def _hit_row(notice: dict, number: int, hit: dict, version: str) -> dict:
         "tokens": int(hit["tokens"]) if hit.get("tokens") is not None else None,
         "restricted_since": date.fromisoformat(restricted) if isinstance(restricted, str) else restricted,
         "after_restriction": hit.get("after_restriction"),
+        "licence_policy": hit.get("licence"),
+        "licence_policy_listed": hit.get("licence_listed"),
         "reason": hit.get("reason"),
         "amount_cny": _money(hit.get("amount")),
         "rules_version": version,

@@ -33,6 +33,19 @@ MATCH_COLUMNS: tuple[Column, ...] = (
     Column("tokens", "BIGINT", pa.int64(), "LLM tokens bought (4000万tokens → 40000000)."),
     Column("restricted_since", "DATE", pa.date32(), "Date US export restrictions on this model began."),
     Column("after_restriction", "BOOLEAN", pa.bool_(), "Whether the notice is dated after that restriction."),
+    Column(
+        "licence_policy",
+        "VARCHAR",
+        pa.string(),
+        "What US licence policy applied to this model on the notice's date, for any buyer in China (e.g. 'licensable "
+        "case by case since 15 Jan 2026 …'); from rules.toml [[licence_changes]].",
+    ),
+    Column(
+        "licence_policy_listed",
+        "VARCHAR",
+        pa.string(),
+        "The same for a buyer on the Entity List or the MEU list, or military by its name.",
+    ),
     Column("reason", "VARCHAR", pa.string(), "Why the rule exists, in English."),
     Column("amount_cny", "DECIMAL(18,2)", MONEY, "Amount in CNY stated near the hit (a line total, a unit price)."),
     Column("rules_version", "VARCHAR", pa.string(), "Version of the rules file that produced the hit."),
@@ -181,6 +194,8 @@ ALTER TABLE notices ADD COLUMN IF NOT EXISTS published_date DATE;
 UPDATE notices SET published_date = timezone('Asia/Shanghai', published_at)::DATE
 WHERE published_date IS NULL AND published_at IS NOT NULL;
 ALTER TABLE matches ADD COLUMN IF NOT EXISTS amount_cny DECIMAL(18,2);
+ALTER TABLE matches ADD COLUMN IF NOT EXISTS licence_policy VARCHAR;
+ALTER TABLE matches ADD COLUMN IF NOT EXISTS licence_policy_listed VARCHAR;
 CREATE TABLE IF NOT EXISTS segments (
     segment_hash VARCHAR PRIMARY KEY,
     text VARCHAR NOT NULL,

@@ -388,6 +388,8 @@ def test_result_is_json_serialisable_and_stable(matcher: Matcher) -> None:
         "tokens",
         "restricted_since",
         "after_restriction",
+        "licence",
+        "licence_listed",
         "reason",
         "amount",
     }
