@@ -368,23 +368,74 @@ _TITLES_EN = """
         PARTITION BY s.source, s.notice_id ORDER BY t.engine = 'glossary' DESC, t.translated_at DESC) = 1
 """
 
+# Per notice: the buyer's listing (or the party whose name it carries) and the listed suppliers.
+_PARTY_FLAGS = """
+    SELECT source, notice_id,
+           any_value(party_name_en) FILTER (WHERE role = 'buyer' AND party_id IS NOT NULL) AS buyer_party_en,
+           any_value(list_name) FILTER (WHERE role = 'buyer' AND listed) AS buyer_list,
+           any_value(relation) FILTER (WHERE role = 'buyer' AND party_id IS NOT NULL) AS buyer_relation,
+           bool_or(military) FILTER (WHERE role = 'buyer') AS buyer_military,
+           list(DISTINCT party_name_en) FILTER (WHERE role = 'supplier' AND listed) AS suppliers_listed
+    FROM notice_parties GROUP BY source, notice_id
+"""
+
 VIEWS = {
     "matched_notices": (
-        "Notices at tier review or above, newest first, with their evidence: the analysts' starting point.",
+        "Notices at tier review or above, newest first, with their evidence, the buyer's and suppliers' listing and "
+        "the licence policy of the notice's date: the analysts' starting point.",
         """
-        SELECT r.tier, r.score, r.categories, n.published_at, n.published_date, n.title, te.title_en,
-               n.notice_type_en, n.buyer, n.suppliers, n.budget_cny, n.award_cny, n.region, n.url, n.source,
-               n.notice_id, n.ocid,
-               (SELECT list(m.evidence ORDER BY m.score DESC) FROM matches m
-                 WHERE m.source = n.source AND m.notice_id = n.notice_id) AS evidence,
-               (SELECT list_sort(list(DISTINCT m.model) FILTER (WHERE m.model IS NOT NULL)) FROM matches m
-                 WHERE m.source = n.source AND m.notice_id = n.notice_id) AS models,
-               (SELECT list_sort(list(DISTINCT m.provider) FILTER (WHERE m.provider IS NOT NULL)) FROM matches m
-                 WHERE m.source = n.source AND m.notice_id = n.notice_id) AS providers
-        FROM match_results r JOIN notices n USING (source, notice_id)
-        LEFT JOIN ({_TITLES_EN}) te ON te.source = n.source AND te.notice_id = n.notice_id
-        WHERE r.tier IN ('strong', 'review')
-        """.replace("{_TITLES_EN}", _TITLES_EN),
+        WITH base AS (
+            SELECT r.tier, r.score, r.categories, n.published_at, n.published_date, n.title, te.title_en,
+                   n.notice_type_en, n.buyer, n.suppliers, n.budget_cny, n.award_cny, n.region, n.url, n.source,
+                   n.notice_id, n.ocid,
+                   (SELECT list(m.evidence ORDER BY m.score DESC) FROM matches m
+                     WHERE m.source = n.source AND m.notice_id = n.notice_id) AS evidence,
+                   (SELECT list_sort(list(DISTINCT m.model) FILTER (WHERE m.model IS NOT NULL)) FROM matches m
+                     WHERE m.source = n.source AND m.notice_id = n.notice_id) AS models,
+                   (SELECT list_sort(list(DISTINCT m.provider) FILTER (WHERE m.provider IS NOT NULL)) FROM matches m
+                     WHERE m.source = n.source AND m.notice_id = n.notice_id) AS providers,
+                   (SELECT bool_or(m.after_restriction) FROM matches m
+                     WHERE m.source = n.source AND m.notice_id = n.notice_id
+                       AND m.tier IN ('strong', 'review')) AS after_restriction,
+                   p.buyer_party_en, p.buyer_list, p.buyer_relation, coalesce(p.buyer_military, false)
+                       AS buyer_military, coalesce(p.suppliers_listed, []) AS suppliers_listed,
+                   (SELECT list(w.name_en ORDER BY w.name_en) FROM supplier_watchlist w
+                     WHERE len([s FOR s IN coalesce(n.suppliers, []) IF contains(s.name, w.name_zh)]) > 0)
+                       AS watched_suppliers
+            FROM match_results r JOIN notices n USING (source, notice_id)
+            LEFT JOIN ({_TITLES_EN}) te ON te.source = n.source AND te.notice_id = n.notice_id
+            LEFT JOIN ({_PARTY_FLAGS}) p ON p.source = n.source AND p.notice_id = n.notice_id
+            WHERE r.tier IN ('strong', 'review')
+        )
+        SELECT b.*,
+               (SELECT arg_max(CASE WHEN b.buyer_list IS NOT NULL OR b.buyer_military
+                                    THEN m.licence_policy_listed ELSE m.licence_policy END, m.score)
+                  FROM matches m
+                 WHERE m.source = b.source AND m.notice_id = b.notice_id AND m.licence_policy IS NOT NULL
+                   AND m.tier IN ('strong', 'review')) AS licence_statement,
+               CASE
+                   WHEN coalesce(b.after_restriction, false) AND (b.buyer_list IS NOT NULL OR b.buyer_military)
+                       THEN 1
+                   WHEN len(b.suppliers_listed) > 0 OR b.watched_suppliers IS NOT NULL THEN 2
+                   ELSE 3
+               END AS priority
+        FROM base b
+        """.replace("{_TITLES_EN}", _TITLES_EN).replace("{_PARTY_FLAGS}", _PARTY_FLAGS),
+    ),
+    "listed_party_purchases": (
+        "Every matched AI-compute purchase (tier review or above) whose buyer is a listed party or military by name, "
+        "or whose supplier is a listed party: one row per notice and flagged party.",
+        """
+        SELECT mn.priority, mn.tier, mn.categories, mn.published_date, np.role, np.name AS party_name,
+               np.party_name_en, np.list_name, np.relation, np.military, mn.models, mn.licence_statement,
+               coalesce(mn.award_cny, mn.budget_cny) AS amount_cny,
+               CASE WHEN mn.award_cny IS NOT NULL THEN 'award' WHEN mn.budget_cny IS NOT NULL THEN 'budget' END
+                   AS amount_kind,
+               mn.title, mn.title_en, mn.url, mn.source, mn.notice_id, mn.ocid
+        FROM matched_notices mn
+        JOIN notice_parties np USING (source, notice_id)
+        WHERE np.listed OR (np.military AND np.role = 'buyer')
+        """,
     ),
     "procurement_processes": (
         "One row per procurement process (notices sharing an ocid): tender → corrections → award → contract.",
@@ -604,9 +655,72 @@ WATCHLIST_COMMENTS = {
 }
 
 
+PARTIES_DDL = """
+CREATE TABLE IF NOT EXISTS listed_parties (
+    party_id VARCHAR PRIMARY KEY,
+    name_en VARCHAR NOT NULL,
+    names_zh VARCHAR[] NOT NULL,
+    aliases_zh VARCHAR[],
+    list_name VARCHAR NOT NULL,
+    added DATE,
+    citation VARCHAR,
+    licence_policy VARCHAR,
+    source VARCHAR NOT NULL,
+    checked VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notice_parties (
+    source VARCHAR NOT NULL,
+    notice_id VARCHAR NOT NULL,
+    role VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    party_id VARCHAR,
+    party_name_en VARCHAR,
+    list_name VARCHAR,
+    relation VARCHAR,
+    listed BOOLEAN NOT NULL,
+    military BOOLEAN NOT NULL,
+    PRIMARY KEY (source, notice_id, role, name)
+);
+"""
+PARTIES_TABLE_COMMENT = (
+    "US-listed Chinese parties (pipelines/matching/parties.toml): Entity List, MEU list, Unverified List; reviewed and "
+    "cited, reloaded every night."
+)
+PARTIES_COMMENTS = {
+    "party_id": "Short key of the listed party.",
+    "name_en": "The party's name in English, as the list gives it.",
+    "names_zh": "Its registered Chinese name(s).",
+    "aliases_zh": "Other Chinese names and short forms.",
+    "list_name": "Entity List, Military End-User List or Unverified List.",
+    "added": "When the listing took effect; NULL when no source seen gave it.",
+    "citation": "Federal Register citation (84 FR 29371) or unknown.",
+    "licence_policy": "Licence requirement and review policy as the sources state them.",
+    "source": "Where the facts were found.",
+    "checked": "primary (read in the Federal Register or on BIS's site) or secondary (summaries of it).",
+}
+NOTICE_PARTIES_TABLE_COMMENT = (
+    "Buyers and suppliers of every notice that are a listed party (or carry one's name), or military by their name."
+)
+NOTICE_PARTIES_COMMENTS = {
+    "source": "Portal of the notice.",
+    "notice_id": "Portal id of the notice.",
+    "role": "buyer or supplier.",
+    "name": "The name as the notice gives it.",
+    "party_id": "The listed party it is or carries the name of (listed_parties.party_id); NULL for a military unit "
+    "that is on no list.",
+    "party_name_en": "That party's English name.",
+    "list_name": "The list, when the name is the party itself or a campus or department of it; NULL otherwise.",
+    "relation": "itself, campus (深圳), part of it (华西医院), or carries its name (附属中学): not the listed party.",
+    "listed": "Whether the name is the listed party or part of it (a school or company that only carries the name is "
+    "not).",
+    "military": "Whether the name is a military unit or institution (部队 numbers, 军医大学, 国防科技大学…): a "
+    "class by name, apart from the lists.",
+}
+
+
 def schema_statements() -> list[str]:
     """Every statement that sets the schema up, except the view column comments (they need the views to exist)."""
-    statements = [DDL, REVIEWS_DDL, WATCHLIST_DDL, SCHEMA_DDL]
+    statements = [DDL, REVIEWS_DDL, WATCHLIST_DDL, PARTIES_DDL, SCHEMA_DDL]
     for name, (comment, sql) in VIEWS.items():
         statements += [f"CREATE OR REPLACE VIEW {name} AS {sql}", f"COMMENT ON VIEW {name} IS {quote(comment)}"]
     for table, comment in {**TABLE_COMMENTS, "store_schema": SCHEMA_TABLE_COMMENT}.items():
@@ -614,6 +728,8 @@ def schema_statements() -> list[str]:
     for table, table_comment, comments in (
         ("match_reviews", REVIEWS_TABLE_COMMENT, REVIEWS_COMMENTS),
         ("supplier_watchlist", WATCHLIST_TABLE_COMMENT, WATCHLIST_COMMENTS),
+        ("listed_parties", PARTIES_TABLE_COMMENT, PARTIES_COMMENTS),
+        ("notice_parties", NOTICE_PARTIES_TABLE_COMMENT, NOTICE_PARTIES_COMMENTS),
     ):
         statements.append(f"COMMENT ON TABLE {table} IS {quote(table_comment)}")
         statements += [f"COMMENT ON COLUMN {table}.{n} IS {quote(c)}" for n, c in comments.items()]
@@ -674,6 +790,28 @@ def quote(text: str) -> str:
 # View columns that are not simply a documented table column under the same name.
 VIEW_COLUMN_COMMENTS = {
     "evidence": "Evidence snippets of the notice's hits, strongest first.",
+    "after_restriction": "Whether a hit at tier review or above names a model bought after its US restriction began.",
+    "buyer_party_en": "The listed party the buyer is, is part of, or only carries the name of (buyer_relation says "
+    "which), in English.",
+    "buyer_list": "The list the buyer is on (Entity List, Military End-User List, Unverified List), itself or as a "
+    "campus or department; NULL when not listed (a school carrying a listed name is not).",
+    "buyer_relation": "How the buyer relates to that party: itself, campus (深圳), part of it (华西医院), or "
+    "carries its name (附属中学): not the listed party.",
+    "buyer_military": "Whether the buyer is a military unit or institution by its name (部队 numbers, 军医大学, "
+    "国防科技大学…), listed or not.",
+    "suppliers_listed": "Suppliers of the notice that are listed parties (English names).",
+    "watched_suppliers": "Suppliers on the known-intermediary watch-list (supplier_watchlist), English names.",
+    "licence_statement": "US licence policy on the notice's date for its strongest chip hit and this buyer: e.g. "
+    "'licence required; presumption of denial for Entity-List and military end users' or 'licensable case by case "
+    "since 15 Jan 2026 …' (rules.toml [[licence_changes]]).",
+    "priority": "1: a restricted chip bought after its restriction by a listed or military buyer; 2: sold by a "
+    "listed supplier or a known intermediary; 3: the rest. The digest shows 1 and 2 first, marked.",
+    "party_name": "The buyer's or supplier's name as the notice gives it.",
+    "role": "buyer or supplier.",
+    "list_name": "The list the party is on; NULL for a military buyer on no list.",
+    "relation": "itself, campus (深圳) or part of it (华西医院).",
+    "military": "Whether the party is military by its name.",
+    "party_name_en": "The listed party's English name.",
     "models": "Chip models named in the notice's hits.",
     "providers": "Cloud or model providers named in the notice's hits.",
     "title_en": "Notice title in English where a translation exists (translations, glossary first).",
