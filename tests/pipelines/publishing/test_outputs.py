@@ -17,6 +17,7 @@ import feedparser
 import pytest
 
 from pipelines import config
+from pipelines.matching import parties
 from pipelines.publishing import delivery
 from pipelines.publishing import ledger as publish
 from pipelines.storage import schema, snapshot, store
@@ -458,3 +459,36 @@ def test_a_rematch_keeps_the_health_the_night_recorded(con, tmp_path):
     assert digest.new == 1
     assert [s["source"] for s in digest.sources] == ["ggzy", "ccgp"]
     assert json.loads(read(tmp_path, NIGHT_1, "matches.json"))["unhealthy"] == ["ggzy"]
+
+
+def test_listed_and_military_buyers_come_first_marked_with_english_headlines(con, tmp_path):
+    matched(con, "1", buyer="北辰理工大学")  # an ordinary buyer, newest
+    matched(con, "2", buyer="哈尔滨工业大学（深圳）", award_cny="1395000.00", notice_type="award")
+    matched(con, "3", buyer="中国人民解放军93212部队")
+    matched(con, "4", buyer="哈尔滨工业大学附属中学")  # carries a listed name, is not the listed party
+    con.execute(
+        "UPDATE matches SET after_restriction = true, restricted_since = DATE '2023-10-17', "
+        "licence_policy = 'licence required since 17 Oct 2023', "
+        "licence_policy_listed = 'licence required; presumption of denial for Entity-List and military end users'"
+    )
+    con.execute("UPDATE notices SET published_at = published_at + INTERVAL 1 HOUR WHERE notice_id = '1'")
+    parties.load_parties(con)
+    night(con, tmp_path, NIGHT_1, "r1")
+    document = json.loads(read(tmp_path, NIGHT_1, "matches.json"))
+    order = [m["notice_id"] for m in document["matches"]]
+    assert order[:2] == ["2", "3"] and sorted(order[2:]) == ["1", "4"]
+    first = document["matches"][0]
+    assert first["headline_en"] == "Award: 16 × A800 (restricted since Oct 2023), CNY 1.4 M"
+    assert first["buyer_en"] == "Harbin Institute of Technology, Shenzhen"
+    assert first["licence_statement"].endswith("presumption of denial for Entity-List and military end users")
+    markdown = read(tmp_path, NIGHT_1, "digest.md")
+    assert "**PRIORITY: restricted chip, listed or military buyer \\| LISTED BUYER: Harbin Institute of " in markdown
+    assert "MILITARY BUYER" in markdown
+    assert "- **Title (Chinese):** " in markdown and "Tiers: strong = published automatically" in markdown
+    by_id = {m["notice_id"]: m for m in document["matches"]}
+    assert by_id["4"]["buyer_list"] is None and by_id["4"]["priority"] == 3
+    assert "not the listed party" in by_id["4"]["buyer_relation"]
+    assert by_id["1"]["licence_statement"] == "licence required since 17 Oct 2023"
+    page = read(tmp_path, NIGHT_1, "digest.html")
+    assert page.index("哈尔滨工业大学（深圳）") < page.index("北辰理工大学")
+    assert '<p class="flag">' in page
