@@ -20,6 +20,7 @@ from pipelines import config
 from pipelines.matching import parties
 from pipelines.publishing import delivery
 from pipelines.publishing import ledger as publish
+from pipelines.publishing.outputs import merged_evidence
 from pipelines.storage import schema, snapshot, store
 from tests.conftest import ROOT
 from tests.pipelines.publishing.test_ledger import NIGHT_1, NIGHT_2, matched
@@ -492,3 +493,16 @@ def test_listed_and_military_buyers_come_first_marked_with_english_headlines(con
     page = read(tmp_path, NIGHT_1, "digest.html")
     assert page.index("哈尔滨工业大学（深圳）") < page.index("北辰理工大学")
     assert '<p class="flag">' in page
+
+
+@pytest.mark.parametrize(
+    ("snippets", "merged"),
+    [
+        (["采购GPU服务器2台，每台配置8块A800", "每台配置8块A800"], ["采购GPU服务器2台，每台配置8块A800"]),
+        (["8块A800", "服务器2台，每台配置8块A800 80GB"], ["服务器2台，每台配置8块A800 80GB"]),
+        (["AWS账号", "Azure OpenAI 4000万tokens"], ["AWS账号", "Azure OpenAI 4000万tokens"]),
+        (["  ", "a\nb"], ["a b"]),
+    ],
+)
+def test_evidence_is_one_snippet_per_place(snippets, merged):
+    assert merged_evidence(snippets) == merged
