@@ -128,6 +128,8 @@ _LEDGER_ROWS = """
              AS restricted_since,
            (SELECT arg_max(regexp_replace(m.reason, ' \\[.*\\]$', ''), m.score) FROM matches m
               WHERE m.source = p.source AND m.notice_id = p.notice_id) AS reason,
+           (SELECT r.tier FROM match_results r WHERE r.source = p.source AND r.notice_id = p.notice_id)
+             AS current_tier,
            n.notice_type, mn.buyer_party_en, mn.buyer_list, mn.buyer_relation, mn.buyer_military,
            mn.suppliers_listed, mn.licence_statement, coalesce(mn.priority, 3) AS priority,
            (SELECT list(DISTINCT pp.notice_id ORDER BY pp.notice_id) FROM notices pp
@@ -143,6 +145,8 @@ def _ledger_rows(con: duckdb.DuckDBPyConnection, where_order: str, params: list)
     names = [d[0] for d in cursor.description]
     rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     for row in rows:
+        # Published once, then no longer matched (a later rules change): kept in the feed, marked withdrawn.
+        row["withdrawn"] = row.get("current_tier") not in PUBLISHED_TIERS
         row["headline_en"] = english.headline(row)
         row["buyer_en"] = english.english_name(row.get("buyer"))
         row["suppliers_en"] = [english.english_name(name) for name in row.get("suppliers") or []]

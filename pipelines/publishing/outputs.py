@@ -108,6 +108,8 @@ def flag_line(row: dict) -> str:
         flags.append("KNOWN INTERMEDIARY: " + ", ".join(row["watched_suppliers"]))
     if row.get("priority") == 1:
         flags.insert(0, "PRIORITY: restricted chip, listed or military buyer")
+    if row.get("withdrawn"):
+        flags.insert(0, f"WITHDRAWN: no longer matched under the current rules (now {row.get('current_tier')})")
     return " | ".join(flags)
 
 
@@ -335,6 +337,7 @@ JSON_FIELDS = (
     "published_at", "buyer", "suppliers", "watched_suppliers", "amount_cny", "amount_kind", "models", "quantities",
     "providers", "tokens", "evidence", "url", "headline_en", "buyer_en", "suppliers_en", "licence_statement", "reason",
     "priority", "buyer_party_en", "buyer_list", "buyer_relation", "buyer_military", "suppliers_listed", "same_process",
+    "withdrawn",
 )  # fmt: skip
 
 
@@ -392,7 +395,8 @@ def _rfc3339(value: datetime) -> str:
 
 
 def _entry_html(row: dict) -> str:
-    facts = "".join(f"<li>{esc(label)}: {esc(value)}</li>" for label, value in match_facts(row))
+    flag = f"<p><strong>{esc(flag_line(row))}</strong></p>" if flag_line(row) else ""
+    facts = flag + "".join(f"<li>{esc(label)}: {esc(value)}</li>" for label, value in match_facts(row))
     evidence = "".join(f"<blockquote>{esc(snippet)}</blockquote>" for snippet in (row.get("evidence") or [])[:2])
     title_en = f"<p>{esc(row['title_en'])}</p>" if row.get("title_en") else ""
     return f"{title_en}<ul>{facts}</ul>{evidence}"
@@ -463,7 +467,8 @@ def _atom_entry(row: dict, authority: str, tag_date: str, fallback: datetime) ->
     entry = ET.Element(f"{{{ATOM}}}entry")
     ET.SubElement(entry, f"{{{ATOM}}}id").text = entry_id(row["source"], row["notice_id"], authority, tag_date)
     heading = row.get("title_en") or row.get("title") or f"{row['source']} notice {row['notice_id']}"
-    ET.SubElement(entry, f"{{{ATOM}}}title").text = _xml_text(f"[{row.get('tier')}] {heading}")
+    mark = "[withdrawn] " if row.get("withdrawn") else ""
+    ET.SubElement(entry, f"{{{ATOM}}}title").text = _xml_text(f"{mark}[{row.get('tier')}] {heading}")
     ET.SubElement(entry, f"{{{ATOM}}}updated").text = _rfc3339(row.get("entered_at") or fallback)
     if row.get("published_at"):
         ET.SubElement(entry, f"{{{ATOM}}}published").text = _rfc3339(row["published_at"])

@@ -506,3 +506,17 @@ def test_listed_and_military_buyers_come_first_marked_with_english_headlines(con
 )
 def test_evidence_is_one_snippet_per_place(snippets, merged):
     assert merged_evidence(snippets) == merged
+
+
+def test_a_match_withdrawn_by_a_later_rules_change_is_marked_in_the_feed(con, tmp_path):
+    matched(con, "1")
+    matched(con, "2")
+    night(con, tmp_path, NIGHT_1, "r1")
+    con.execute("UPDATE match_results SET tier = 'weak' WHERE notice_id = '1'")  # a rules change re-matched it
+    night(con, tmp_path, NIGHT_2, "r2")
+    feed = feedparser.parse((tmp_path / "published" / "feed.atom").read_bytes())
+    titles = {entry.id.rsplit("/", 1)[-1]: entry.title for entry in feed.entries}
+    assert titles["1"].startswith("[withdrawn] [strong] ")
+    assert not titles["2"].startswith("[withdrawn]")
+    entry = next(e for e in feed.entries if e.id.endswith("/1"))
+    assert "WITHDRAWN: no longer matched under the current rules (now weak)" in entry.summary
