@@ -29,7 +29,7 @@ from pipelines.ingest.child import die_with_runner
 from pipelines.ingest.crawl import CrawlRequest, backfill_plan, nightly_from_date, run_crawl, skipped_crawl
 from pipelines.ingest.normalize import normalize, to_json
 from pipelines.ingest.reprocess import reprocess_archive as rebuild_from_archive
-from pipelines.matching import watchlist
+from pipelines.matching import parties, watchlist
 from pipelines.matching.configured import check_reviewed_data, load_matcher
 from pipelines.matching.pending import match_pending
 from pipelines.model import CrawlRun
@@ -151,6 +151,8 @@ def publish_digest(
     with store.session(db_path) as con:
         # Reloaded every night, so an edit of watchlist.toml shows in the next digest and view.
         watchlist.load_watchlist(con)
+        # Likewise parties.toml; the buyers and suppliers of every notice are identified again against it.
+        parties.load_parties(con)
         digest = ledger.publish(
             con, paths.published, run_id, date.fromisoformat(publish_date), datetime.now(UTC), settings.outputs,
             sources, channels=delivery.channels(settings.delivery), send_empty=settings.delivery.send_empty,

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol, TypedDict
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
@@ -133,6 +134,14 @@ NOTICE_COLUMNS: tuple[Column, ...] = (
         "VARCHAR",
         pa.string(),
         "Procurement process (OCDS ocid): the tender, corrections, award and contract of one project share it.",
+        parsed=False,
+    ),
+    Column(
+        "published_date",
+        "DATE",
+        pa.date32(),
+        "Publication date in Asia/Shanghai, the portal's own: group and filter by this, not published_at::DATE, "
+        "which follows the session's time zone.",
         parsed=False,
     ),
 )
@@ -283,3 +292,14 @@ class CrawlRun:
 
 # Verdicts under which a crawl counts as done: its window is closed and the next night starts after it.
 HEALTHY_VERDICTS: tuple[str, ...] = ("ok", "degraded")
+
+
+PORTAL_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def portal_date(moment: datetime | None) -> date | None:
+    """The date of a moment as Chinese portals date it (Asia/Shanghai), whatever zone the timestamp carries; a
+    naive one is UTC, as the store reads it."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(PORTAL_ZONE).date()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from pipelines.matching import watchlist
+from pipelines.matching import parties, watchlist
 from pipelines.matching.engine import Matcher
 
 # Another rules file (a candidate under review, a test's variant); TENDERWATCH_WATCHLIST does the same for the list.
@@ -16,6 +16,8 @@ def load_matcher() -> Matcher:
 
 
 def check_reviewed_data() -> None:
-    """Fail before any work when the rules or the watch-list cannot be read; each error names the file and where."""
+    """Fail before any work when the rules, the watch-list or the party data cannot be read; each error names the
+    file and where."""
     load_matcher()
     watchlist.read_watchlist()
+    parties.read_parties()

@@ -54,7 +54,7 @@ from pipelines.matching.rules import (
 from pipelines.national.notice_types import BY_CODE
 
 # Bump when the engine (not the rules file) changes what a notice yields, e.g. how quantities are read.
-ENGINE_VERSION = "2"
+ENGINE_VERSION = "3"
 
 _MAX_HITS = 50
 # Finds the positions of a normalized field where some pattern may start.
@@ -110,6 +110,7 @@ class Matcher:
     ) -> None:
         self.rules_version = rules_version
         self.rules = rules
+        self.rules_by_id = {rule.id: rule for rule in rules}
         self.modifiers = modifiers
         self.models = models
         self.providers = providers
@@ -327,6 +328,14 @@ class Matcher:
                 output[key] = (rank, entry)
         ordered = sorted(output.values(), key=lambda item: item[0])
         entries = [entry for _, entry in ordered]
+        # A server model or spec signature stands in for a chip's name: where the notice names one of the chips it
+        # infers, the class hit would count the same cards twice in the analysts' per-model figures.
+        named = {e["model"] for e in entries if e["model"] and not self.rules_by_id[e["rule_id"]].infers}
+        entries = [
+            e
+            for e in entries
+            if not (infers := self.rules_by_id[e["rule_id"]].infers) or not named & {m.name for m in infers}
+        ]
         # Unnamed AI compute is a label for notices that name nothing: once a chip, cloud or model is named at
         # review or above, the notice is that purchase and the label would only repeat it.
         yielding = {rule.id for rule in self.rules if rule.yields_to_named}
@@ -408,6 +417,8 @@ class Matcher:
             "amount": amount_near(text, hit.start, hit.end),
             "restricted_since": restricted_since.isoformat() if restricted_since else None,
             "after_restriction": after_restriction,
+            "licence": hit.model.licence_statement(published) if hit.model else None,
+            "licence_listed": hit.model.licence_statement(published, listed=True) if hit.model else None,
             "reason": reason,
         }
 

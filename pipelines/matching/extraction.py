@@ -37,7 +37,9 @@ _TOKENS_LABEL_FIRST = re.compile(
 _TOKEN_UNITS = {"亿": 10**8, "千万": 10**7, "百万": 10**6, "万": 10**4, "千": 10**3, "k": 10**3, "m": 10**6, "b": 10**9}
 _AMOUNT = re.compile(r"(?<![0-9.,])([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.([0-9]+))? ?(万元|元)(?!/)")
 _AMOUNT_SYMBOL = re.compile(r"(?:[¥￥]|人民币) ?([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.([0-9]+))? ?(万元|元)?(?!/)")
-_AMOUNT_LABELLED = re.compile(r"\((万元|元)\)[:]?([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.([0-9]+))?")
+# A labelled amount ("中标金额(万元):186"), but not a table's header cell followed by the first row's number
+# ("单价(元)1|计算加速卡|…", once normalization has joined the lines): a number that ends at a cell mark is a cell.
+_AMOUNT_LABELLED = re.compile(r"\((万元|元)\)[:]?([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.([0-9]+))?(?![0-9.,]| ?\|)")
 
 
 def nearest_match(matches: Iterable[re.Match[str]], start: int, end: int) -> re.Match[str] | None:

@@ -13,6 +13,7 @@ from decimal import Decimal
 import duckdb
 import pyarrow as pa
 
+from pipelines.model import portal_date
 from pipelines.storage.schema import MATCH_SCHEMA, RESULT_COLUMNS, RESULT_SCHEMA
 from pipelines.storage.store import insert_arrow
 
@@ -29,15 +30,25 @@ class MatchSummary:
 
 
 def items_text(items: list[dict] | None) -> str:
-    """The item table as text lines the matcher reads as the ``items`` field."""
+    """The item table as the matcher reads the ``items`` field: one row per line, cells joined by " | ".
+
+    The cells matter: a card multiplier in the model cell ("8×A800") counts per machine of the row's quantity
+    cell ("2台"), which the extraction finds only across cell marks. That product is the one definition of a card
+    count: the matcher's hit quantity, which ``purchases_by_category.cards`` and the digest read.
+    """
     lines = []
     for item in items or []:
         parts = [item.get(key) for key in ("name", "brand", "model")]
         quantity = item.get("quantity")
         if quantity is not None:
             parts.append(f"{quantity:g}{item.get('unit') or ''}" if isinstance(quantity, float) else str(quantity))
-        lines.append(" ".join(str(p) for p in parts if p))
+        lines.append(" | ".join(str(p) for p in parts if p))
     return "\n".join(lines)
+
+
+def notice_date(published: datetime | None) -> date | None:
+    """The date a notice is judged on (restrictions, licence policy): its publication date in Asia/Shanghai."""
+    return portal_date(published)
 
 
 def attachments_text(attachments: list[dict] | None) -> str:
@@ -69,7 +80,7 @@ def match_pending(con: duckdb.DuckDBPyConnection, matcher, batch_size: int = BAT
                 text=row["text"] or "",
                 items=items_text(row["items"]),
                 attachments=attachments_text(row["attachments"]),
-                published=published.date() if isinstance(published, datetime) else None,
+                published=notice_date(published) if isinstance(published, datetime) else None,
                 notice_type=row["notice_type"],
             )
             for number, hit in enumerate(result["hits"]):
@@ -121,6 +132,8 @@ def _hit_row(notice: dict, number: int, hit: dict, version: str) -> dict:
         "tokens": int(hit["tokens"]) if hit.get("tokens") is not None else None,
         "restricted_since": date.fromisoformat(restricted) if isinstance(restricted, str) else restricted,
         "after_restriction": hit.get("after_restriction"),
+        "licence_policy": hit.get("licence"),
+        "licence_policy_listed": hit.get("licence_listed"),
         "reason": hit.get("reason"),
         "amount_cny": _money(hit.get("amount")),
         "rules_version": version,

@@ -7,11 +7,12 @@ version there, so this module never needs the engine.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,7 @@ _MODIFIER_KEYS = frozenset({"id", "patterns", "fields", "categories", "rules", "
 _DOMESTIC_PLATFORM_KEYS = frozenset({"name", "vendor", "pattern", "source", "source_says"})
 _MODEL_KEYS = frozenset({"name", "vendor", "pattern", "restriction", "restricted_since"})
 _PROVIDER_KEYS = frozenset({"name", "kind", "pattern"})
+_LICENCE_KEYS = frozenset({"applies_to", "from", "policy", "listed", "source", "checked"})
 _TOP_KEYS = frozenset(
     {
         "version",
@@ -67,6 +69,7 @@ _TOP_KEYS = frozenset(
         "scoring",
         "notice_type_factors",
         "restriction_classes",
+        "licence_changes",
         "models",
         "providers",
         "vocab",
@@ -97,6 +100,33 @@ class ChipModel:
     restriction: str
     restricted_since: date | None
     regex: re.Pattern[str]
+    # The licence policy over time, oldest first ([[licence_changes]] that apply to the model or its class).
+    licence_changes: tuple[LicenceChange, ...] = ()
+
+    def licence_statement(self, on: date | None, listed: bool = False) -> str | None:
+        """What applied to buying this model in China on date ``on``: for any buyer, or a listed/military one."""
+        if on is None or self.restricted_since is None:
+            return None
+        if on < self.restricted_since:
+            return f"not restricted yet on this date (licence required from {self.restricted_since.isoformat()})"
+        current = None
+        for change in self.licence_changes:
+            if change.since <= on:
+                current = change
+        if current is None:
+            return f"licence required since {self.restricted_since.isoformat()}"
+        return current.listed if listed else current.policy
+
+
+@dataclass(frozen=True, slots=True)
+class LicenceChange:
+    """From ``since`` on, the licence policy for the models it applies to (rules.toml [[licence_changes]])."""
+
+    since: date
+    policy: str
+    listed: str
+    source: str
+    checked: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,7 +416,7 @@ class RulesLoader:
         classes = data.get("restriction_classes", {})
         if not isinstance(classes, dict) or not classes:
             raise self.fail(self.where.line_of("restriction_classes", None), "[restriction_classes] must be a table")
-        models = self._load_models(classes)
+        models = self._with_licence_changes(self._load_models(classes), classes)
         restricted = [m for m in self._raw_models if m["restriction"] != "compliant"]
         self.vocab["models_restricted"] = "|".join(f"(?:{m['pattern']})" for m in restricted)
         domestic_platforms = self._load_domestic_platforms()
@@ -603,6 +633,42 @@ class RulesLoader:
                 )
         fields["yields_to_named"] = self._optional("rules", index, entry, "yields_to_named", bool, False, what)
         return fields
+
+    def _with_licence_changes(self, models: list[ChipModel], classes: dict[str, Any]) -> list[ChipModel]:
+        changes: dict[str, list[LicenceChange]] = {model.name: [] for model in models}
+        for index, entry in enumerate(self.data.get("licence_changes", [])):
+            what = f"licence change #{index + 1}"
+            self._check_unknown_keys("licence_changes", index, entry, _LICENCE_KEYS, what)
+            applies_to = entry.get("applies_to")
+            line = self.where.line_of("licence_changes", index, "applies_to")
+            if not isinstance(applies_to, list) or not applies_to or not all(isinstance(a, str) for a in applies_to):
+                raise self.fail(line, f"{what}: 'applies_to' must be a list of restriction classes or model names")
+            unknown = [a for a in applies_to if a not in classes and a not in changes]
+            if unknown:
+                raise self.fail(line, f"{what}: 'applies_to' names unknown classes or models {unknown}")
+            since = entry.get("from")
+            if not isinstance(since, date) or isinstance(since, datetime):
+                raise self.fail(
+                    self.where.line_of("licence_changes", index, "from"), f"{what}: 'from' must be a date (YYYY-MM-DD)"
+                )
+            texts = [self._require("licence_changes", index, entry, key, str, what) for key in ("policy", "listed")]
+            source = self._require("licence_changes", index, entry, "source", str, what)
+            checked = self._require("licence_changes", index, entry, "checked", str, what)
+            if checked not in ("primary", "secondary"):
+                raise self.fail(
+                    self.where.line_of("licence_changes", index, "checked"),
+                    f"{what}: 'checked' must be primary or secondary",
+                )
+            change = LicenceChange(since, texts[0], texts[1], source, checked)
+            for model in models:
+                if model.name in applies_to or model.restriction in applies_to:
+                    changes[model.name].append(change)
+        timed = [
+            dataclasses.replace(model, licence_changes=tuple(sorted(changes[model.name], key=lambda c: c.since)))
+            for model in models
+        ]
+        self.models_by_name = {model.name: model for model in timed}
+        return timed
 
     def _load_providers(self) -> list[Provider]:
         providers = []

@@ -27,7 +27,7 @@ import duckdb
 
 from pipelines.config import FAULT_ENV, FAULT_EXIT_CODE, Outputs, fault_point  # noqa: F401 (the tests' names)
 from pipelines.matching.pending import PUBLISHED_TIERS
-from pipelines.publishing import outputs
+from pipelines.publishing import english, outputs
 from pipelines.publishing.delivery import Message, enqueue
 
 CSV_COLUMNS = (
@@ -40,6 +40,10 @@ CSV_COLUMNS = (
     "suppliers",
     "watched_suppliers",
     "amount_cny",
+    "amount_kind",
+    "headline_en",
+    "flag",
+    "licence_statement",
     "models",
     "quantities",
     "providers",
@@ -105,6 +109,8 @@ _LEDGER_ROWS = """
               WHERE len([s FOR s IN coalesce(n.suppliers, []) IF contains(s.name, w.name_zh)]) > 0)
              AS watched_suppliers,
            coalesce(n.award_cny, n.budget_cny) AS amount_cny,
+           CASE WHEN n.award_cny IS NOT NULL THEN 'award' WHEN n.budget_cny IS NOT NULL THEN 'budget' END
+             AS amount_kind,
            (SELECT list_sort(list(DISTINCT m.model) FILTER (WHERE m.model IS NOT NULL))
               FROM matches m WHERE m.source = p.source AND m.notice_id = p.notice_id) AS models,
            (SELECT list_sort(list(DISTINCT m.quantity::BIGINT || ' ' || coalesce(m.unit, ''))
@@ -116,8 +122,20 @@ _LEDGER_ROWS = """
               WHERE m.source = p.source AND m.notice_id = p.notice_id) AS tokens,
            (SELECT list(m.evidence ORDER BY m.score DESC, m.hit_no)
               FROM matches m WHERE m.source = p.source AND m.notice_id = p.notice_id
-               AND m.tier IN ('strong', 'review')) AS evidence
+               AND m.tier IN ('strong', 'review')) AS evidence,
+           (SELECT min(m.restricted_since) FROM matches m
+              WHERE m.source = p.source AND m.notice_id = p.notice_id AND m.tier IN ('strong', 'review'))
+             AS restricted_since,
+           (SELECT arg_max(regexp_replace(m.reason, ' \\[.*\\]$', ''), m.score) FROM matches m
+              WHERE m.source = p.source AND m.notice_id = p.notice_id) AS reason,
+           (SELECT r.tier FROM match_results r WHERE r.source = p.source AND r.notice_id = p.notice_id)
+             AS current_tier,
+           n.notice_type, mn.buyer_party_en, mn.buyer_list, mn.buyer_relation, mn.buyer_military,
+           mn.suppliers_listed, mn.licence_statement, coalesce(mn.priority, 3) AS priority,
+           (SELECT list(DISTINCT pp.notice_id ORDER BY pp.notice_id) FROM notices pp
+              WHERE pp.ocid = n.ocid AND pp.notice_id <> n.notice_id) AS same_process
     FROM publications p LEFT JOIN notices n USING (source, notice_id)
+    LEFT JOIN matched_notices mn USING (source, notice_id)
 """
 
 
@@ -125,7 +143,14 @@ def _ledger_rows(con: duckdb.DuckDBPyConnection, where_order: str, params: list)
     sql = _LEDGER_ROWS.format(title_en=_title_en_expression(con)) + where_order
     cursor = con.execute(sql, params)
     names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    for row in rows:
+        # Published once, then no longer matched (a later rules change): kept in the feed, marked withdrawn.
+        row["withdrawn"] = row.get("current_tier") not in PUBLISHED_TIERS
+        row["headline_en"] = english.headline(row)
+        row["buyer_en"] = english.english_name(row.get("buyer"))
+        row["suppliers_en"] = [english.english_name(name) for name in row.get("suppliers") or []]
+    return rows
 
 
 def digest_rows(con: duckdb.DuckDBPyConnection, publish_date: date) -> list[dict]:
@@ -133,7 +158,9 @@ def digest_rows(con: duckdb.DuckDBPyConnection, publish_date: date) -> list[dict
     return _ledger_rows(
         con,
         "WHERE p.publish_date = ? "
-        "ORDER BY CASE p.tier WHEN 'strong' THEN 0 ELSE 1 END, n.published_at DESC, p.source, p.notice_id",
+        # Restricted chips bought by listed or military buyers first, then listed suppliers and intermediaries.
+        "ORDER BY coalesce(mn.priority, 3), CASE p.tier WHEN 'strong' THEN 0 ELSE 1 END, n.published_at DESC, "
+        "p.source, p.notice_id",
         [publish_date],
     )
 
@@ -222,11 +249,16 @@ def render_markdown(publish_date: date, rows: list[dict], new: int, sources: lis
     summary = ", ".join(f"{name}: {count}" for name, count in sorted(by_category.items()))
     rows, unnamed = outputs.split_unnamed(rows)
     lines += [f"{len(rows)} matched notice(s) for this date ({new} new in the latest run). {summary}", ""]
+    lines += [f"Tiers: {outputs.TIER_LEGEND}", ""]
     for row in rows:
-        lines.append(f"## [{row['tier']}] {md(row['title'])}")
+        flag = outputs.flag_line(row)
+        lines.append(f"## [{row['tier']}] {md(row.get('headline_en') or row['title'])}")
         lines.append("")
+        if flag:
+            lines += [f"**{md(flag)}**", ""]
+        lines.append(f"- **Title (Chinese):** {md(row['title'])}")
         lines += [f"- **{label}:** {md(value)}" for label, value in outputs.match_facts(row)]
-        for snippet in (row["evidence"] or [])[:3]:
+        for snippet in outputs.merged_evidence(row.get("evidence"))[:3]:
             lines.append(f"- **Evidence:** {md(snippet)}")
         if row["url"]:
             lines.append(f"- **Link:** <{safe_url(row['url'])}>")
@@ -294,6 +326,7 @@ def render_csv(rows: list[dict]) -> bytes:
         record["notice_type"] = row["notice_type_en"]
         record["published_at"] = row["published_at"].isoformat() if row["published_at"] else ""
         record["evidence"] = (row["evidence"] or [""])[0]
+        record["flag"] = outputs.flag_line(row)
         writer.writerow([csv_cell(record.get(column)) for column in CSV_COLUMNS])
     # The BOM makes Excel read the file as UTF-8, so Chinese text does not turn into mojibake.
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -86,13 +86,85 @@ def split_unnamed(rows: list[dict]) -> tuple[list[dict], list[dict]]:
     return [row for row in rows if row not in unnamed], unnamed
 
 
+# A budget is what the buyer may spend, an award what it agreed to pay: the digest never calls either "Amount".
+_AMOUNT_LABELS = {"award": "Award", "budget": "Budget"}
+
+
+TIER_LEGEND = (
+    "strong = published automatically (a restricted model or foreign compute named with purchase context); "
+    "review = published, worth a check; weak hits are kept in the database, not published. "
+    "Marked first: a restricted chip bought by a US-listed or military buyer, then purchases from a listed "
+    "supplier or a known intermediary."
+)
+
+
+def flag_line(row: dict) -> str:
+    """The mark of a priority match: who is listed or military, in English (empty for the rest)."""
+    flags = []
+    if row.get("buyer_list"):
+        relation = row.get("buyer_relation") or ""
+        flags.append(
+            f"LISTED BUYER: {row.get('buyer_party_en')} ({row['buyer_list']}"
+            + (f"; {relation}" if relation and relation != "itself" else "")
+            + ")"
+        )
+    elif row.get("buyer_party_en") and row.get("buyer_relation"):
+        flags.append(f"Buyer carries a listed name: {row['buyer_party_en']} ({row['buyer_relation']})")
+    if row.get("buyer_military"):
+        flags.append("MILITARY BUYER (by its name)")
+    if row.get("suppliers_listed"):
+        flags.append("LISTED SUPPLIER: " + ", ".join(row["suppliers_listed"]))
+    if row.get("watched_suppliers"):
+        flags.append("KNOWN INTERMEDIARY: " + ", ".join(row["watched_suppliers"]))
+    if row.get("priority") == 1:
+        flags.insert(0, "PRIORITY: restricted chip, listed or military buyer")
+    if row.get("withdrawn"):
+        flags.insert(0, f"WITHDRAWN: no longer matched under the current rules (now {row.get('current_tier')})")
+    return " | ".join(flags)
+
+
+def merged_evidence(snippets: list[str] | None) -> list[str]:
+    """One snippet per place: a snippet inside (or overlapping most of) an earlier one is dropped."""
+    kept: list[str] = []
+    for snippet in snippets or []:
+        flat = " ".join(str(snippet).split())
+        if not flat:
+            continue
+        if any(flat in other or _overlap(flat, other) >= 0.6 * len(flat) for other in kept):
+            continue
+        kept = [other for other in kept if other not in flat]
+        kept.append(flat)
+    return kept
+
+
+def _overlap(one: str, other: str) -> int:
+    """Length of the longest suffix of one that begins other, or prefix of one that ends other."""
+    best = 0
+    for size in range(min(len(one), len(other)), 0, -1):
+        if one.endswith(other[:size]) or other.endswith(one[:size]):
+            best = size
+            break
+    return best
+
+
+def _with_english(chinese: str | None, english: str | None) -> str:
+    if not chinese:
+        return ""
+    return f"{english} ({chinese})" if english and english != chinese else chinese
+
+
 def match_facts(row: dict) -> list[tuple[str, str]]:
     """Label and value of every fact shown for a match, in reading order, empty ones left out (all output formats)."""
+    suppliers = row.get("suppliers") or []
+    english = row.get("suppliers_en") or [None] * len(suppliers)
     facts = [
-        ("Buyer", row.get("buyer") or ""),
-        ("Supplier(s)", joined(row.get("suppliers"))),
+        ("Buyer", _with_english(row.get("buyer"), row.get("buyer_en"))),
+        ("Supplier(s)", "; ".join(_with_english(s, e) for s, e in zip(suppliers, english, strict=False) if s)),
+        ("Licence", row.get("licence_statement") or ""),
+        ("Why", row.get("reason") or ""),
+        ("Same process", joined(row.get("same_process"))),
         ("Known intermediary", joined(row.get("watched_suppliers"))),
-        ("Amount", _money(row.get("amount_cny"))),
+        (_AMOUNT_LABELS.get(row.get("amount_kind"), "Amount"), _money(row.get("amount_cny"))),
         ("Model(s)", joined(row.get("models"))),
         ("Quantity", joined(row.get("quantities"))),
         ("Provider(s)", joined(row.get("providers"))),
@@ -119,6 +191,8 @@ dl{display:grid;grid-template-columns:9rem 1fr;gap:.1rem .8rem;margin:.4rem 0}dt
 blockquote{margin:.4rem 0;padding:.3rem .8rem;border-left:3px solid #ccc;background:#fafafa}
 svg text{font:11px system-ui,sans-serif;fill:#333}
 .unhealthy{background:#fdd;border:1px solid #c00;border-radius:6px;padding:.4rem .8rem}li.unhealthy{margin:.2rem 0}
+.flag{background:#fdd;border-left:4px solid #c00;padding:.2rem .6rem;font-weight:600}
+.title-zh{color:#444;margin:.2rem 0}
 """
 # Defence in depth: even an unescaped tag could not run a script or fetch anything.
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -152,6 +226,7 @@ def render_html(
         chart_svg(chart),
         "</section>",
         '<section id="matches"><h2>Matches</h2>',
+        f'<p class="legend">Tiers: {esc(TIER_LEGEND)}</p>',
     ]
     if not rows:
         parts.append("<p>No matched notices were published for this date.</p>")
@@ -224,15 +299,19 @@ def _match_article(row: dict) -> str:
     lines = [
         f'<article class="match" id="{esc(anchor)}">',
         f'<h3><span class="tier tier-{esc(tier)}">{esc(tier)}</span>'
-        f'<span lang="zh">{esc(row.get("title"))}</span></h3>',
+        f'<span lang="en">{esc(row.get("headline_en") or row.get("title"))}</span></h3>',
+        f'<p class="title-zh" lang="zh">{esc(row.get("title"))}</p>',
     ]
+    flag = flag_line(row)
+    if flag:
+        lines.append(f'<p class="flag">{esc(flag)}</p>')
     if row.get("title_en"):
         lines.append(f'<p class="title-en" lang="en">{esc(row["title_en"])}</p>')
     lines.append("<dl>")
     lines += [f"<dt>{esc(label)}</dt><dd>{esc(value)}</dd>" for label, value in match_facts(row)]
     lines.append("</dl>")
-    for snippet in (row.get("evidence") or [])[:3]:
-        lines.append(f'<blockquote lang="zh">{esc(" ".join(str(snippet).split()))}</blockquote>')
+    for snippet in merged_evidence(row.get("evidence"))[:3]:
+        lines.append(f'<blockquote lang="zh">{esc(snippet)}</blockquote>')
     link = http_url(row.get("url"))
     if link:
         lines.append(f'<p><a href="{esc(link)}" rel="noopener noreferrer nofollow">{esc(link)}</a></p>')
@@ -288,8 +367,10 @@ def chart_svg(series: dict[date, dict[str, int]], width: int = 720, height: int 
 
 JSON_FIELDS = (
     "source", "notice_id", "publish_date", "tier", "categories", "title", "title_en", "notice_type_en",
-    "published_at", "buyer", "suppliers", "watched_suppliers", "amount_cny", "models", "quantities", "providers",
-    "tokens", "evidence", "url",
+    "published_at", "buyer", "suppliers", "watched_suppliers", "amount_cny", "amount_kind", "models", "quantities",
+    "providers", "tokens", "evidence", "url", "headline_en", "buyer_en", "suppliers_en", "licence_statement", "reason",
+    "priority", "buyer_party_en", "buyer_list", "buyer_relation", "buyer_military", "suppliers_listed", "same_process",
+    "withdrawn",
 )  # fmt: skip
 
 
@@ -347,7 +428,8 @@ def _rfc3339(value: datetime) -> str:
 
 
 def _entry_html(row: dict) -> str:
-    facts = "".join(f"<li>{esc(label)}: {esc(value)}</li>" for label, value in match_facts(row))
+    flag = f"<p><strong>{esc(flag_line(row))}</strong></p>" if flag_line(row) else ""
+    facts = flag + "".join(f"<li>{esc(label)}: {esc(value)}</li>" for label, value in match_facts(row))
     evidence = "".join(f"<blockquote>{esc(snippet)}</blockquote>" for snippet in (row.get("evidence") or [])[:2])
     title_en = f"<p>{esc(row['title_en'])}</p>" if row.get("title_en") else ""
     return f"{title_en}<ul>{facts}</ul>{evidence}"
@@ -418,7 +500,8 @@ def _atom_entry(row: dict, authority: str, tag_date: str, fallback: datetime) ->
     entry = ET.Element(f"{{{ATOM}}}entry")
     ET.SubElement(entry, f"{{{ATOM}}}id").text = entry_id(row["source"], row["notice_id"], authority, tag_date)
     heading = row.get("title_en") or row.get("title") or f"{row['source']} notice {row['notice_id']}"
-    ET.SubElement(entry, f"{{{ATOM}}}title").text = _xml_text(f"[{row.get('tier')}] {heading}")
+    mark = "[withdrawn] " if row.get("withdrawn") else ""
+    ET.SubElement(entry, f"{{{ATOM}}}title").text = _xml_text(f"{mark}[{row.get('tier')}] {heading}")
     ET.SubElement(entry, f"{{{ATOM}}}updated").text = _rfc3339(row.get("entered_at") or fallback)
     if row.get("published_at"):
         ET.SubElement(entry, f"{{{ATOM}}}published").text = _rfc3339(row["published_at"])

@@ -33,6 +33,19 @@ MATCH_COLUMNS: tuple[Column, ...] = (
     Column("tokens", "BIGINT", pa.int64(), "LLM tokens bought (4000万tokens → 40000000)."),
     Column("restricted_since", "DATE", pa.date32(), "Date US export restrictions on this model began."),
     Column("after_restriction", "BOOLEAN", pa.bool_(), "Whether the notice is dated after that restriction."),
+    Column(
+        "licence_policy",
+        "VARCHAR",
+        pa.string(),
+        "What US licence policy applied to this model on the notice's date, for any buyer in China (e.g. 'licensable "
+        "case by case since 15 Jan 2026 …'); from rules.toml [[licence_changes]].",
+    ),
+    Column(
+        "licence_policy_listed",
+        "VARCHAR",
+        pa.string(),
+        "The same for a buyer on the Entity List or the MEU list, or military by its name.",
+    ),
     Column("reason", "VARCHAR", pa.string(), "Why the rule exists, in English."),
     Column("amount_cny", "DECIMAL(18,2)", MONEY, "Amount in CNY stated near the hit (a line total, a unit price)."),
     Column("rules_version", "VARCHAR", pa.string(), "Version of the rules file that produced the hit."),
@@ -177,7 +190,12 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 -- Databases created before the process column existed get it here.
 ALTER TABLE notices ADD COLUMN IF NOT EXISTS ocid VARCHAR;
+ALTER TABLE notices ADD COLUMN IF NOT EXISTS published_date DATE;
+UPDATE notices SET published_date = timezone('Asia/Shanghai', published_at)::DATE
+WHERE published_date IS NULL AND published_at IS NOT NULL;
 ALTER TABLE matches ADD COLUMN IF NOT EXISTS amount_cny DECIMAL(18,2);
+ALTER TABLE matches ADD COLUMN IF NOT EXISTS licence_policy VARCHAR;
+ALTER TABLE matches ADD COLUMN IF NOT EXISTS licence_policy_listed VARCHAR;
 CREATE TABLE IF NOT EXISTS segments (
     segment_hash VARCHAR PRIMARY KEY,
     text VARCHAR NOT NULL,
@@ -350,22 +368,74 @@ _TITLES_EN = """
         PARTITION BY s.source, s.notice_id ORDER BY t.engine = 'glossary' DESC, t.translated_at DESC) = 1
 """
 
+# Per notice: the buyer's listing (or the party whose name it carries) and the listed suppliers.
+_PARTY_FLAGS = """
+    SELECT source, notice_id,
+           any_value(party_name_en) FILTER (WHERE role = 'buyer' AND party_id IS NOT NULL) AS buyer_party_en,
+           any_value(list_name) FILTER (WHERE role = 'buyer' AND listed) AS buyer_list,
+           any_value(relation) FILTER (WHERE role = 'buyer' AND party_id IS NOT NULL) AS buyer_relation,
+           bool_or(military) FILTER (WHERE role = 'buyer') AS buyer_military,
+           list(DISTINCT party_name_en) FILTER (WHERE role = 'supplier' AND listed) AS suppliers_listed
+    FROM notice_parties GROUP BY source, notice_id
+"""
+
 VIEWS = {
     "matched_notices": (
-        "Notices at tier review or above, newest first, with their evidence: the analysts' starting point.",
+        "Notices at tier review or above, newest first, with their evidence, the buyer's and suppliers' listing and "
+        "the licence policy of the notice's date: the analysts' starting point.",
         """
-        SELECT r.tier, r.score, r.categories, n.published_at, n.title, te.title_en, n.notice_type_en, n.buyer,
-               n.suppliers, n.budget_cny, n.award_cny, n.region, n.url, n.source, n.notice_id, n.ocid,
-               (SELECT list(m.evidence ORDER BY m.score DESC) FROM matches m
-                 WHERE m.source = n.source AND m.notice_id = n.notice_id) AS evidence,
-               (SELECT list_sort(list(DISTINCT m.model) FILTER (WHERE m.model IS NOT NULL)) FROM matches m
-                 WHERE m.source = n.source AND m.notice_id = n.notice_id) AS models,
-               (SELECT list_sort(list(DISTINCT m.provider) FILTER (WHERE m.provider IS NOT NULL)) FROM matches m
-                 WHERE m.source = n.source AND m.notice_id = n.notice_id) AS providers
-        FROM match_results r JOIN notices n USING (source, notice_id)
-        LEFT JOIN ({_TITLES_EN}) te ON te.source = n.source AND te.notice_id = n.notice_id
-        WHERE r.tier IN ('strong', 'review')
-        """.replace("{_TITLES_EN}", _TITLES_EN),
+        WITH base AS (
+            SELECT r.tier, r.score, r.categories, n.published_at, n.published_date, n.title, te.title_en,
+                   n.notice_type_en, n.buyer, n.suppliers, n.budget_cny, n.award_cny, n.region, n.url, n.source,
+                   n.notice_id, n.ocid,
+                   (SELECT list(m.evidence ORDER BY m.score DESC) FROM matches m
+                     WHERE m.source = n.source AND m.notice_id = n.notice_id) AS evidence,
+                   (SELECT list_sort(list(DISTINCT m.model) FILTER (WHERE m.model IS NOT NULL)) FROM matches m
+                     WHERE m.source = n.source AND m.notice_id = n.notice_id) AS models,
+                   (SELECT list_sort(list(DISTINCT m.provider) FILTER (WHERE m.provider IS NOT NULL)) FROM matches m
+                     WHERE m.source = n.source AND m.notice_id = n.notice_id) AS providers,
+                   (SELECT bool_or(m.after_restriction) FROM matches m
+                     WHERE m.source = n.source AND m.notice_id = n.notice_id
+                       AND m.tier IN ('strong', 'review')) AS after_restriction,
+                   p.buyer_party_en, p.buyer_list, p.buyer_relation, coalesce(p.buyer_military, false)
+                       AS buyer_military, coalesce(p.suppliers_listed, []) AS suppliers_listed,
+                   (SELECT list(w.name_en ORDER BY w.name_en) FROM supplier_watchlist w
+                     WHERE len([s FOR s IN coalesce(n.suppliers, []) IF contains(s.name, w.name_zh)]) > 0)
+                       AS watched_suppliers
+            FROM match_results r JOIN notices n USING (source, notice_id)
+            LEFT JOIN ({_TITLES_EN}) te ON te.source = n.source AND te.notice_id = n.notice_id
+            LEFT JOIN ({_PARTY_FLAGS}) p ON p.source = n.source AND p.notice_id = n.notice_id
+            WHERE r.tier IN ('strong', 'review')
+        )
+        SELECT b.*,
+               (SELECT arg_max(CASE WHEN b.buyer_list IS NOT NULL OR b.buyer_military
+                                    THEN m.licence_policy_listed ELSE m.licence_policy END, m.score)
+                  FROM matches m
+                 WHERE m.source = b.source AND m.notice_id = b.notice_id AND m.licence_policy IS NOT NULL
+                   AND m.tier IN ('strong', 'review')) AS licence_statement,
+               CASE
+                   WHEN coalesce(b.after_restriction, false) AND (b.buyer_list IS NOT NULL OR b.buyer_military)
+                       THEN 1
+                   WHEN len(b.suppliers_listed) > 0 OR b.watched_suppliers IS NOT NULL THEN 2
+                   ELSE 3
+               END AS priority
+        FROM base b
+        """.replace("{_TITLES_EN}", _TITLES_EN).replace("{_PARTY_FLAGS}", _PARTY_FLAGS),
+    ),
+    "listed_party_purchases": (
+        "Every matched AI-compute purchase (tier review or above) whose buyer is a listed party or military by name, "
+        "or whose supplier is a listed party: one row per notice and flagged party.",
+        """
+        SELECT mn.priority, mn.tier, mn.categories, mn.published_date, np.role, np.name AS party_name,
+               np.party_name_en, np.list_name, np.relation, np.military, mn.models, mn.licence_statement,
+               coalesce(mn.award_cny, mn.budget_cny) AS amount_cny,
+               CASE WHEN mn.award_cny IS NOT NULL THEN 'award' WHEN mn.budget_cny IS NOT NULL THEN 'budget' END
+                   AS amount_kind,
+               mn.title, mn.title_en, mn.url, mn.source, mn.notice_id, mn.ocid
+        FROM matched_notices mn
+        JOIN notice_parties np USING (source, notice_id)
+        WHERE np.listed OR (np.military AND np.role = 'buyer')
+        """,
     ),
     "procurement_processes": (
         "One row per procurement process (notices sharing an ocid): tender → corrections → award → contract.",
@@ -385,6 +455,8 @@ VIEWS = {
                    count(*) AS notice_count,
                    min(published_at) AS first_notice_at,
                    max(published_at) AS latest_notice_at,
+                   min(published_date) AS first_notice_date,
+                   max(published_date) AS latest_notice_date,
                    arg_max(notice_type, published_at) AS latest_notice_type,
                    -- Corrections and side notices do not move the process on; the latest stage notice does.
                    arg_max(notice_type, published_at)
@@ -417,7 +489,11 @@ VIEWS = {
                    ELSE 'active'
                END AS status,
                latest_notice_type, procurement_method, procurement_method_zh, notice_count, first_notice_at,
-               latest_notice_at, budget_cny, award_cny, supplier_names, notice_ids, first_notice_url, latest_notice_url
+               latest_notice_at, first_notice_date, latest_notice_date, budget_cny, award_cny,
+               coalesce(award_cny, budget_cny) AS amount_cny,
+               CASE WHEN award_cny IS NOT NULL THEN 'award' WHEN budget_cny IS NOT NULL THEN 'budget' END
+                   AS amount_kind,
+               supplier_names, notice_ids, first_notice_url, latest_notice_url
         FROM processes
         """.replace("{_TITLES_EN}", _TITLES_EN),
     ),
@@ -429,7 +505,7 @@ VIEWS = {
         )
         SELECT w.name_en AS watched_name_en, w.name_zh AS watched_name, w.why,
                s.supplier.name AS supplier_name, s.supplier.amount_cny AS supplier_amount_cny,
-               n.published_at, n.notice_type, n.notice_type_en, n.title, te.title_en, n.buyer,
+               n.published_at, n.published_date, n.notice_type, n.notice_type_en, n.title, te.title_en, n.buyer,
                coalesce(r.tier, 'none') AS tier, r.categories, n.url, n.source, n.notice_id, n.ocid
         FROM supplied s
         JOIN supplier_watchlist w ON contains(s.supplier.name, w.name_zh)
@@ -446,7 +522,7 @@ VIEWS = {
                    map_from_entries(list((term_zh, term_en)) FILTER (WHERE kind = 'unit')) AS units
             FROM glossary
         )
-        SELECT n.source, n.notice_id, n.ocid, n.published_at, n.title, te.title_en, n.notice_type,
+        SELECT n.source, n.notice_id, n.ocid, n.published_at, n.published_date, n.title, te.title_en, n.notice_type,
                n.notice_type_en, n.procurement_method, labels.methods[n.procurement_method_zh] AS procurement_method_en,
                n.category AS category_en, n.region_en, n.buyer, n.budget_cny, n.award_cny,
                [{'name': i.name, 'model': i.model, 'quantity': i.quantity, 'unit': i.unit,
@@ -474,9 +550,13 @@ VIEWS = {
             FROM matches WHERE tier IN ('strong', 'review')
             GROUP BY source, notice_id, category
         )
-        SELECT h.category, r.tier, n.published_at, n.title, te.title_en, n.notice_type, n.notice_type_en, n.buyer,
+        SELECT h.category, r.tier, n.published_at, n.published_date, n.title, te.title_en, n.notice_type,
+               n.notice_type_en, n.buyer,
                [s.name FOR s IN coalesce(n.suppliers, []) IF s.name IS NOT NULL] AS suppliers_named,
-               coalesce(n.award_cny, n.budget_cny) AS amount_cny, n.budget_cny, n.award_cny,
+               coalesce(n.award_cny, n.budget_cny) AS amount_cny,
+               CASE WHEN n.award_cny IS NOT NULL THEN 'award' WHEN n.budget_cny IS NOT NULL THEN 'budget' END
+                   AS amount_kind,
+               n.budget_cny, n.award_cny,
                h.models, h.quantities, h.cards, h.providers, h.tokens, h.restricted_since, h.after_restriction,
                h.top_evidence, n.project_code, n.ocid, n.region, n.url, n.source, n.notice_id
         FROM hits h
@@ -485,6 +565,40 @@ VIEWS = {
         LEFT JOIN ({_TITLES_EN}) te ON te.source = n.source AND te.notice_id = n.notice_id
         WHERE r.tier IN ('strong', 'review') AND list_contains(r.categories, h.category)
         """.replace("{_TITLES_EN}", _TITLES_EN),
+    ),
+    "matched_processes": (
+        "One row per procurement process with a notice at tier review or above: its tender and award counted "
+        "once, at the award when there is one, else the budget. Sum amount_cny here, not over notices.",
+        """
+        WITH matched AS (
+            SELECT n.ocid, r.tier, r.categories, n.source, n.notice_id, n.published_date
+            FROM match_results r JOIN notices n USING (source, notice_id)
+            WHERE r.tier IN ('strong', 'review') AND n.ocid IS NOT NULL
+        ), hits AS (
+            SELECT n.ocid,
+                   list_sort(list(DISTINCT m.model) FILTER (WHERE m.model IS NOT NULL)) AS models,
+                   -- The tender and the award of one purchase name the same cards: the largest count, not a sum.
+                   max(m.quantity) FILTER (WHERE m.unit = 'card') AS cards,
+                   list_sort(list(DISTINCT m.provider) FILTER (WHERE m.provider IS NOT NULL)) AS providers,
+                   max(m.tokens) AS tokens
+            FROM matches m JOIN matched n USING (source, notice_id)
+            WHERE m.tier IN ('strong', 'review')
+            GROUP BY n.ocid
+        ), processes AS (
+            SELECT ocid, CASE WHEN bool_or(tier = 'strong') THEN 'strong' ELSE 'review' END AS tier,
+                   list_sort(list_distinct(flatten(list(categories)))) AS categories,
+                   min(published_date) AS first_matched_date,
+                   list(notice_id ORDER BY published_date, notice_id) AS matched_notice_ids
+            FROM matched GROUP BY ocid
+        )
+        SELECT p.ocid, p.tier, p.categories, pr.buyer, pr.process_title, pr.process_title_en, pr.status,
+               pr.amount_cny, pr.amount_kind, pr.budget_cny, pr.award_cny, pr.supplier_names, h.models, h.cards,
+               h.providers, h.tokens, p.first_matched_date, pr.first_notice_date, pr.latest_notice_date,
+               p.matched_notice_ids, pr.notice_ids, pr.latest_notice_url
+        FROM processes p
+        JOIN procurement_processes pr USING (ocid)
+        LEFT JOIN hits h USING (ocid)
+        """,
     ),
     "source_health": (
         "Latest crawl verdict per source, with the evidence: responses by status, empty list pages, lost next "
@@ -541,9 +655,72 @@ WATCHLIST_COMMENTS = {
 }
 
 
+PARTIES_DDL = """
+CREATE TABLE IF NOT EXISTS listed_parties (
+    party_id VARCHAR PRIMARY KEY,
+    name_en VARCHAR NOT NULL,
+    names_zh VARCHAR[] NOT NULL,
+    aliases_zh VARCHAR[],
+    list_name VARCHAR NOT NULL,
+    added DATE,
+    citation VARCHAR,
+    licence_policy VARCHAR,
+    source VARCHAR NOT NULL,
+    checked VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notice_parties (
+    source VARCHAR NOT NULL,
+    notice_id VARCHAR NOT NULL,
+    role VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    party_id VARCHAR,
+    party_name_en VARCHAR,
+    list_name VARCHAR,
+    relation VARCHAR,
+    listed BOOLEAN NOT NULL,
+    military BOOLEAN NOT NULL,
+    PRIMARY KEY (source, notice_id, role, name)
+);
+"""
+PARTIES_TABLE_COMMENT = (
+    "US-listed Chinese parties (pipelines/matching/parties.toml): Entity List, MEU list, Unverified List; reviewed and "
+    "cited, reloaded every night."
+)
+PARTIES_COMMENTS = {
+    "party_id": "Short key of the listed party.",
+    "name_en": "The party's name in English, as the list gives it.",
+    "names_zh": "Its registered Chinese name(s).",
+    "aliases_zh": "Other Chinese names and short forms.",
+    "list_name": "Entity List, Military End-User List or Unverified List.",
+    "added": "When the listing took effect; NULL when no source seen gave it.",
+    "citation": "Federal Register citation (84 FR 29371) or unknown.",
+    "licence_policy": "Licence requirement and review policy as the sources state them.",
+    "source": "Where the facts were found.",
+    "checked": "primary (read in the Federal Register or on BIS's site) or secondary (summaries of it).",
+}
+NOTICE_PARTIES_TABLE_COMMENT = (
+    "Buyers and suppliers of every notice that are a listed party (or carry one's name), or military by their name."
+)
+NOTICE_PARTIES_COMMENTS = {
+    "source": "Portal of the notice.",
+    "notice_id": "Portal id of the notice.",
+    "role": "buyer or supplier.",
+    "name": "The name as the notice gives it.",
+    "party_id": "The listed party it is or carries the name of (listed_parties.party_id); NULL for a military unit "
+    "that is on no list.",
+    "party_name_en": "That party's English name.",
+    "list_name": "The list, when the name is the party itself or a campus or department of it; NULL otherwise.",
+    "relation": "itself, campus (深圳), part of it (华西医院), or carries its name (附属中学): not the listed party.",
+    "listed": "Whether the name is the listed party or part of it (a school or company that only carries the name is "
+    "not).",
+    "military": "Whether the name is a military unit or institution (部队 numbers, 军医大学, 国防科技大学…): a "
+    "class by name, apart from the lists.",
+}
+
+
 def schema_statements() -> list[str]:
     """Every statement that sets the schema up, except the view column comments (they need the views to exist)."""
-    statements = [DDL, REVIEWS_DDL, WATCHLIST_DDL, SCHEMA_DDL]
+    statements = [DDL, REVIEWS_DDL, WATCHLIST_DDL, PARTIES_DDL, SCHEMA_DDL]
     for name, (comment, sql) in VIEWS.items():
         statements += [f"CREATE OR REPLACE VIEW {name} AS {sql}", f"COMMENT ON VIEW {name} IS {quote(comment)}"]
     for table, comment in {**TABLE_COMMENTS, "store_schema": SCHEMA_TABLE_COMMENT}.items():
@@ -551,6 +728,8 @@ def schema_statements() -> list[str]:
     for table, table_comment, comments in (
         ("match_reviews", REVIEWS_TABLE_COMMENT, REVIEWS_COMMENTS),
         ("supplier_watchlist", WATCHLIST_TABLE_COMMENT, WATCHLIST_COMMENTS),
+        ("listed_parties", PARTIES_TABLE_COMMENT, PARTIES_COMMENTS),
+        ("notice_parties", NOTICE_PARTIES_TABLE_COMMENT, NOTICE_PARTIES_COMMENTS),
     ):
         statements.append(f"COMMENT ON TABLE {table} IS {quote(table_comment)}")
         statements += [f"COMMENT ON COLUMN {table}.{n} IS {quote(c)}" for n, c in comments.items()]
@@ -611,6 +790,28 @@ def quote(text: str) -> str:
 # View columns that are not simply a documented table column under the same name.
 VIEW_COLUMN_COMMENTS = {
     "evidence": "Evidence snippets of the notice's hits, strongest first.",
+    "after_restriction": "Whether a hit at tier review or above names a model bought after its US restriction began.",
+    "buyer_party_en": "The listed party the buyer is, is part of, or only carries the name of (buyer_relation says "
+    "which), in English.",
+    "buyer_list": "The list the buyer is on (Entity List, Military End-User List, Unverified List), itself or as a "
+    "campus or department; NULL when not listed (a school carrying a listed name is not).",
+    "buyer_relation": "How the buyer relates to that party: itself, campus (深圳), part of it (华西医院), or "
+    "carries its name (附属中学): not the listed party.",
+    "buyer_military": "Whether the buyer is a military unit or institution by its name (部队 numbers, 军医大学, "
+    "国防科技大学…), listed or not.",
+    "suppliers_listed": "Suppliers of the notice that are listed parties (English names).",
+    "watched_suppliers": "Suppliers on the known-intermediary watch-list (supplier_watchlist), English names.",
+    "licence_statement": "US licence policy on the notice's date for its strongest chip hit and this buyer: e.g. "
+    "'licence required; presumption of denial for Entity-List and military end users' or 'licensable case by case "
+    "since 15 Jan 2026 …' (rules.toml [[licence_changes]]).",
+    "priority": "1: a restricted chip bought after its restriction by a listed or military buyer; 2: sold by a "
+    "listed supplier or a known intermediary; 3: the rest. The digest shows 1 and 2 first, marked.",
+    "party_name": "The buyer's or supplier's name as the notice gives it.",
+    "role": "buyer or supplier.",
+    "list_name": "The list the party is on; NULL for a military buyer on no list.",
+    "relation": "itself, campus (深圳) or part of it (华西医院).",
+    "military": "Whether the party is military by its name.",
+    "party_name_en": "The listed party's English name.",
     "models": "Chip models named in the notice's hits.",
     "providers": "Cloud or model providers named in the notice's hits.",
     "title_en": "Notice title in English where a translation exists (translations, glossary first).",
@@ -629,9 +830,15 @@ VIEW_COLUMN_COMMENTS = {
     "category_en": "What is bought, in English: goods, services or works.",
     "items_en": "Main items with their unit in English (glossary): name, model, quantity, unit, unit_en.",
     "suppliers_named": "Suppliers (winning or proposed) named on this notice itself; award-type notices name them.",
-    "amount_cny": "Award amount in CNY when the notice has one, else its budget.",
+    "amount_cny": "Award amount in CNY when there is one, else the budget: amount_kind says which.",
+    "amount_kind": "What amount_cny is: award (中标/成交 amount) or budget (预算); NULL when neither is known.",
+    "first_notice_date": "Publication date (Asia/Shanghai) of the process's first notice.",
+    "latest_notice_date": "Publication date (Asia/Shanghai) of its latest notice.",
+    "first_matched_date": "Publication date (Asia/Shanghai) of the process's first matched notice.",
+    "matched_notice_ids": "The process's notices at tier review or above, oldest first.",
     "quantities": "Quantities extracted from the hits, with their unit (8 card, 2 server, 100000 card_hour).",
-    "cards": "Largest number of accelerator cards named in the hits.",
+    "cards": "Accelerator cards bought: the largest card count of the hits (item rows count cards per machine × "
+    "machines, e.g. 2 servers × 8 A800 = 16).",
     "top_evidence": "Evidence snippet of the strongest hit of this category.",
     "watched_name_en": "The known intermediary, in English (supplier_watchlist.name_en).",
     "watched_name": "The watch-list name found in the supplier's name (supplier_watchlist.name_zh).",

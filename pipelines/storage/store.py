@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipelines.model import NOTICE_COLUMNS, NOTICE_SCHEMA
+from pipelines.model import NOTICE_COLUMNS, NOTICE_SCHEMA, portal_date
 from pipelines.storage import schema
 
 # Schema set-up writes to the catalog; two connections doing it at once in one process (the nightly flow's crawl tasks
@@ -120,6 +120,7 @@ def notices_to_arrow(notices: Iterable[dict], run_id: str, seen_at: datetime) ->
         row = {c.name: _conform(notice.get(c.name), c.arrow) for c in NOTICE_COLUMNS}
         row["first_seen_at"] = row["last_seen_at"] = seen_at
         row["run_id"] = run_id
+        row["published_date"] = portal_date(row["published_at"])
         rows.append(row)
     return pa.Table.from_pylist(rows, schema=NOTICE_SCHEMA)
 

@@ -261,6 +261,21 @@ def test_amount_near_hit(matcher: Matcher, body: str, amount: float) -> None:
     assert matcher.match("", body)["hits"][0]["amount"] == amount
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        # The demo's 90000804: the header's "(元)" and the first row's number are not "1 元".
+        "四、主要标的信息\n序号 | 名称 | 品牌 | 规格型号 | 数量 | 单价（元）\n1 | 计算加速卡 | 英伟达（NVIDIA） | "
+        "A100 80GB PCIe | 4块 | 96500\n2 | 服务器 | 联想 | ThinkSystem SR670 V2 | 1台 | 68000",
+        "数量 | 金额(万元)\n2 | GPU服务器 | 8*A800 | 2台",
+    ],
+)
+def test_a_table_row_number_is_not_an_amount(matcher: Matcher, body: str) -> None:
+    hit = matcher.match("", body)["hits"][0]
+    assert hit["model"] in ("A100", "A800")
+    assert hit["amount"] not in (1.0, 2.0, 10_000.0, 20_000.0)
+
+
 def test_servers_without_card_count(matcher: Matcher) -> None:
     hit = matcher.match("", "采购A800 GPU服务器4台，用于大模型训练")["hits"][0]
     assert (hit["model"], hit["quantity"], hit["unit"]) == ("A800", 4, "server")
@@ -373,6 +388,8 @@ def test_result_is_json_serialisable_and_stable(matcher: Matcher) -> None:
         "tokens",
         "restricted_since",
         "after_restriction",
+        "licence",
+        "licence_listed",
         "reason",
         "amount",
     }

@@ -408,3 +408,59 @@ def test_unnamed_compute_yields_to_a_named_chip(matcher: Matcher) -> None:
     named = matcher.match("GPU服务器采购项目", "采购GPU服务器2台，每台8块NVIDIA A800 80GB")
     assert named["categories"] == ["ai_chip"]
     assert not any(hit["category"] == "ai_compute_unspecified" for hit in named["hits"])
+
+
+# ───────────────────────── licence policy over time ─────────────────────────
+
+
+@pytest.mark.parametrize(
+    ("published", "for_anyone", "for_listed"),
+    [
+        # The same 8×H200 server purchase, before and after the Jan 2026 case-by-case policy.
+        ("2024-06-12", "licence required since 17 Oct 2023", "presumption of denial for Entity-List"),
+        ("2026-03-02", "licensable case by case since 15 Jan 2026", "excluded from the Jan 2026 case-by-case"),
+        ("2023-05-01", "not restricted yet on this date (licence required from 2023-10-17)", "not restricted yet"),
+    ],
+)
+def test_the_same_h200_purchase_gets_the_statement_of_its_date(published, for_anyone, for_listed):
+    matcher = Matcher.load()
+    result = matcher.match("GPU服务器采购", "采购GPU服务器1台，配置8块NVIDIA H200 141GB", published=published)
+    hit = next(hit for hit in result["hits"] if hit["model"] == "H200")
+    assert for_anyone in hit["licence"]
+    assert for_listed in hit["licence_listed"]
+
+
+@pytest.mark.parametrize(
+    ("published", "statement"),
+    [
+        ("2025-05-20", "licence required since Apr 2025"),
+        ("2025-09-01", "licensable since Aug 2025"),
+        ("2025-03-01", "not restricted yet"),
+    ],
+)
+def test_h20_became_licensable_in_august_2025(published, statement):
+    result = Matcher.load().match("推理服务器采购", "推理服务器2台，每台8块NVIDIA H20 96GB", published=published)
+    hit = next(hit for hit in result["hits"] if hit["model"] == "H20")
+    assert hit["licence"].startswith(statement)
+
+
+def test_a_licence_change_for_an_unknown_model_names_the_entry():
+    text = DEFAULT_RULES_PATH.read_text(encoding="utf-8")
+    broken = text.replace('applies_to = ["H200", "MI325"]', 'applies_to = ["H2OO"]')
+    with pytest.raises(RulesError, match=r"licence change #5: 'applies_to' names unknown classes or models \['H2OO'\]"):
+        Matcher.from_toml(broken, "rules.toml")
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "models"),
+    [
+        # The chip's own name makes its class hits redundant: the analysts' per-model figures count the cards once.
+        ("推理服务器采购", "推理服务器1台：4×NVIDIA H20 96GB HBM3", ["H20"]),
+        ("GPU训练服务器采购", "浪潮 NF5488A5（8×NVIDIA A800 80GB SXM4）8台", ["A800"]),
+        # Without the name, the class stands in for it.
+        ("GPU训练服务器采购", "浪潮 NF5488A5 8台，GPU单卡显存80GB", ["A100/A800-class"]),
+    ],
+)
+def test_a_named_chip_replaces_the_class_its_model_or_signature_infers(matcher, title, text, models):
+    hits = matcher.match(title, text, published="2026-03-01")["hits"]
+    assert sorted({hit["model"] for hit in hits if hit["model"]}) == models, hits

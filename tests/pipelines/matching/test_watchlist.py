@@ -121,6 +121,11 @@ def test_the_digest_marks_a_match_sold_by_a_known_intermediary(con, tmp_path):
     [
         ("TENDERWATCH_WATCHLIST", "[[suppliers]]\nname_zh = 1\n", "supplier 1: name_zh must be a non-empty string"),
         ("TENDERWATCH_RULES", 'version = "x"\n[[rules]]\nid = "a"\ncategory = "gpu"\n', "rules.toml"),
+        (
+            "TENDERWATCH_PARTIES",
+            "[military]\npatterns = ['部队']\n[[parties]]\nid = \"hit\"\n",
+            "party hit: unknown keys [], missing keys ['name_en'",
+        ),
     ],
 )
 def test_a_bad_rules_or_watch_list_file_stops_the_night_before_any_crawl(

@@ -17,8 +17,10 @@ import feedparser
 import pytest
 
 from pipelines import config
+from pipelines.matching import parties
 from pipelines.publishing import delivery, outputs
 from pipelines.publishing import ledger as publish
+from pipelines.publishing.outputs import merged_evidence
 from pipelines.storage import schema, snapshot, store
 from tests.conftest import ROOT
 from tests.pipelines.publishing.test_ledger import NIGHT_1, NIGHT_2, matched
@@ -87,6 +89,23 @@ def test_json_carries_the_facts_with_exact_amounts(con, tmp_path):
     assert match["models"] == ["A800"]
     assert match["quantities"] == ["16 card"]
     assert match["published_at"] == "2026-11-20T15:32:00+08:00"
+
+
+def test_the_digest_says_whether_an_amount_is_a_budget_or_an_award(con, tmp_path):
+    matched(con, "1", award_cny="13865000.00", budget_cny="13950000.00")
+    matched(con, "2", budget_cny="13950000.00")
+    matched(con, "3")
+    night(con, tmp_path, NIGHT_1, "r1")
+    markdown = read(tmp_path, NIGHT_1, "digest.md")
+    assert "**Award:** 13,865,000.00 CNY" in markdown
+    assert "**Budget:** 13,950,000.00 CNY" in markdown
+    assert "**Amount:**" not in markdown
+    page = read(tmp_path, NIGHT_1, "digest.html")
+    assert "<dt>Award</dt>" in page and "<dt>Budget</dt>" in page
+    kinds = {m["notice_id"]: m["amount_kind"] for m in json.loads(read(tmp_path, NIGHT_1, "matches.json"))["matches"]}
+    assert kinds == {"1": "award", "2": "budget", "3": None}
+    rows = list(csv.DictReader(io.StringIO(read(tmp_path, NIGHT_1, "matches.csv"))))
+    assert [(r["notice_id"], r["amount_kind"]) for r in rows] == [("1", "award"), ("2", "budget"), ("3", "")]
 
 
 def test_html_has_summary_counts_chart_and_one_section_per_match(con, tmp_path):
@@ -471,3 +490,63 @@ def test_unnamed_ai_compute_gets_its_own_section_apart_from_the_matches():
     named, follow_up = text.split("## Unnamed AI compute (to follow up)")
     assert "## [review] GPU服务器采购" in named and "script" not in named
     assert "\\<script\\>" in follow_up and "<https://www.ccgp.gov.cn/2.htm>" in follow_up
+
+
+def test_listed_and_military_buyers_come_first_marked_with_english_headlines(con, tmp_path):
+    matched(con, "1", buyer="北辰理工大学")  # an ordinary buyer, newest
+    matched(con, "2", buyer="哈尔滨工业大学（深圳）", award_cny="1395000.00", notice_type="award")
+    matched(con, "3", buyer="中国人民解放军93212部队")
+    matched(con, "4", buyer="哈尔滨工业大学附属中学")  # carries a listed name, is not the listed party
+    con.execute(
+        "UPDATE matches SET after_restriction = true, restricted_since = DATE '2023-10-17', "
+        "licence_policy = 'licence required since 17 Oct 2023', "
+        "licence_policy_listed = 'licence required; presumption of denial for Entity-List and military end users'"
+    )
+    con.execute("UPDATE notices SET published_at = published_at + INTERVAL 1 HOUR WHERE notice_id = '1'")
+    parties.load_parties(con)
+    night(con, tmp_path, NIGHT_1, "r1")
+    document = json.loads(read(tmp_path, NIGHT_1, "matches.json"))
+    order = [m["notice_id"] for m in document["matches"]]
+    assert order[:2] == ["2", "3"] and sorted(order[2:]) == ["1", "4"]
+    first = document["matches"][0]
+    assert first["headline_en"] == "Award: 16 × A800 (restricted since Oct 2023), CNY 1.4 M"
+    assert first["buyer_en"] == "Harbin Institute of Technology, Shenzhen"
+    assert first["licence_statement"].endswith("presumption of denial for Entity-List and military end users")
+    markdown = read(tmp_path, NIGHT_1, "digest.md")
+    assert "**PRIORITY: restricted chip, listed or military buyer \\| LISTED BUYER: Harbin Institute of " in markdown
+    assert "MILITARY BUYER" in markdown
+    assert "- **Title (Chinese):** " in markdown and "Tiers: strong = published automatically" in markdown
+    by_id = {m["notice_id"]: m for m in document["matches"]}
+    assert by_id["4"]["buyer_list"] is None and by_id["4"]["priority"] == 3
+    assert "not the listed party" in by_id["4"]["buyer_relation"]
+    assert by_id["1"]["licence_statement"] == "licence required since 17 Oct 2023"
+    page = read(tmp_path, NIGHT_1, "digest.html")
+    assert page.index("哈尔滨工业大学（深圳）") < page.index("北辰理工大学")
+    assert '<p class="flag">' in page
+
+
+@pytest.mark.parametrize(
+    ("snippets", "merged"),
+    [
+        (["采购GPU服务器2台，每台配置8块A800", "每台配置8块A800"], ["采购GPU服务器2台，每台配置8块A800"]),
+        (["8块A800", "服务器2台，每台配置8块A800 80GB"], ["服务器2台，每台配置8块A800 80GB"]),
+        (["AWS账号", "Azure OpenAI 4000万tokens"], ["AWS账号", "Azure OpenAI 4000万tokens"]),
+        (["  ", "a\nb"], ["a b"]),
+    ],
+)
+def test_evidence_is_one_snippet_per_place(snippets, merged):
+    assert merged_evidence(snippets) == merged
+
+
+def test_a_match_withdrawn_by_a_later_rules_change_is_marked_in_the_feed(con, tmp_path):
+    matched(con, "1")
+    matched(con, "2")
+    night(con, tmp_path, NIGHT_1, "r1")
+    con.execute("UPDATE match_results SET tier = 'weak' WHERE notice_id = '1'")  # a rules change re-matched it
+    night(con, tmp_path, NIGHT_2, "r2")
+    feed = feedparser.parse((tmp_path / "published" / "feed.atom").read_bytes())
+    titles = {entry.id.rsplit("/", 1)[-1]: entry.title for entry in feed.entries}
+    assert titles["1"].startswith("[withdrawn] [strong] ")
+    assert not titles["2"].startswith("[withdrawn]")
+    entry = next(e for e in feed.entries if e.id.endswith("/1"))
+    assert "WITHDRAWN: no longer matched under the current rules (now weak)" in entry.summary
