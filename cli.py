@@ -221,6 +221,10 @@ def _crawl_options(sub: argparse.ArgumentParser, *, replay: bool) -> None:
         sub.add_argument(
             "--ignore-backoff", action="store_true", help="crawl a source even inside the back-off of a recent block"
         )
+        sub.add_argument(
+            "--refetch", action="store_true",
+            help="fetch every listed notice's page again, also those stored already (after a portal rewrote pages)",
+        )  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -436,6 +440,7 @@ def cmd_nightly(args: argparse.Namespace, context: Context) -> int:
         crawl_settings=dict(args.setting),
         spider_args=_spider_args(args, context.settings),
         ignore_backoff=args.ignore_backoff,
+        refetch=args.refetch,
         config=context.config_file,
         publish_date=args.publish_date,
         return_state=True,
@@ -488,6 +493,7 @@ def cmd_backfill(args: argparse.Namespace, context: Context) -> int:
         spider_args=_spider_args(args, context.settings),
         max_windows=args.max_windows,
         ignore_backoff=args.ignore_backoff,
+        refetch=args.refetch,
         return_state=True,
     )
     summary = _summary(state)

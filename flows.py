@@ -62,6 +62,13 @@ def crawl_source(request: CrawlRequest, data_dir: str) -> CrawlRun:
         # Open-ended live crawls carry the retries: every window of a backfill would otherwise retry the same
         # notices and spend their attempts within one run.
         retry = [] if request.replay or request.until_date else pending_fetches.to_retry(con, request.source)
+        # What is stored already is not fetched again (a night costs what is new), unless --refetch asks.
+        known = None
+        if not request.refetch:
+            until = date.fromisoformat(request.until_date) if request.until_date else None
+            known = store.known_notices(con, request.source, date.fromisoformat(request.from_date), until)
+    if known is not None:
+        request = replace(request, known=store.write_known_file(known, run_dir / f"{request.source}.known.json"))
     if retry:
         request = replace(
             request, pending=pending_fetches.write_retry_file(retry, run_dir / f"{request.source}.pending.json")
@@ -285,11 +292,13 @@ def nightly(
     ignore_backoff: bool = False,
     config: str | None = None,
     publish_date: str | None = None,
+    refetch: bool = False,
 ):
     """Ingest → publish; returns a Failed state when any source is unhealthy.
 
     ``config`` is the settings file for outputs and delivery (validated before any work); ``publish_date`` dates
-    the digest (default: today in Asia/Shanghai).
+    the digest (default: today in Asia/Shanghai). A listed notice stored already is not fetched again unless
+    ``refetch``.
     """
     die_with_runner()
     with run_lock.hold(data_dir, "nightly"), run_logs.run_log(data_dir, "nightly"):
@@ -314,6 +323,7 @@ def nightly(
                 base_url=(base_urls or {}).get(source),
                 settings=crawl_settings or {},
                 spider_args=spider_args or {},
+                refetch=refetch,
             )
             for source in sources or DEFAULT_SOURCES
         ]
@@ -357,6 +367,7 @@ def backfill(
     spider_args: dict[str, str] | None = None,
     max_windows: int | None = None,
     ignore_backoff: bool = False,
+    refetch: bool = False,
 ):
     """Walk history in date windows: per window one ``ingest`` of the sources not yet done there.
 
@@ -395,7 +406,7 @@ def backfill(
             run_id = _run_id("backfill-")
             template = CrawlRequest(
                 source="", run_id=run_id, from_date=start.isoformat(), until_date=end.isoformat(), replay=replay,
-                settings=crawl_settings or {}, spider_args=spider_args or {},
+                settings=crawl_settings or {}, spider_args=spider_args or {}, refetch=refetch,
             )  # fmt: skip
             requests = [replace(template, source=s, base_url=(base_urls or {}).get(s)) for s in todo]
             ingested = ingest(data_dir, run_id, requests, ignore_backoff)

@@ -108,18 +108,22 @@ def judge(stats: dict | None, recent_item_counts: list[int] | tuple[int, ...] = 
         problems.append(f"{failed} of {requests} requests failed")
     if errors and not problems:
         problems.append(f"{errors} error(s) logged")
+    # A notice listed but stored already was seen: a night with nothing new is a quiet night, not a drop.
+    stored = stats.get("tenderwatch/already_stored", 0)
     usual = sorted(recent_item_counts)
     if usual:
         median = usual[len(usual) // 2]
-        if median and items < median * ITEM_DROP_DEGRADED:
-            problems.append(f"{items} notices against a recent median of {median}")
+        if median and items + stored < median * ITEM_DROP_DEGRADED:
+            problems.append(f"{items + stored} notices against a recent median of {median}")
     if problems:
         return Verdict("degraded", "; ".join(problems))
     if stats.get("tenderwatch/list_only"):
         listed = stats.get("tenderwatch/list_items", 0)
         return Verdict("ok", f"{listed} notices listed on {stats.get('tenderwatch/list_pages', 0)} list page(s)")
     skipped = stats.get("tenderwatch/prefilter_skipped")
-    suffix = f" ({skipped} listed notices skipped by the title prefilter)" if skipped else ""
+    notes = [f"{stored} listed notices stored already"] if stored else []
+    notes += [f"{skipped} listed notices skipped by the title prefilter"] if skipped else []
+    suffix = f" ({'; '.join(notes)})" if notes else ""
     return Verdict("ok", f"{items} notices from {responses} responses{suffix}")
 
 

@@ -37,10 +37,11 @@ def record(con: duckdb.DuckDBPyConnection, crawls: list[CrawlRun]) -> None:
 
 
 def recent_item_counts(con: duckdb.DuckDBPyConnection, source: str, limit: int = 7) -> list[int]:
-    """Notices per good live crawl of ``source``, newest first: what a normal night yields."""
+    """Notices seen per good live crawl of ``source`` (fetched, or listed and stored already), newest first: what a
+    normal night lists."""
     rows = con.execute(
         # Open-ended crawls only: a backfill window or a narrowed run holds another number of days.
-        "SELECT items FROM crawl_runs WHERE source = ? AND verdict = 'ok' AND replay IS NULL "
+        "SELECT items + coalesce(already_stored, 0) FROM crawl_runs WHERE source = ? AND verdict = 'ok' AND replay IS NULL "
         "AND until_date IS NULL ORDER BY started_at DESC LIMIT ?",
         [source, limit],
     ).fetchall()
