@@ -41,8 +41,8 @@ def recent_item_counts(con: duckdb.DuckDBPyConnection, source: str, limit: int =
     normal night lists."""
     rows = con.execute(
         # Open-ended crawls only: a backfill window or a narrowed run holds another number of days.
-        "SELECT items + coalesce(already_stored, 0) FROM crawl_runs WHERE source = ? AND verdict = 'ok' AND replay IS NULL "
-        "AND until_date IS NULL ORDER BY started_at DESC LIMIT ?",
+        "SELECT items + coalesce(already_stored, 0) FROM crawl_runs WHERE source = ? AND verdict = 'ok' "
+        "AND replay IS NULL AND until_date IS NULL ORDER BY started_at DESC LIMIT ?",
         [source, limit],
     ).fetchall()
     return [row[0] for row in rows]
