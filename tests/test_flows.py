@@ -78,16 +78,49 @@ def test_demo_digest_lists_the_purchases_and_none_of_the_traps(demo_night):
         assert notice["url"] not in digest
 
 
-def test_a_second_demo_night_publishes_nothing_new(demo_night, capsys):
+def crawl_rows(data: Path) -> list[tuple]:
+    with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
+        return con.execute(
+            "SELECT requests, items, already_stored, verdict, reason FROM crawl_runs ORDER BY started_at"
+        ).fetchall()
+
+
+def stored_runs(data: Path) -> set[str]:
+    with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
+        return {row[0] for row in con.execute("SELECT DISTINCT run_id FROM notices").fetchall()}
+
+
+def test_a_second_demo_night_makes_only_list_requests_and_publishes_nothing_new(demo_night, capsys):
     data, _ = demo_night
     before = published_csv(data)
+    first_run = stored_runs(data)
     assert run_cli("nightly", "--replay", str(DEMO), "--data-dir", str(data)) == 0
     out = capsys.readouterr().out
-    assert "newly published matches: 0" in out
+    assert "ccgp: ok: 0 notices from 3 responses (48 listed notices stored already)" in out
+    assert "notices: 0 (0 new), parse errors: 0, newly published matches: 0" in out
     assert published_csv(data) == before
+    # The first night fetched the 3 list pages and 48 notices; the second only the list pages.
+    first, second = crawl_rows(data)
+    assert first[:3] == (51, 48, 0)
+    assert second[:4] == (3, 0, 48, "ok")
     with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM notices").fetchone() == (len(EXPECTED),)
         assert con.execute("SELECT count(*) FROM publications").fetchone() == (len(before),)
+    assert stored_runs(data) == first_run
+
+
+def test_refetch_fetches_every_notice_again_and_stores_no_unchanged_one(demo_night, capsys):
+    data, _ = demo_night
+    before = published_csv(data)
+    first_run = stored_runs(data)
+    assert run_cli("nightly", "--replay", str(DEMO), "--data-dir", str(data), "--refetch") == 0
+    out = capsys.readouterr().out
+    assert "ccgp: ok: 48 notices from 51 responses\n" in out
+    assert "notices: 48 (0 new), parse errors: 0, newly published matches: 0" in out
+    assert crawl_rows(data)[-1][:3] == (51, 48, 0)
+    # Fetched again, the same content: no row rewritten, nothing published.
+    assert stored_runs(data) == first_run
+    assert published_csv(data) == before
 
 
 def test_an_unreachable_portal_is_one_clear_line_and_a_failing_exit(prefect_harness, tmp_path, capsys):
