@@ -273,6 +273,20 @@ def ingest(data_dir: str, run_id: str, requests: list[CrawlRequest], ignore_back
     }
 
 
+def night_request(request: CrawlRequest, night_defaults: bool) -> CrawlRequest:
+    """A live night's crawl the registry's night way (``Portal.night``: mode, keywords, request budget) under what
+    was asked: a --spider-arg or --setting of the same name wins. A replay runs the spiders as the archive was
+    recorded (their own defaults), and a backfill reads whole columns: neither takes the night's way."""
+    night = PORTALS[request.source].night if request.source in PORTALS else None
+    if request.replay or not night_defaults or night is None:
+        return request
+    return replace(
+        request,
+        spider_args={**dict(night.spider_args), **request.spider_args},
+        settings={"TENDERWATCH_MAX_REQUESTS": str(night.budget), **request.settings},
+    )
+
+
 def _window_start(paths: Paths, source: str, replay: bool, today: date) -> str:
     last_good = None if replay else crawl_runs.last_good_crawl_date(paths.work_db, source)
     return nightly_from_date(last_good, replay, today).isoformat()
@@ -313,19 +327,22 @@ def nightly(
         run_id = _run_id()
         today = datetime.now(SHANGHAI).date()
         requests = [
-            CrawlRequest(
-                source=source,
-                run_id=run_id,
-                from_date=from_date or _window_start(paths, source, bool(replay), today),
-                until_date=until_date,
-                sample=sample,
-                replay=replay,
-                base_url=(base_urls or {}).get(source),
-                settings=crawl_settings or {},
-                spider_args=spider_args or {},
-                refetch=refetch,
+            night_request(
+                CrawlRequest(
+                    source=source,
+                    run_id=run_id,
+                    from_date=from_date or _window_start(paths, source, bool(replay), today),
+                    until_date=until_date,
+                    sample=sample,
+                    replay=replay,
+                    base_url=(base_urls or {}).get(source),
+                    settings=crawl_settings or {},
+                    spider_args=spider_args or {},
+                    refetch=refetch,
+                ),
+                settings.sources.night_defaults,
             )
-            for source in sources or DEFAULT_SOURCES
+            for source in sources or settings.sources.enabled
         ]
         ingested = ingest(data_dir, run_id, requests, ignore_backoff)
         crawls: list[CrawlRun] = ingested["crawls"]

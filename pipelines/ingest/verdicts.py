@@ -86,6 +86,11 @@ def judge(stats: dict | None, recent_item_counts: list[int] | tuple[int, ...] = 
         url = stats.get("tenderwatch/list_failed_url", "")
         why = stats.get("tenderwatch/list_failed_reason", "")
         return Verdict("broken", f"{failed_lists} list page(s) could not be read, e.g. {url} ({why})")
+    budget_lists = stats.get("tenderwatch/budget_list_pages", 0)
+    if budget_lists:
+        # As a failed list page: what those pages list is unknown, so the window must stay open.
+        budget = stats.get("tenderwatch/budget", "?")
+        return Verdict("broken", f"request budget reached ({budget} per crawl) with {budget_lists} list page(s) unread")
     empty_pages = stats.get("tenderwatch/empty_list_pages", 0)
     if empty_pages and not items and not stats.get("tenderwatch/list_items"):
         url = stats.get("tenderwatch/empty_list_url", "")
@@ -93,6 +98,8 @@ def judge(stats: dict | None, recent_item_counts: list[int] | tuple[int, ...] = 
     if reason not in ("finished", "closespider_itemcount", "sample"):
         return Verdict("broken", f"crawl ended with reason {reason!r}")
     problems = []
+    if stats.get("tenderwatch/budget_reached"):
+        problems.append(f"request budget reached ({stats.get('tenderwatch/budget', '?')} per crawl)")
     if empty_pages:
         url = stats.get("tenderwatch/empty_list_url", "")
         problems.append(f"{empty_pages} list page(s) parsed to zero notices, e.g. {url}")
