@@ -15,13 +15,13 @@ from pipelines.ingest.portals import Night, Portal, page_as_served
 from spiders import ccgp, chinabidding, chinatelecom, epoint, freecms, ggzy, szggzy, university
 from spiders.base import BaseSpider
 
-
 # The default night's search terms: 14 instead of search_terms()'s 52, since each keyword costs at least one request
 # per portal per night. Full-text searches match inside words, so a short term stands for its longer forms (GPU for
 # GPU服务器, 算力 for 算力租赁, 云服务 for 云服务器, 4090 for RTX 4090D, H20 for H200); the matcher reads every
 # notice found for the rest (docs/decisions.md, "A default night that finishes").
 NIGHT_KEYWORDS: tuple[str, ...] = (
-    "GPU", "算力", "智算", "显卡", "加速卡", "英伟达", "A100", "A800", "H100", "H800", "H20", "4090", "云服务", "大模型",
+    "GPU", "算力", "智算", "显卡", "加速卡", "英伟达", "A100", "A800", "H100", "H800", "H20", "4090",
+    "云服务", "大模型",
 )  # fmt: skip
 _NIGHT_SEARCH = ("keywords", ",".join(NIGHT_KEYWORDS))
 
