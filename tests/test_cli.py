@@ -70,7 +70,9 @@ def test_every_command_uses_the_data_dir_the_settings_name(
     argv = [str(tmp_path / "ocds.json") if arg == "OUT" else arg for arg in argv]
     if command == "check-sources":
         site = local_site(DEMO / "site")
-        argv += ["--base-url", f"ccgp={site.url}", "--setting", "DOWNLOAD_DELAY=0", "--setting", "ROBOTSTXT_OBEY=0"]
+        # ccgp alone, whatever the defaults enable: no other portal may be asked.
+        argv += ["--sources", "ccgp", "--base-url", f"ccgp={site.url}", "--setting", "DOWNLOAD_DELAY=0",
+                 "--setting", "ROBOTSTXT_OBEY=0"]  # fmt: skip
     extra, environment = WAYS[way](_settings_file(tmp_path, data), data)
     for name in ("TENDERWATCH_CONFIG", "TENDERWATCH_DATA_DIR"):
         monkeypatch.delenv(name, raising=False)
