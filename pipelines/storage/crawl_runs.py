@@ -124,7 +124,8 @@ def record_windows(con: duckdb.DuckDBPyConnection, crawls: list[CrawlRun]) -> No
     """Mark the windows of these crawls finished, so a resumed backfill skips them (replays apart from live)."""
     for crawl in crawls:
         window = [crawl.source, crawl.from_date, crawl.until_date]
-        outcome = [crawl.run_id, crawl.verdict, crawl.items, crawl.finished_at]
+        # The notices the window holds: fetched now, or listed and stored already by an earlier crawl.
+        outcome = [crawl.run_id, crawl.verdict, crawl.items + crawl.already_stored, crawl.finished_at]
         if crawl.replay is None:
             con.execute("INSERT OR REPLACE INTO backfill_windows VALUES (?, ?, ?, ?, ?, ?, ?)", window + outcome)
         else:
