@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The demo archive holds ccgp column pages: the source and its mode are named, whatever tenderwatch.toml enables.
 demo: $(STAMP)
-	$(BIN)/python flows.py nightly --replay demo
+	$(BIN)/python flows.py nightly --replay demo --sources ccgp --spider-arg mode=columns
 
 nightly: $(STAMP)
 	$(BIN)/python flows.py nightly

@@ -78,7 +78,20 @@ def preflight(args: argparse.Namespace) -> Context:
     if hasattr(args, "base_url"):
         # Crawl options are checked here, before the run lock creates anything in the data directory.
         check_crawl_input(args)
+    if getattr(args, "replay", None) and not getattr(args, "sources", None) and Path(args.replay).exists():
+        sources = archived_sources(sources, args.replay)
     return Context(settings, Paths(Path(args.data_dir or settings.data_dir)), sources)
+
+
+def archived_sources(sources: list[str], replay: str) -> list[str]:
+    """The enabled sources an archive holds answers of (all of them when it holds none): a replay of the demo's ccgp
+    pages must not report every other enabled source broken for pages that were never recorded."""
+    from pipelines.ingest.portals import source_for_url
+    from pipelines.ingest.warc import archived_origins
+    from spiders.registry import PORTALS
+
+    held = {named or source_for_url(f"http://{host}/", PORTALS) for named, host in archived_origins(replay)}
+    return [source for source in sources if source in held] or sources
 
 
 def known_sources() -> list[str]:
@@ -221,6 +234,10 @@ def _crawl_options(sub: argparse.ArgumentParser, *, replay: bool) -> None:
         sub.add_argument(
             "--ignore-backoff", action="store_true", help="crawl a source even inside the back-off of a recent block"
         )
+        sub.add_argument(
+            "--refetch", action="store_true",
+            help="fetch every listed notice's page again, also those stored already (after a portal rewrote pages)",
+        )  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -436,6 +453,7 @@ def cmd_nightly(args: argparse.Namespace, context: Context) -> int:
         crawl_settings=dict(args.setting),
         spider_args=_spider_args(args, context.settings),
         ignore_backoff=args.ignore_backoff,
+        refetch=args.refetch,
         config=context.config_file,
         publish_date=args.publish_date,
         return_state=True,
@@ -488,6 +506,7 @@ def cmd_backfill(args: argparse.Namespace, context: Context) -> int:
         spider_args=_spider_args(args, context.settings),
         max_windows=args.max_windows,
         ignore_backoff=args.ignore_backoff,
+        refetch=args.refetch,
         return_state=True,
     )
     summary = _summary(state)
@@ -796,16 +815,30 @@ def cmd_sources(args: argparse.Namespace, context: Context) -> int:
         enabled = "enabled" if name in context.sources else "-"
         print(f"{name:<{width}}  {verified:<10}  {enabled:<7}  last: {last.get(name, 'never crawled')}")
         print(f"{'':<{width}}  {portal.title}: {portal.how}")
+        print(f"{'':<{width}}  night: {night_plan(portal)}")
         print(f"{'':<{width}}  evidence: {portal.evidence}")
     return 0
 
 
+def night_plan(portal) -> str:
+    """How a live night crawls the portal and within what budget, in minutes at the polite rate (DOWNLOAD_DELAY)."""
+    from spiders.settings import DOWNLOAD_DELAY
+
+    night = portal.night
+    if night is None:
+        return "the spider's defaults, no request budget"
+    return (
+        f"{night.mode}; at most {night.budget} requests "
+        f"({night.minutes_at(DOWNLOAD_DELAY)} min at {DOWNLOAD_DELAY} s each)"
+    )
+
+
 def sources_table(portals) -> str:
     """README's table of sources, from the registry (a test keeps the README equal to it)."""
-    rows = ["| source | portal | how | layout |", "|---|---|---|---|"]
+    rows = ["| source | portal | how | a live night | layout |", "|---|---|---|---|---|"]
     for name, portal in portals.items():
         layout = "verified on real pages" if portal.verified else "unverified"
-        rows.append(f"| `{name}` | {portal.title} | {portal.how} | {layout} |")
+        rows.append(f"| `{name}` | {portal.title} | {portal.how} | {night_plan(portal)} | {layout} |")
     return "\n".join(rows)
 
 

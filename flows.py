@@ -62,6 +62,13 @@ def crawl_source(request: CrawlRequest, data_dir: str) -> CrawlRun:
         # Open-ended live crawls carry the retries: every window of a backfill would otherwise retry the same
         # notices and spend their attempts within one run.
         retry = [] if request.replay or request.until_date else pending_fetches.to_retry(con, request.source)
+        # What is stored already is not fetched again (a night costs what is new), unless --refetch asks.
+        known = None
+        if not request.refetch:
+            until = date.fromisoformat(request.until_date) if request.until_date else None
+            known = store.known_notices(con, request.source, date.fromisoformat(request.from_date), until)
+    if known is not None:
+        request = replace(request, known=store.write_known_file(known, run_dir / f"{request.source}.known.json"))
     if retry:
         request = replace(
             request, pending=pending_fetches.write_retry_file(retry, run_dir / f"{request.source}.pending.json")
@@ -268,6 +275,20 @@ def ingest(data_dir: str, run_id: str, requests: list[CrawlRequest], ignore_back
     }
 
 
+def night_request(request: CrawlRequest, night_defaults: bool) -> CrawlRequest:
+    """A live night's crawl the registry's night way (``Portal.night``: mode, keywords, request budget) under what
+    was asked: a --spider-arg or --setting of the same name wins. A replay runs the spiders as the archive was
+    recorded (their own defaults), and a backfill reads whole columns: neither takes the night's way."""
+    night = PORTALS[request.source].night if request.source in PORTALS else None
+    if request.replay or not night_defaults or night is None:
+        return request
+    return replace(
+        request,
+        spider_args={**dict(night.spider_args), **request.spider_args},
+        settings={"TENDERWATCH_MAX_REQUESTS": str(night.budget), **request.settings},
+    )
+
+
 def _window_start(paths: Paths, source: str, replay: bool, today: date) -> str:
     last_good = None if replay else crawl_runs.last_good_crawl_date(paths.work_db, source)
     return nightly_from_date(last_good, replay, today).isoformat()
@@ -287,11 +308,13 @@ def nightly(
     ignore_backoff: bool = False,
     config: str | None = None,
     publish_date: str | None = None,
+    refetch: bool = False,
 ):
     """Ingest → publish; returns a Failed state when any source is unhealthy.
 
     ``config`` is the settings file for outputs and delivery (validated before any work); ``publish_date`` dates
-    the digest (default: today in Asia/Shanghai).
+    the digest (default: today in Asia/Shanghai). A listed notice stored already is not fetched again unless
+    ``refetch``.
     """
     die_with_runner()
     with run_lock.hold(data_dir, "nightly"), run_logs.run_log(data_dir, "nightly"):
@@ -306,18 +329,22 @@ def nightly(
         run_id = _run_id()
         today = datetime.now(SHANGHAI).date()
         requests = [
-            CrawlRequest(
-                source=source,
-                run_id=run_id,
-                from_date=from_date or _window_start(paths, source, bool(replay), today),
-                until_date=until_date,
-                sample=sample,
-                replay=replay,
-                base_url=(base_urls or {}).get(source),
-                settings=crawl_settings or {},
-                spider_args=spider_args or {},
+            night_request(
+                CrawlRequest(
+                    source=source,
+                    run_id=run_id,
+                    from_date=from_date or _window_start(paths, source, bool(replay), today),
+                    until_date=until_date,
+                    sample=sample,
+                    replay=replay,
+                    base_url=(base_urls or {}).get(source),
+                    settings=crawl_settings or {},
+                    spider_args=spider_args or {},
+                    refetch=refetch,
+                ),
+                settings.sources.night_defaults,
             )
-            for source in sources or DEFAULT_SOURCES
+            for source in sources or settings.sources.enabled
         ]
         ingested = ingest(data_dir, run_id, requests, ignore_backoff)
         crawls: list[CrawlRun] = ingested["crawls"]
@@ -359,6 +386,7 @@ def backfill(
     spider_args: dict[str, str] | None = None,
     max_windows: int | None = None,
     ignore_backoff: bool = False,
+    refetch: bool = False,
 ):
     """Walk history in date windows: per window one ``ingest`` of the sources not yet done there.
 
@@ -397,7 +425,7 @@ def backfill(
             run_id = _run_id("backfill-")
             template = CrawlRequest(
                 source="", run_id=run_id, from_date=start.isoformat(), until_date=end.isoformat(), replay=replay,
-                settings=crawl_settings or {}, spider_args=spider_args or {},
+                settings=crawl_settings or {}, spider_args=spider_args or {}, refetch=refetch,
             )  # fmt: skip
             requests = [replace(template, source=s, base_url=(base_urls or {}).get(s)) for s in todo]
             ingested = ingest(data_dir, run_id, requests, ignore_backoff)

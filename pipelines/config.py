@@ -30,11 +30,14 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Sources:
-    # Spider names (modules in spiders/) crawled by the nightly job.
-    enabled: tuple[str, ...] = ("ccgp",)
+    # Spider names (modules in spiders/) crawled by the nightly job: the portals whose layout real pages confirm.
+    enabled: tuple[str, ...] = ("ccgp", "jsggzy")
     # Search keywords for portals with a search API; given to every crawl as ``-a keywords=…`` (empty: each
     # spider's own default terms, pipelines/matching/queries.py).
     queries: tuple[str, ...] = ()
+    # Live nights crawl each source the registry's night way (search mode, its keywords, a request budget); false:
+    # with each spider's own defaults (ccgp's full column lists) and no budget.
+    night_defaults: bool = True
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,7 @@ ENVIRONMENT = {
     "TENDERWATCH_DATA_DIR": "data_dir",
     "TENDERWATCH_SOURCES": "sources.enabled",
     "TENDERWATCH_QUERIES": "sources.queries",
+    "TENDERWATCH_NIGHT_DEFAULTS": "sources.night_defaults",
     "TENDERWATCH_SCHEDULE_CRON": "schedule.cron",
     "TENDERWATCH_SCHEDULE_TIMEZONE": "schedule.timezone",
     "TENDERWATCH_WORK_POOL": "schedule.work_pool",

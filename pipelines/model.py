@@ -274,6 +274,10 @@ class CrawlRun:
     list_pages_failed: int = 0
     # Listed notices whose detail page could not be fetched; each waits in ``pending_fetches``.
     notices_missed: int = 0
+    # Listed notices not fetched because they are stored already: seen by the crawl, neither new nor missed.
+    already_stored: int = 0
+    # Requests the source's budget left unmade (list pages and detail pages); 0 when the crawl stayed within it.
+    budget_reached: int = 0
     # The crawl's raw notices (JSONL); not stored: the notices are.
     items_path: str | None = None
     # The missed notices (JSONL: notice_id, url, listing, reason); not stored: ``pending_fetches`` keeps them.

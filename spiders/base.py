@@ -64,6 +64,16 @@ def read_pending(path: str | None) -> list[dict[str, Any]]:
     ]
 
 
+def read_known(path: str | None) -> dict[str, str | None]:
+    """The notices stored already, from a ``-a known=FILE`` JSON object ``{notice_id: update time or null}``."""
+    if not path:
+        return {}
+    known = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(known, dict):
+        raise ValueError(f"known must name a JSON object of notice ids, got {type(known).__name__} in {path}")
+    return {str(notice_id): (str(updated) if updated else None) for notice_id, updated in known.items()}
+
+
 def parse_date_argument(value: str | date | None, name: str) -> date | None:
     if value is None or value == "":
         return None
@@ -90,6 +100,10 @@ class BaseSpider(scrapy.Spider):
       pending    a JSON file of notices earlier crawls listed but could not fetch (``[{notice_id, url, listing}]``,
                  written by the flow from ``pending_fetches``); their detail pages are requested first
                  (``spiders.completeness``), whatever the date window
+      known      a JSON object of the notices already stored (``{notice_id: update time or null}``, written by the
+                 flow unless ``--refetch``): a listed notice found there is not fetched again (counted in
+                 ``tenderwatch/already_stored``), unless its type is in ``refetch_notice_types`` or its listing
+                 shows an update time (``updated``) other than the stored one
     """
 
     base_url: ClassVar[str]
@@ -110,6 +124,9 @@ class BaseSpider(scrapy.Spider):
 
     # Whether list titles are prefiltered unless ``-a prefilter=…`` says otherwise (docs/decisions.md).
     prefilter_default: ClassVar[bool] = False
+    # Notice types a portal rewrites in place under the same id, fetched even when stored (none known today:
+    # corrections and awards are notices of their own, with their own ids).
+    refetch_notice_types: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self,
@@ -121,10 +138,12 @@ class BaseSpider(scrapy.Spider):
         list_only: str | bool | None = None,
         prefilter: str | bool | None = None,
         pending: str | None = None,
+        known: str | None = None,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
         self.pending = read_pending(pending)
+        self.known = read_known(known)
         self.list_only = parse_bool_argument(list_only, "list_only", False)
         self.prefilter = parse_bool_argument(prefilter, "prefilter", self.prefilter_default)
         self.from_date = parse_date_argument(from_date, "from_date")
@@ -184,7 +203,8 @@ class BaseSpider(scrapy.Spider):
     def screen_listing(self, listing: dict[str, Any], *, prefilter: bool = True) -> str:
         """What to do with a listed notice: ``fetch``, ``skip``, or ``older`` (before the window: stop paging).
 
-        A notice already scheduled by this crawl (another keyword's query, another column) is skipped.
+        A notice already scheduled by this crawl (another keyword's query, another column) is skipped, and so is
+        one stored by an earlier crawl (``known``; counted as ``tenderwatch/already_stored``).
 
         Counts why notices were passed over in the crawl stats. ``prefilter=False`` for keyword search results,
         whose titles need not carry the keyword (full-text search).
@@ -199,13 +219,26 @@ class BaseSpider(scrapy.Spider):
         if not listing.get("notice_id") or not listing.get("url"):
             stats.inc_value("tenderwatch/list_items_without_id")
             return "skip"
-        if prefilter and not self.title_wanted(listing.get("title")):
-            return "skip"
         if listing["notice_id"] in self.scheduled_ids:
             stats.inc_value("tenderwatch/repeated_notices")
             return "skip"
+        if self.is_stored(listing):
+            # Seen, not missed: the verdict counts it with the notices (pipelines.ingest.verdicts).
+            self.scheduled_ids.add(listing["notice_id"])
+            stats.inc_value("tenderwatch/already_stored")
+            return "skip"
+        if prefilter and not self.title_wanted(listing.get("title")):
+            return "skip"
         self.scheduled_ids.add(listing["notice_id"])
         return "fetch"
+
+    def is_stored(self, listing: dict[str, Any]) -> bool:
+        """Whether a listed notice is stored already as the list shows it (same id, same update time if shown)."""
+        notice_id = listing["notice_id"]
+        if notice_id not in self.known or listing.get("notice_type") in self.refetch_notice_types:
+            return False
+        updated = listing.get("updated")
+        return not updated or updated == self.known[notice_id]
 
     def follow_listings(self, response: Response, listings: list[dict[str, Any]], keyword: str = ""):
         """What the listed notices worth having become (``take_listing``), newest-first lists.

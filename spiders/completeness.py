@@ -14,6 +14,9 @@ the ``request_dropped`` signal) is:
 It also bounds a crawl: each request gets the size limit of its kind (``TENDERWATCH_LIST_MAXSIZE``,
 ``TENDERWATCH_DETAIL_MAXSIZE``; Scrapy cuts a larger answer, decompressed or not, and the failure is accounted as
 ``too large``), and list pages stop at ``TENDERWATCH_MAX_LIST_PAGES`` per crawl, which counts as a failed list page.
+A crawl makes at most ``TENDERWATCH_MAX_REQUESTS`` requests (the source's night budget; 0: no budget): past it a
+detail request is a missed notice ("request budget reached", retried first by the next night) and a list request is
+not made (``tenderwatch/budget_list_pages``); both count in ``tenderwatch/budget_reached``, so the verdict says so.
 
 It also starts the crawl with the notices an earlier crawl missed (``-a pending=FILE``, read by ``BaseSpider``), so
 every portal retries them without a line of its own.
@@ -71,7 +74,9 @@ class CompletenessMiddleware(BaseSpiderMiddleware):
             "detail": settings.getint("TENDERWATCH_DETAIL_MAXSIZE"),
         }
         self.max_list_pages = settings.getint("TENDERWATCH_MAX_LIST_PAGES")
+        self.max_requests = settings.getint("TENDERWATCH_MAX_REQUESTS")
         self.list_requests = 0
+        self.requests = 0
         self.items_seen = 0
         crawler.signals.connect(self.dropped, signal=signals.request_dropped)
 
@@ -98,6 +103,10 @@ class CompletenessMiddleware(BaseSpiderMiddleware):
             callback = getattr(request.callback, "__name__", "")
             request.meta[KIND] = "detail" if callback == "parse_detail" else "list"
         kind = request.meta[KIND]
+        if self.max_requests and self.requests >= self.max_requests:
+            self._over_budget(request, kind)
+            return None
+        self.requests += 1
         if kind == "list" and self.max_list_pages:
             if self.list_requests >= self.max_list_pages:
                 self._cap_reached(request)
@@ -108,6 +117,19 @@ class CompletenessMiddleware(BaseSpiderMiddleware):
         if request.errback is None:
             request.errback = self.failed
         return request
+
+    def _over_budget(self, request: scrapy.Request, kind: str) -> None:
+        """A request past the crawl's budget is not made: a notice waits for the next night, a list page is counted."""
+        stats = self.crawler.stats
+        if not stats.get_value("tenderwatch/budget_reached"):
+            self.crawler.spider.logger.warning("Request budget of %d reached; no more requests", self.max_requests)
+        stats.inc_value("tenderwatch/budget_reached")
+        stats.set_value("tenderwatch/budget", self.max_requests)
+        if kind == "detail":
+            reason = f"request budget reached ({self.max_requests} per crawl)"
+            note_missed_notice(self.crawler, self.misses_path, request.url, request.cb_kwargs.get("listing"), reason)
+        else:
+            stats.inc_value("tenderwatch/budget_list_pages")
 
     def _cap_reached(self, request: scrapy.Request) -> None:
         """The first list page over the cap is a failed one (the crawl is then broken); later ones just stop."""

@@ -11,9 +11,19 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from pipelines.ingest.portals import Portal, page_as_served
+from pipelines.ingest.portals import Night, Portal, page_as_served
 from spiders import ccgp, chinabidding, chinatelecom, epoint, freecms, ggzy, szggzy, university
 from spiders.base import BaseSpider
+
+# The default night's search terms: 14 instead of search_terms()'s 52, since each keyword costs at least one request
+# per portal per night. Full-text searches match inside words, so a short term stands for its longer forms (GPU for
+# GPU服务器, 算力 for 算力租赁, 云服务 for 云服务器, 4090 for RTX 4090D, H20 for H200); the matcher reads every
+# notice found for the rest (docs/decisions.md, "A default night that finishes").
+NIGHT_KEYWORDS: tuple[str, ...] = (
+    "GPU", "算力", "智算", "显卡", "加速卡", "英伟达", "A100", "A800", "H100", "H800", "H20", "4090",
+    "云服务", "大模型",
+)  # fmt: skip
+_NIGHT_SEARCH = ("keywords", ",".join(NIGHT_KEYWORDS))
 
 
 def _epoint(site: type[epoint.EpointSpider], read_detail, **described: Any) -> Portal:
@@ -73,6 +83,10 @@ PORTALS: dict[str, Portal] = {
         "../shared/fixtures/real/ccgp",
         title="中国政府采购网 www.ccgp.gov.cn",
         how="column list pages + detail pages; `-a mode=search`: the `bxsearch` keyword search",
+        # 14 keywords over a two-day window: a few dozen search pages; the rest is detail pages (the hits).
+        night=Night(
+            mode=f"search, {len(NIGHT_KEYWORDS)} keywords", spider_args=(("mode", "search"), _NIGHT_SEARCH), budget=400
+        ),  # fmt: skip
     ),
     "ggzy": Portal(
         hosts=("ggzy.gov.cn",),
@@ -99,6 +113,8 @@ PORTALS: dict[str, Portal] = {
         evidence="search API and detail page tested on the real answers in ../shared/fixtures/real/jsggzy",
         title="江苏省公共资源交易网 jsggzy.jszwfw.gov.cn",
         how="Epoint `getFullTextDataNew` API (category 003004002; `-a keywords=…` searches), detail pages",
+        # One province: fewer hits than ccgp's whole country, the same keywords.
+        night=Night(mode=f"search, {len(NIGHT_KEYWORDS)} keywords", spider_args=(_NIGHT_SEARCH,), budget=200),
     ),
     "scggzy": _epoint(
         epoint.ScggzySpider,

@@ -75,3 +75,6 @@ TENDERWATCH_DETAIL_MAXSIZE = 16 * 1024 * 1024
 # List pages one crawl may read: a night reads a few dozen, a long ccgp column backfill a few thousand; a pager
 # claiming 100,000 pages must not be followed for hours. Reaching it makes the crawl broken (its window unread).
 TENDERWATCH_MAX_LIST_PAGES = 5000
+# Requests one crawl may make, list and detail pages together; 0: no budget. The nightly flow sets each verified
+# source's night budget (spiders/registry.py, README "Sources"); a by-hand crawl or a backfill has none.
+TENDERWATCH_MAX_REQUESTS = 0

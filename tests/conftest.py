@@ -6,6 +6,7 @@ need them skip with the reason when that folder is absent (a fresh clone without
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -20,6 +21,9 @@ import pytest
 import flows  # noqa: F401, E402
 
 ROOT = Path(__file__).resolve().parent.parent
+# Tests crawl ccgp's columns as they were written to, whatever the shipped tenderwatch.toml enables for real nights;
+# a test about the settings themselves names its own file or unsets this.
+os.environ.setdefault("TENDERWATCH_CONFIG", str(ROOT / "tests" / "data" / "tenderwatch.test.toml"))
 SHARED = ROOT.parent / "shared"
 REAL = SHARED / "fixtures" / "real"
 CORPUS = SHARED / "corpus"

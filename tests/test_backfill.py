@@ -95,13 +95,18 @@ def test_backfill_is_resumable_and_stores_every_notice_once(prefect_harness, tmp
     assert len(site.requests) == requests
 
     # 4. Resumed after the block: only the unfinished windows are crawled.
+    notices_left = len(in_window(WINDOWS[2])) - query(data, "SELECT count(*) FROM notices")[0][0] + first + second
     assert cli.main([*command, "--ignore-backoff"]) == 0
     out = capsys.readouterr().out
     assert "[1/5] 2026-09-01 … 2026-09-14: already done" in out
     assert "[2/5] 2026-09-15 … 2026-09-28: already done" in out
+    # Window 3's notices stored before the block are not fetched again: the window brings the rest.
+    stored_before = len(in_window(WINDOWS[2])) - notices_left
+    assert stored_before > 0
     for index in (3, 4, 5):
         start, end = WINDOWS[index - 1]
-        assert f"[{index}/5] {start} … {end}: ccgp ok; {len(in_window(WINDOWS[index - 1]))} notices" in out
+        fetched = len(in_window(WINDOWS[index - 1])) - (stored_before if index == 3 else 0)
+        assert f"[{index}/5] {start} … {end}: ccgp ok; {fetched} notices" in out
     assert "backfill: 5 window(s), 0 source window(s) left" in out
 
     assert query(data, "SELECT count(*), count(DISTINCT notice_id) FROM notices") == [(31, 31)]

@@ -29,7 +29,8 @@ def demo_night(prefect_harness, tmp_path_factory) -> Path:
 
 def _settings_file(tmp_path: Path, data: Path) -> Path:
     settings = tmp_path / "elsewhere.toml"
-    settings.write_text(f'data_dir = "{data}"\n', encoding="utf-8")
+    # ccgp alone: check-sources below serves it on 127.0.0.1, and no other portal may be asked.
+    settings.write_text(f'data_dir = "{data}"\n[sources]\nenabled = ["ccgp"]\n', encoding="utf-8")
     return settings
 
 
@@ -69,7 +70,9 @@ def test_every_command_uses_the_data_dir_the_settings_name(
     argv = [str(tmp_path / "ocds.json") if arg == "OUT" else arg for arg in argv]
     if command == "check-sources":
         site = local_site(DEMO / "site")
-        argv += ["--base-url", f"ccgp={site.url}", "--setting", "DOWNLOAD_DELAY=0", "--setting", "ROBOTSTXT_OBEY=0"]
+        # ccgp alone, whatever the defaults enable: no other portal may be asked.
+        argv += ["--sources", "ccgp", "--base-url", f"ccgp={site.url}", "--setting", "DOWNLOAD_DELAY=0",
+                 "--setting", "ROBOTSTXT_OBEY=0"]  # fmt: skip
     extra, environment = WAYS[way](_settings_file(tmp_path, data), data)
     for name in ("TENDERWATCH_CONFIG", "TENDERWATCH_DATA_DIR"):
         monkeypatch.delenv(name, raising=False)
@@ -128,6 +131,26 @@ def test_sources_says_which_layouts_real_pages_verified(tmp_path, monkeypatch, c
     assert cli.main(["sources"]) == 0
     lines = {line.split()[0]: line.split()[1:3] for line in capsys.readouterr().out.splitlines() if line[:1] != " "}
     assert lines[source] == [verified, enabled]
+
+
+def test_sources_shows_how_a_live_night_crawls_each_source_and_its_budget(tmp_path, monkeypatch, capsys):
+    from spiders.registry import NIGHT_KEYWORDS, PORTALS
+    from spiders.settings import DOWNLOAD_DELAY
+
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["sources"]) == 0
+    nights = {}
+    for line in capsys.readouterr().out.splitlines():
+        if line[:1] != " ":
+            name = line.split()[0]
+        elif line.strip().startswith("night: "):
+            nights[name] = line.strip().removeprefix("night: ")
+    for source in ("ccgp", "jsggzy"):
+        budget = PORTALS[source].night.budget
+        minutes = -(-budget * DOWNLOAD_DELAY // 60)
+        plan = f"search, {len(NIGHT_KEYWORDS)} keywords; at most {budget} requests"
+        assert nights[source] == f"{plan} ({minutes} min at {DOWNLOAD_DELAY} s each)"
+    assert nights["szu"] == "the spider's defaults, no request budget"
 
 
 def test_sources_shows_each_sources_last_verdict(demo_night, monkeypatch, capsys):

@@ -8,13 +8,16 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import duckdb
 import pytest
 
 import cli
 from pipelines.operations.outcome import FailedNight
+from tests.ccgp_site import Notice, SearchResult, search_page, write_site
 from tests.conftest import ROOT
+from tests.spiders.portal_sites import serve_jsggzy
 
 DEMO = ROOT / "demo"
 EXPECTED = json.loads((DEMO / "expected.json").read_text(encoding="utf-8"))["notices"]
@@ -78,16 +81,49 @@ def test_demo_digest_lists_the_purchases_and_none_of_the_traps(demo_night):
         assert notice["url"] not in digest
 
 
-def test_a_second_demo_night_publishes_nothing_new(demo_night, capsys):
+def crawl_rows(data: Path) -> list[tuple]:
+    with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
+        return con.execute(
+            "SELECT requests, items, already_stored, verdict, reason FROM crawl_runs ORDER BY started_at"
+        ).fetchall()
+
+
+def stored_runs(data: Path) -> set[str]:
+    with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
+        return {row[0] for row in con.execute("SELECT DISTINCT run_id FROM notices").fetchall()}
+
+
+def test_a_second_demo_night_makes_only_list_requests_and_publishes_nothing_new(demo_night, capsys):
     data, _ = demo_night
     before = published_csv(data)
+    first_run = stored_runs(data)
     assert run_cli("nightly", "--replay", str(DEMO), "--data-dir", str(data)) == 0
     out = capsys.readouterr().out
-    assert "newly published matches: 0" in out
+    assert "ccgp: ok: 0 notices from 3 responses (48 listed notices stored already)" in out
+    assert "notices: 0 (0 new), parse errors: 0, newly published matches: 0" in out
     assert published_csv(data) == before
+    # The first night fetched the 3 list pages and 48 notices; the second only the list pages.
+    first, second = crawl_rows(data)
+    assert first[:3] == (51, 48, 0)
+    assert second[:4] == (3, 0, 48, "ok")
     with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM notices").fetchone() == (len(EXPECTED),)
         assert con.execute("SELECT count(*) FROM publications").fetchone() == (len(before),)
+    assert stored_runs(data) == first_run
+
+
+def test_refetch_fetches_every_notice_again_and_stores_no_unchanged_one(demo_night, capsys):
+    data, _ = demo_night
+    before = published_csv(data)
+    first_run = stored_runs(data)
+    assert run_cli("nightly", "--replay", str(DEMO), "--data-dir", str(data), "--refetch") == 0
+    out = capsys.readouterr().out
+    assert "ccgp: ok: 48 notices from 51 responses\n" in out
+    assert "notices: 48 (0 new), parse errors: 0, newly published matches: 0" in out
+    assert crawl_rows(data)[-1][:3] == (51, 48, 0)
+    # Fetched again, the same content: no row rewritten, nothing published.
+    assert stored_runs(data) == first_run
+    assert published_csv(data) == before
 
 
 def test_an_unreachable_portal_is_one_clear_line_and_a_failing_exit(prefect_harness, tmp_path, capsys):
@@ -140,3 +176,81 @@ def test_parse_command_prints_the_normalized_notice(tmp_path):
 def test_bad_input_is_a_clear_error(argv, message, capsys):
     assert run_cli(*argv) == 2
     assert message in capsys.readouterr().err
+
+
+# --- the default night: every enabled source the registry's night way, within its budget ---------------------------
+
+NIGHT_NOTICES = [
+    Notice("62000001", "2026-09-25 10:00", "北辰演示大学A100 GPU服务器采购项目中标公告", sub="zbgg"),
+    Notice("62000002", "2026-09-20 11:00", "演示研究院GPU计算卡采购询价公告"),
+    Notice("62000003", "2026-09-12 09:30", "演示实验室GPU算力租赁服务采购公告"),
+    Notice("62000004", "2026-09-05 15:00", "演示中心GPU云服务采购项目成交公告", column="dfgg", sub="cjgg"),
+]
+
+
+def serve_night(tmp_path: Path, local_site):
+    """ccgp's search (GPU finds the four notices, every other keyword nothing) and jsggzy's real search answer."""
+    site = local_site(write_site(tmp_path / "site", NIGHT_NOTICES))
+    results = [
+        SearchResult(url=f"{site.url}/{n.path}", title_html=n.title, time=n.published.replace("-", ".") + ":00",
+                     buyer=n.buyer, agency="演示代理", type_label="公开招标", province=n.region, category="货物")
+        for n in NIGHT_NOTICES
+    ]  # fmt: skip
+    hits = search_page(results, pages=1, current=1).encode()
+    nothing = search_page([], pages=1, current=1).encode()
+
+    def bxsearch(path: str):
+        if not path.startswith("/bxsearch?"):
+            return None
+        keyword = parse_qs(urlsplit(path).query)["kw"][0]
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, hits if keyword == "GPU" else nothing
+
+    site.routes.append(bxsearch)
+    serve_jsggzy(site)
+    return site
+
+
+def night_rows(data: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "SELECT source, requests, items, already_stored, budget_reached, verdict FROM crawl_runs "
+            "ORDER BY started_at"
+        ).fetchall()
+    by_source: dict[str, list[tuple]] = {}
+    for source, *values in rows:
+        by_source.setdefault(source, []).append(tuple(values))
+    return by_source
+
+
+def test_the_default_night_searches_every_enabled_source_within_the_budget_the_readme_states(
+    prefect_harness, tmp_path, local_site, capsys
+):
+    from spiders.registry import NIGHT_KEYWORDS, PORTALS
+
+    site = serve_night(tmp_path, local_site)
+    data = tmp_path / "data"
+    fast = [arg for s in (*FAST, "ROBOTSTXT_OBEY=False") for arg in ("--setting", s)]
+    # The shipped settings: the sources it enables, each the registry's night way.
+    night = ["nightly", "--config", str(ROOT / "tenderwatch.toml"), "--data-dir", str(data), "--from", "2026-07-01",
+             "--base-url", f"ccgp={site.url}", "--base-url", f"jsggzy={site.url}", *fast]  # fmt: skip
+    assert run_cli(*night) == 0
+    details_first = [path for path in site.requests if path.startswith(("/cggg/", "/jyxx/"))]
+    assert run_cli(*night) == 0
+    out = capsys.readouterr().out
+    rows = night_rows(data)
+    assert sorted(rows) == ["ccgp", "jsggzy"]
+    keywords = len(NIGHT_KEYWORDS)
+    # ccgp: one search page per keyword, then the 4 notices GPU found; jsggzy: two pages per keyword (the second
+    # empty), then its 3 notices, each fetched once whichever keyword listed it.
+    expected = {"ccgp": (keywords, 4), "jsggzy": (2 * keywords, 3)}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for source, (lists, notices) in expected.items():
+        first, second = rows[source]
+        budget = PORTALS[source].night.budget
+        assert first == (lists + notices, notices, 0, 0, "ok")
+        assert first[0] <= budget
+        # The second night lists again and fetches no notice: every one is stored already.
+        assert second == (lists, 0, notices, 0, "ok")
+        assert f"at most {budget} requests" in readme
+    assert [path for path in site.requests if path.startswith(("/cggg/", "/jyxx/"))] == details_first
+    assert "ccgp: ok: 0 notices from 14 responses (4 listed notices stored already)" in out

@@ -64,7 +64,9 @@ def settings_file(tmp_path: Path, webhook: str, smtp_port: int | None = None, at
     )
     path = tmp_path / "tenderwatch.toml"
     delivery = f"[delivery]\nattempts = {attempts}\nbackoff_seconds = 0\ntimeout_seconds = 5\n"
-    path.write_text(delivery + f'[delivery.webhook]\nurl = "{webhook}"\n' + email, encoding="utf-8")
+    # ccgp alone, as the demo and the local sites hold: the defaults enable more.
+    sources = '[sources]\nenabled = ["ccgp"]\nnight_defaults = false\n'
+    path.write_text(sources + delivery + f'[delivery.webhook]\nurl = "{webhook}"\n' + email, encoding="utf-8")
     return path
 
 

@@ -47,7 +47,8 @@ def test_the_served_deployment_is_nightly_in_shanghai_and_never_overlaps():
     assert deployment.concurrency_limit == 1
     assert deployment.concurrency_options.collision_strategy.value == "CANCEL_NEW"
     assert deployment.parameters["data_dir"] == str(Path("somewhere").resolve())
-    assert deployment.parameters["sources"] == ["ccgp"]
+    # The sources whose layouts real pages confirm (each crawled the registry's night way).
+    assert deployment.parameters["sources"] == ["ccgp", "jsggzy"]
 
 
 def test_search_keywords_from_the_settings_reach_the_spiders():

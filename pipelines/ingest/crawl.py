@@ -47,6 +47,10 @@ class CrawlRequest:
     spider_args: dict[str, str] = field(default_factory=dict)
     # A JSON file of notices earlier crawls listed but could not fetch (``pending_fetches``): fetched again first.
     pending: str | None = None
+    # Fetch every listed notice again, stored or not (``--refetch``); otherwise the flow writes ``known``.
+    refetch: bool = False
+    # A JSON object of the notices stored already (``spiders.base.read_known``): listed ones are not fetched again.
+    known: str | None = None
 
 
 def crawl_command(
@@ -92,7 +96,7 @@ def run_crawl(request: CrawlRequest, run_dir: Path, archive_dir: Path, recent_it
         settings["TENDERWATCH_MISSES_FILE"] = str(misses_path)
     spider_args = {"from_date": request.from_date}
     optional = {"until_date": request.until_date, "sample": request.sample, "base_url": request.base_url,
-                "pending": request.pending}  # fmt: skip
+                "pending": request.pending, "known": None if request.refetch else request.known}  # fmt: skip
     spider_args.update({name: str(value) for name, value in optional.items() if value})
     command = crawl_command(
         request.source,
@@ -142,6 +146,8 @@ def run_crawl(request: CrawlRequest, run_dir: Path, archive_dir: Path, recent_it
         blocked_until=block_end,
         list_pages_failed=stats.get("tenderwatch/list_pages_failed", 0),
         notices_missed=stats.get("tenderwatch/notices_missed", 0),
+        already_stored=stats.get("tenderwatch/already_stored", 0),
+        budget_reached=stats.get("tenderwatch/budget_reached", 0),
         items_path=str(items_path) if items_path.exists() else None,
         misses_path=str(misses_path) if misses_path.exists() else None,
     )

@@ -26,6 +26,26 @@ def page_as_served(response: Response) -> tuple[str, str] | None:
 
 
 @dataclass(frozen=True)
+class Night:
+    """How a live nightly crawl reads a portal unless told otherwise: its spider arguments and its request budget.
+
+    The budget is the most requests one crawl may make (``TENDERWATCH_MAX_REQUESTS``, ``spiders.completeness``);
+    README states it per source with the minutes it takes at the polite rate (``DOWNLOAD_DELAY``).
+    """
+
+    # For people: "search, 14 keywords", "columns, title prefilter".
+    mode: str
+    # Spider arguments (-a); a --spider-arg of the same name wins.
+    spider_args: tuple[tuple[str, str], ...]
+    # Requests per crawl (list and detail pages).
+    budget: int
+
+    def minutes_at(self, delay_seconds: float) -> int:
+        """Minutes the whole budget takes at one request per ``delay_seconds`` (rounded up)."""
+        return -(-int(self.budget * delay_seconds) // 60)
+
+
+@dataclass(frozen=True)
 class Portal:
     # Host suffixes of the portal's pages: a page given by URL alone finds its source by host.
     hosts: tuple[str, ...]
@@ -58,6 +78,8 @@ class Portal:
     # (the notice's URL, the HTML normalize reads) from one listing, as the spider yields it. Reprocessing builds
     # these notices from the archived list answers.
     notice_from_listing: Callable[[dict[str, Any]], tuple[str, str]] | None = None
+    # How the default night crawls it (verified portals); None: with the spider's defaults and no budget.
+    night: Night | None = None
 
 
 Portals = Mapping[str, Portal]

@@ -86,6 +86,11 @@ def judge(stats: dict | None, recent_item_counts: list[int] | tuple[int, ...] = 
         url = stats.get("tenderwatch/list_failed_url", "")
         why = stats.get("tenderwatch/list_failed_reason", "")
         return Verdict("broken", f"{failed_lists} list page(s) could not be read, e.g. {url} ({why})")
+    budget_lists = stats.get("tenderwatch/budget_list_pages", 0)
+    if budget_lists:
+        # As a failed list page: what those pages list is unknown, so the window must stay open.
+        budget = stats.get("tenderwatch/budget", "?")
+        return Verdict("broken", f"request budget reached ({budget} per crawl) with {budget_lists} list page(s) unread")
     empty_pages = stats.get("tenderwatch/empty_list_pages", 0)
     if empty_pages and not items and not stats.get("tenderwatch/list_items"):
         url = stats.get("tenderwatch/empty_list_url", "")
@@ -93,6 +98,8 @@ def judge(stats: dict | None, recent_item_counts: list[int] | tuple[int, ...] = 
     if reason not in ("finished", "closespider_itemcount", "sample"):
         return Verdict("broken", f"crawl ended with reason {reason!r}")
     problems = []
+    if stats.get("tenderwatch/budget_reached"):
+        problems.append(f"request budget reached ({stats.get('tenderwatch/budget', '?')} per crawl)")
     if empty_pages:
         url = stats.get("tenderwatch/empty_list_url", "")
         problems.append(f"{empty_pages} list page(s) parsed to zero notices, e.g. {url}")
@@ -108,18 +115,22 @@ def judge(stats: dict | None, recent_item_counts: list[int] | tuple[int, ...] = 
         problems.append(f"{failed} of {requests} requests failed")
     if errors and not problems:
         problems.append(f"{errors} error(s) logged")
+    # A notice listed but stored already was seen: a night with nothing new is a quiet night, not a drop.
+    stored = stats.get("tenderwatch/already_stored", 0)
     usual = sorted(recent_item_counts)
     if usual:
         median = usual[len(usual) // 2]
-        if median and items < median * ITEM_DROP_DEGRADED:
-            problems.append(f"{items} notices against a recent median of {median}")
+        if median and items + stored < median * ITEM_DROP_DEGRADED:
+            problems.append(f"{items + stored} notices against a recent median of {median}")
     if problems:
         return Verdict("degraded", "; ".join(problems))
     if stats.get("tenderwatch/list_only"):
         listed = stats.get("tenderwatch/list_items", 0)
         return Verdict("ok", f"{listed} notices listed on {stats.get('tenderwatch/list_pages', 0)} list page(s)")
     skipped = stats.get("tenderwatch/prefilter_skipped")
-    suffix = f" ({skipped} listed notices skipped by the title prefilter)" if skipped else ""
+    notes = [f"{stored} listed notices stored already"] if stored else []
+    notes += [f"{skipped} listed notices skipped by the title prefilter"] if skipped else []
+    suffix = f" ({'; '.join(notes)})" if notes else ""
     return Verdict("ok", f"{items} notices from {responses} responses{suffix}")
 
 

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from io import BytesIO
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import BufferedReader
@@ -236,6 +237,21 @@ def _next_member(stream, after: int) -> int | None:
     data = stream.read()
     found = data.find(_GZIP_MEMBER)
     return None if found < 0 else after + found
+
+
+def archived_origins(path: str | Path) -> set[tuple[str | None, str]]:
+    """(the spider named, the host) of every response record under ``path``: which sources an archive can answer.
+
+    Reads record headers only (no body, no digest check): it decides what a replay crawls, not what it stores.
+    """
+    origins = set()
+    for warc_path in warc_files(path):
+        with warc_path.open("rb") as stream, contextlib.suppress(*_READ_ERRORS):
+            for record in ArchiveIterator(stream):
+                if record.rec_type == "response":
+                    url = record.rec_headers.get_header("WARC-Target-URI") or ""
+                    origins.add((record.rec_headers.get_header(SOURCE_FIELD), urlsplit(url).hostname or ""))
+    return origins
 
 
 def iter_responses(path: str | Path, damaged: list[Damage] | None = None) -> Iterator[ArchivedResponse]:

@@ -37,11 +37,12 @@ def record(con: duckdb.DuckDBPyConnection, crawls: list[CrawlRun]) -> None:
 
 
 def recent_item_counts(con: duckdb.DuckDBPyConnection, source: str, limit: int = 7) -> list[int]:
-    """Notices per good live crawl of ``source``, newest first: what a normal night yields."""
+    """Notices seen per good live crawl of ``source`` (fetched, or listed and stored already), newest first: what a
+    normal night lists."""
     rows = con.execute(
         # Open-ended crawls only: a backfill window or a narrowed run holds another number of days.
-        "SELECT items FROM crawl_runs WHERE source = ? AND verdict = 'ok' AND replay IS NULL "
-        "AND until_date IS NULL ORDER BY started_at DESC LIMIT ?",
+        "SELECT items + coalesce(already_stored, 0) FROM crawl_runs WHERE source = ? AND verdict = 'ok' "
+        "AND replay IS NULL AND until_date IS NULL ORDER BY started_at DESC LIMIT ?",
         [source, limit],
     ).fetchall()
     return [row[0] for row in rows]
@@ -123,7 +124,8 @@ def record_windows(con: duckdb.DuckDBPyConnection, crawls: list[CrawlRun]) -> No
     """Mark the windows of these crawls finished, so a resumed backfill skips them (replays apart from live)."""
     for crawl in crawls:
         window = [crawl.source, crawl.from_date, crawl.until_date]
-        outcome = [crawl.run_id, crawl.verdict, crawl.items, crawl.finished_at]
+        # The notices the window holds: fetched now, or listed and stored already by an earlier crawl.
+        outcome = [crawl.run_id, crawl.verdict, crawl.items + crawl.already_stored, crawl.finished_at]
         if crawl.replay is None:
             con.execute("INSERT OR REPLACE INTO backfill_windows VALUES (?, ?, ?, ?, ?, ?, ?)", window + outcome)
         else:

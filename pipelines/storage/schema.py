@@ -104,6 +104,8 @@ CREATE TABLE IF NOT EXISTS crawl_runs (
     blocked_until TIMESTAMPTZ,
     list_pages_failed BIGINT,
     notices_missed BIGINT,
+    already_stored BIGINT,
+    budget_reached BIGINT,
     PRIMARY KEY (run_id, source)
 );
 -- Databases created before the crawl-health columns existed get them here.
@@ -115,6 +117,8 @@ ALTER TABLE crawl_runs ADD COLUMN IF NOT EXISTS retry_after VARCHAR;
 ALTER TABLE crawl_runs ADD COLUMN IF NOT EXISTS blocked_until TIMESTAMPTZ;
 ALTER TABLE crawl_runs ADD COLUMN IF NOT EXISTS list_pages_failed BIGINT;
 ALTER TABLE crawl_runs ADD COLUMN IF NOT EXISTS notices_missed BIGINT;
+ALTER TABLE crawl_runs ADD COLUMN IF NOT EXISTS already_stored BIGINT;
+ALTER TABLE crawl_runs ADD COLUMN IF NOT EXISTS budget_reached BIGINT;
 CREATE TABLE IF NOT EXISTS pending_fetches (
     source VARCHAR NOT NULL,
     notice_id VARCHAR NOT NULL,
@@ -301,6 +305,8 @@ CRAWL_RUN_COMMENTS = {
     "blocked_until": "After a block: the source is left alone until then (Retry-After, else a default back-off).",
     "list_pages_failed": "List pages that could not be read after retries (error status, timeout, redirect loop).",
     "notices_missed": "Listed notices whose detail page could not be fetched (kept in pending_fetches).",
+    "already_stored": "Listed notices not fetched because they are stored already (same portal id); seen, not missed.",
+    "budget_reached": "Requests left unmade because the source's request budget per crawl was spent (0: within it).",
 }
 PENDING_FETCH_COMMENTS = {
     "source": "Portal that listed the notice.",

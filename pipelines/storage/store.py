@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -126,10 +126,13 @@ def notices_to_arrow(notices: Iterable[dict], run_id: str, seen_at: datetime) ->
 
 
 def upsert_notices(con: duckdb.DuckDBPyConnection, table: pa.Table) -> tuple[int, int]:
-    """Insert new notices and refresh known ones in one statement; returns (inserted, updated).
+    """Insert new notices and refresh changed ones in one statement; returns (inserted, updated).
 
-    The batch is deduplicated first: DuckDB keeps only the first of two rows with the same key in one
-    ``INSERT … ON CONFLICT`` statement, so the newest fetch must be the only one left.
+    A known notice whose parsed content is unchanged (same text hash, parser version, fields) is left as it is:
+    its row, its ``last_seen_at`` and its run stay those of the fetch that last changed it, and nothing derived
+    from it (processes, segments, matches) has anything to redo. The batch is deduplicated first: DuckDB keeps only
+    the first of two rows with the same key in one ``INSERT … ON CONFLICT`` statement, so the newest fetch must be
+    the only one left.
     """
     if table.num_rows == 0:
         return 0, 0
@@ -141,22 +144,56 @@ def upsert_notices(con: duckdb.DuckDBPyConnection, table: pa.Table) -> tuple[int
         keep_first_seen = {"source", "notice_id", "first_seen_at", "ocid"}
         updates = ", ".join(f"{c.name} = excluded.{c.name}" for c in NOTICE_COLUMNS if c.name not in keep_first_seen)
         columns = ", ".join(c.name for c in NOTICE_COLUMNS)
+        content = [c.name for c in NOTICE_COLUMNS if c.parsed and c.name not in ("source", "notice_id")]
+        stored = ", ".join(f"notices.{column}" for column in content)
+        fetched = ", ".join(f"excluded.{column}" for column in content)
+        newest = f"""
+            SELECT DISTINCT ON (source, notice_id) * FROM {name}
+            ORDER BY source, notice_id, fetched_at DESC NULLS LAST
+        """
+        changed = scalar(
+            con,
+            f"SELECT count(*) FROM ({newest}) AS excluded JOIN notices USING (source, notice_id) "
+            f"WHERE ({stored}) IS DISTINCT FROM ({fetched})",
+        )
         con.execute(
             f"""
             INSERT INTO notices ({columns})
-            SELECT {columns} FROM (
-                SELECT DISTINCT ON (source, notice_id) * FROM {name}
-                ORDER BY source, notice_id, fetched_at DESC NULLS LAST
-            )
+            SELECT {columns} FROM ({newest})
             ON CONFLICT (source, notice_id) DO UPDATE SET {updates}
+            WHERE ({stored}) IS DISTINCT FROM ({fetched})
             """
         )
         after = scalar(con, "SELECT count(*) FROM notices")
-        distinct = scalar(con, f"SELECT count(*) FROM (SELECT DISTINCT source, notice_id FROM {name})")
     finally:
         con.unregister(name)
-    inserted = after - before
-    return inserted, distinct - inserted
+    return after - before, changed
+
+
+# Days before a crawl's window whose stored notices still count as known: a list may date a notice a day or two
+# apart from its page (listed late, re-dated), and a notice outside the window is never fetched anyway.
+KNOWN_MARGIN_DAYS = 7
+
+
+def known_notices(
+    con: duckdb.DuckDBPyConnection, source: str, from_date: date, until_date: date | None = None
+) -> dict[str, str | None]:
+    """The notice ids of ``source`` stored without a parse error, published in the window (with a margin) or
+    undated: what a crawl of that window need not fetch again. Values are the stored update time (none kept yet)."""
+    rows = con.execute(
+        "SELECT notice_id FROM notices WHERE source = ? AND parse_error IS NULL AND (published_at IS NULL OR "
+        "(published_at::DATE >= ? AND (?::DATE IS NULL OR published_at::DATE <= ?)))",
+        [source, from_date - timedelta(days=KNOWN_MARGIN_DAYS), until_date,
+         until_date + timedelta(days=KNOWN_MARGIN_DAYS) if until_date else None],
+    ).fetchall()  # fmt: skip
+    return dict.fromkeys((row[0] for row in rows), None)
+
+
+def write_known_file(known: dict[str, str | None], path: Path) -> str:
+    """The ``-a known=FILE`` a crawl reads (``spiders.base.read_known``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(known), encoding="utf-8")
+    return str(path)
 
 
 def insert_arrow(con: duckdb.DuckDBPyConnection, target: str, table: pa.Table) -> None:

@@ -48,3 +48,54 @@ def test_every_spider_screens_listings_alike(source, fields, prefilter, verdict,
     assert crawl.screen_listing(listing(**fields)) == verdict
     if stat:
         assert crawl.crawler.stats.get_value(f"tenderwatch/{stat}") == 1
+
+
+@pytest.fixture
+def known_file(tmp_path):
+    def write(content: str):
+        path = tmp_path / "known.json"
+        path.write_text(content, encoding="utf-8")
+        return str(path)
+
+    return write
+
+
+@pytest.mark.parametrize("source", sorted(SPIDERS))
+@pytest.mark.parametrize(
+    ("known", "fields", "verdict", "already_stored"),
+    [
+        ('{"1": null}', {}, "skip", 1),
+        ('{"1": null}', {"title": CANTEEN_TITLE}, "skip", 1),  # stored: not even worth the prefilter's look
+        ('{"2": null}', {}, "fetch", None),
+        ("{}", {}, "fetch", None),
+        # A portal whose list shows when a notice changed: a new time is a new version, the same time is not.
+        ('{"1": "2026-11-15 10:00"}', {"updated": "2026-11-16 09:00"}, "fetch", None),
+        ('{"1": "2026-11-15 10:00"}', {"updated": "2026-11-15 10:00"}, "skip", 1),
+        ('{"1": null}', {"published": "2026-11-09"}, "older", None),  # the window still ends paging
+    ],
+)
+def test_a_stored_notice_is_not_fetched_again(source, known_file, known, fields, verdict, already_stored):
+    crawl = spider(source, known=known_file(known))
+    assert crawl.screen_listing(listing(**fields)) == verdict
+    assert crawl.crawler.stats.get_value("tenderwatch/already_stored") == already_stored
+    # Listed again by another query or column: counted once, as a repeat.
+    if verdict == "skip":
+        assert crawl.screen_listing(listing(**fields)) == "skip"
+        assert crawl.crawler.stats.get_value("tenderwatch/already_stored") == 1
+        assert crawl.crawler.stats.get_value("tenderwatch/repeated_notices") == 1
+
+
+def test_a_notice_type_the_portal_rewrites_is_fetched_though_stored(known_file, monkeypatch):
+    crawl = spider("ccgp", known=known_file('{"1": null, "2": null}'))
+    monkeypatch.setattr(crawl, "refetch_notice_types", frozenset({"open_tender"}))
+    assert crawl.screen_listing(listing(notice_type="open_tender")) == "fetch"
+    assert crawl.screen_listing(listing(notice_id="2", notice_type="award")) == "skip"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("[1, 2]", "known must name a JSON object"), ("{not json", "Expecting property name")],
+)
+def test_a_bad_known_file_stops_the_spider_with_its_reason(known_file, content, message):
+    with pytest.raises(ValueError, match=message):
+        spider("ccgp", known=known_file(content))

@@ -133,3 +133,34 @@ def test_a_page_whose_declared_charset_lies_is_redetected_or_a_parse_error(
         assert notice["title"] == GBK_NOTICE.title
         assert "\ufffd" not in item["html"]
         assert stats.get("tenderwatch/charset_redetected", 0) == (encoding == "gb18030")
+
+
+@pytest.mark.parametrize(
+    ("budget", "columns", "items", "verdict", "reason"),
+    [
+        # The list page and one notice: the other notice waits for the next night, the window may move on.
+        (2, "zygg", 1, "degraded", "request budget reached (2 per crawl)"),
+        # One list page of two: what the other lists is unknown, so the window must stay open.
+        (1, "zygg,dfgg", 0, "broken", "request budget reached (1 per crawl) with 1 list page(s) unread"),
+    ],
+)
+def test_a_crawl_stops_at_its_request_budget_and_the_verdict_says_so(
+    tmp_path, local_site, budget, columns, items, verdict, reason
+):
+    from pipelines.ingest.verdicts import judge
+
+    site = local_site(write_site(tmp_path / "site", NOTICES))
+    misses = tmp_path / "misses.jsonl"
+    limits = ["-s", f"TENDERWATCH_MAX_REQUESTS={budget}", "-s", f"TENDERWATCH_MISSES_FILE={misses}"]
+    found, stats = crawl(
+        tmp_path, "ccgp", "budget", "-a", f"base_url={site.url}", *WINDOW, "-a", f"columns={columns}", *limits
+    )
+
+    assert len(found) == items
+    assert stats["downloader/request_count"] == budget == len(site.requests)
+    assert stats["tenderwatch/budget_reached"] >= 1
+    judged = judge(stats)
+    assert (judged.verdict, judged.reason.split("; ")[0]) == (verdict, reason)
+    if verdict == "degraded":
+        (line,) = misses.read_text(encoding="utf-8").splitlines()
+        assert json.loads(line)["reason"] == "request budget reached (2 per crawl)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import duckdb
@@ -57,14 +57,52 @@ def test_upsert_keeps_the_newest_fetch_of_a_duplicated_key(con):
     assert con.execute("SELECT budget_cny FROM notices WHERE notice_id = '1'").fetchall() == [(Decimal("200.00"),)]
 
 
-def test_rerunning_a_batch_adds_nothing_and_keeps_first_seen(con):
+def test_rerunning_an_unchanged_batch_changes_no_row(con):
     batch = [notice("1", "2026-11-20T01:00:00+00:00"), notice("2", "2026-11-20T01:00:00+00:00")]
     load(con, batch, "r1")
-    first_seen = con.execute("SELECT first_seen_at FROM notices ORDER BY notice_id").fetchall()
-    assert load(con, batch, "r2") == (0, 2)
-    assert store.scalar(con, "SELECT count(*) FROM notices") == 2
-    assert con.execute("SELECT first_seen_at FROM notices ORDER BY notice_id").fetchall() == first_seen
-    assert {r[0] for r in con.execute("SELECT run_id FROM notices").fetchall()} == {"r2"}
+    before = con.execute("SELECT notice_id, first_seen_at, last_seen_at, run_id FROM notices ORDER BY 1").fetchall()
+    # Fetched again a day later, the same content: nothing to store, nothing derived to redo.
+    refetched = [{**n, "fetched_at": "2026-11-21T01:00:00+00:00"} for n in batch]
+    assert load(con, refetched, "r2") == (0, 0)
+    assert con.execute("SELECT notice_id, first_seen_at, last_seen_at, run_id FROM notices ORDER BY 1").fetchall() == (
+        before
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "column", "stored"),
+    [
+        ({"content_hash": "b" * 64}, "content_hash", "b" * 64),
+        ({"parser_version": "9.9.9"}, "parser_version", "9.9.9"),
+        ({"budget_cny": "200.00"}, "budget_cny", Decimal("200.00")),
+        ({"title": "更正后的公告1"}, "title", "更正后的公告1"),
+        ({"parse_error": "UnreadablePage: empty body"}, "parse_error", "UnreadablePage: empty body"),
+    ],
+)
+def test_a_changed_notice_is_updated_and_keeps_first_seen(con, change, column, stored):
+    original = notice("1", "2026-11-20T01:00:00+00:00", content_hash="a" * 64, parser_version="1.1.0")
+    load(con, [original, notice("2", "2026-11-20T01:00:00+00:00")], "r1")
+    first_seen = store.scalar(con, "SELECT first_seen_at FROM notices WHERE notice_id = '1'")
+    changed = {**original, "fetched_at": "2026-11-21T01:00:00+00:00", **change}
+    assert load(con, [changed, notice("2", "2026-11-21T01:00:00+00:00")], "r2") == (0, 1)
+    row = con.execute(f"SELECT {column}, run_id, first_seen_at FROM notices WHERE notice_id = '1'").fetchone()
+    assert row == (stored, "r2", first_seen)
+    assert store.scalar(con, "SELECT run_id FROM notices WHERE notice_id = '2'") == "r1"
+
+
+def test_known_notices_are_the_clean_ones_of_the_source_near_the_window(con):
+    load(con, [
+        notice("in", "2026-11-20T01:00:00+00:00"),
+        notice("margin", "2026-11-20T01:00:00+00:00", published_at="2026-11-14T09:00:00+08:00"),
+        notice("old", "2026-11-20T01:00:00+00:00", published_at="2026-10-01T09:00:00+08:00"),
+        notice("undated", "2026-11-20T01:00:00+00:00", published_at=None),
+        notice("failed", "2026-11-20T01:00:00+00:00", parse_error="UnreadablePage: empty body"),
+        {**notice("other", "2026-11-20T01:00:00+00:00"), "source": "jsggzy"},
+    ])  # fmt: skip
+    known = store.known_notices(con, "ccgp", date(2026, 11, 19))
+    assert known == {"in": None, "margin": None, "undated": None}
+    # A backfill window also bounds the newest date (with the same margin).
+    assert store.known_notices(con, "ccgp", date(2026, 9, 25), date(2026, 10, 2)) == {"old": None, "undated": None}
 
 
 def test_nested_fields_and_amounts_survive_the_arrow_load(con):
