@@ -14,6 +14,7 @@ from typing import Any
 from pipelines.ingest.portals import Portal, page_as_served
 from spiders import ccgp, chinabidding, chinatelecom, epoint, freecms, ggzy, szggzy, university
 from spiders.base import BaseSpider
+from spiders.names import PORTAL_NAMES
 
 
 def _epoint(site: type[epoint.EpointSpider], read_detail, **described: Any) -> Portal:
@@ -205,3 +206,6 @@ SPIDERS: dict[str, type[BaseSpider]] = {
     "chinatelecom": chinatelecom.ChinatelecomSpider,
     **{site.name: site for site in university.SPIDERS},
 }
+
+if set(PORTALS) != PORTAL_NAMES or set(SPIDERS) != PORTAL_NAMES:
+    raise RuntimeError(f"spiders/names.py lists {sorted(PORTAL_NAMES)}; the registry has {sorted(PORTALS)}")
