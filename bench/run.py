@@ -35,10 +35,11 @@ CODE_PATHS = ("pipelines", "spiders", "demo", "tests/__init__.py", "tests/corpor
               "flows.py", "scrapy.cfg")  # fmt: skip
 
 
-def run_stage(stage: str, corpus: Path, work: Path, code_root: Path, repeat: int) -> dict:
+def run_stage(stage: str, corpus: Path, work: Path, code_root: Path, repeat: int, limit: int = 0) -> dict:
     env = dict(os.environ, TENDERWATCH_BENCH_CODE=str(code_root))
     done = subprocess.run(
-        [sys.executable, str(BENCH / "stages.py"), stage, str(corpus), str(work), "--repeat", str(repeat)],
+        [sys.executable, str(BENCH / "stages.py"), stage, str(corpus), str(work), "--repeat", str(repeat),
+         "--limit", str(limit)],
         cwd=code_root, env=env, capture_output=True, text=True,
     )  # fmt: skip
     if done.returncode:
@@ -118,7 +119,7 @@ def rows_for(size: int, now: dict, before: dict | None) -> list[tuple[str, str, 
     if "real_s" in parse:
         ratio = parse["real_s"] / parse["real_bare_s"]
         rows.append((
-            f"parse + normalize, real ccgp pages ({parse['real_pages']:,}, 8 pages repeated)",
+            f"parse + normalize, real ccgp pages ({parse['real_pages']:,}: 8 pages repeated)",
             was("parse", lambda b: f"{_rate(b['real_pages'], b['real_s'])} ({b['real_s'] / b['real_bare_s']:.1f}×)"),
             _rate(parse["real_pages"], parse["real_s"]),
             f"bare lxml {_rate(parse['real_pages'], parse['real_bare_s'])}",
@@ -230,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--before", default="main", help="git ref measured as 'before' ('' to skip)")
     parser.add_argument("--skip", default="", help="stages to skip, comma-separated: " + ",".join(STAGES))
     parser.add_argument("--repeat", type=int, default=1, help="repeats of the cheap measurements (best kept)")
+    parser.add_argument("--match-limit", type=int, default=0, help="match only the first N Hefei notices")
     parser.add_argument("--corpus", type=Path, default=None, help="corpus folder (default: a temporary cache)")
     parser.add_argument("--results", type=Path, default=BENCH / "RESULTS.md", help="where the table goes")
     args = parser.parse_args(argv)
@@ -255,11 +257,11 @@ def main(argv: list[str] | None = None) -> int:
         for label, code_root in roots.items():
             work = scratch_path / f"work-{label}"
             work.mkdir()
-            measured: dict[str, dict] = {"commands": command_times(code_root, max(args.repeat, 3))}
+            measured: dict[str, dict] = {"commands": command_times(code_root, args.repeat)}
             for stage in STAGES:
                 if stage in skip:
                     continue
-                measured[stage] = run_stage(stage, corpus, work, code_root, args.repeat)
+                measured[stage] = run_stage(stage, corpus, work, code_root, args.repeat, args.match_limit)
                 print(f"[{label}] {stage}: {json.dumps(measured[stage], ensure_ascii=False)[:300]}", flush=True)
             results[label] = measured
     rows = rows_for(args.size, results["now"], results.get("before"))

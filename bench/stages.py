@@ -62,8 +62,8 @@ def stage_parse(corpus: Path, work: Path, repeat: int) -> dict:
     result = {"pages": len(pages), "bare_s": best(bare, repeat), "ours_s": best(ours, repeat)}
     real = _real_ccgp_pages()
     if real:
-        copies = max(1, 500 // len(real))
-        real = real * copies
+        # About as many real pages as generated ones (the real ones are only 8), at least each once.
+        real = real * max(1, len(pages) // len(real))
 
         def bare_real() -> None:
             for _, body in real:
@@ -126,7 +126,7 @@ def stage_store(corpus: Path, work: Path, repeat: int) -> dict:
 # --- match (the Hefei corpus) ----------------------------------------------------------------------------------------
 
 
-def stage_match(corpus: Path, work: Path, repeat: int) -> dict:
+def stage_match(corpus: Path, work: Path, repeat: int, limit: int = 0) -> dict:
     from pipelines.matching.engine import Matcher
     from pipelines.matching.folding import normalize
     from tests.corpora import hefei_notices
@@ -135,6 +135,7 @@ def stage_match(corpus: Path, work: Path, repeat: int) -> dict:
     if not folder.is_dir():
         return {"skipped": f"{folder} is absent (third-party data, not in the repository)"}
     notices = hefei_notices(folder)
+    notices = notices[:limit] if limit else notices
     matcher = Matcher.load()
 
     def match() -> None:
@@ -233,8 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("corpus", type=Path)
     parser.add_argument("work", type=Path)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--limit", type=int, default=0, help="match: only the first N Hefei notices")
     args = parser.parse_args(argv)
-    result = STAGES[args.stage](args.corpus, args.work, args.repeat)
+    stage = STAGES[args.stage]
+    extra = {"limit": args.limit} if args.stage == "match" else {}
+    result = stage(args.corpus, args.work, args.repeat, **extra)
     result["peak_mib"] = peak_mib()
     print(json.dumps(result, ensure_ascii=False))
     return 0
