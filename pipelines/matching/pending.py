@@ -6,6 +6,7 @@ version), so a rules change re-matches the whole history and a re-run with nothi
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -48,18 +49,41 @@ def match_pending(con: duckdb.DuckDBPyConnection, matcher, batch_size: int = BAT
     """Match every notice whose rules version or content changed since it was last matched."""
     version = matcher.rules_version
     summary = MatchSummary()
-    pending = con.sql(
-        """
-        SELECT n.source, n.notice_id, n.title, n.text, n.items, n.attachments, n.published_at, n.notice_type,
-               n.content_hash, r.tier AS old_tier
+    # Only the keys of the pending notices are collected up front (a few bytes each); their text is read a batch at
+    # a time, so memory follows the batch size, not the history (a rules change re-matches everything).
+    keys = f"pending_keys_{uuid.uuid4().hex}"
+    con.execute(
+        f"""
+        CREATE TEMP TABLE {keys} AS
+        SELECT n.source, n.notice_id, r.tier AS old_tier, row_number() OVER (ORDER BY n.source, n.notice_id) AS k
         FROM notices n LEFT JOIN match_results r USING (source, notice_id)
         WHERE r.rules_version IS DISTINCT FROM ? OR r.content_hash IS DISTINCT FROM n.content_hash
-        ORDER BY n.source, n.notice_id
         """,
-        params=[version],
+        [version],
+    )
+    try:
+        total = con.execute(f"SELECT count(*) FROM {keys}").fetchall()[0][0]
+        for first in range(1, total + 1, batch_size):
+            _match_batch(con, matcher, keys, first, first + batch_size - 1, summary)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {keys}")
+    return summary
+
+
+def _match_batch(con: duckdb.DuckDBPyConnection, matcher, keys: str, first: int, last: int, summary) -> None:
+    version = matcher.rules_version
+    batch = con.sql(
+        f"""
+        SELECT n.source, n.notice_id, n.title, n.text, n.items, n.attachments, n.published_at, n.notice_type,
+               n.content_hash, p.old_tier
+        FROM {keys} p JOIN notices n USING (source, notice_id)
+        WHERE p.k BETWEEN ? AND ?
+        ORDER BY p.k
+        """,
+        params=[first, last],
     ).to_arrow_table()
     now = datetime.now(UTC)
-    for batch in pending.to_batches(batch_size):
+    if batch.num_rows:
         rows = batch.to_pylist()
         hit_rows, result_rows = [], []
         for row in rows:
@@ -93,7 +117,6 @@ def match_pending(con: duckdb.DuckDBPyConnection, matcher, batch_size: int = BAT
         _replace_results(con, result_rows, hit_rows)
         summary.matched += len(rows)
         summary.hits += len(hit_rows)
-    return summary
 
 
 def _money(value) -> Decimal | None:
