@@ -67,6 +67,33 @@ def test_rerunning_a_batch_adds_nothing_and_keeps_first_seen(con):
     assert {r[0] for r in con.execute("SELECT run_id FROM notices").fetchall()} == {"r2"}
 
 
+def test_a_notice_stored_again_unchanged_only_records_the_visit_and_a_changed_one_is_rewritten(con):
+    load(con, [notice("1", "2026-11-20T01:00:00+00:00", text="正文", budget_cny="100.00"),
+               notice("2", "2026-11-20T01:00:00+00:00", text="正文", budget_cny="100.00")], "r1")  # fmt: skip
+    again = [notice("1", "2026-11-22T01:00:00+00:00", text="正文", budget_cny="100.00"),
+             notice("2", "2026-11-22T01:00:00+00:00", text="正文", budget_cny="250.00")]  # fmt: skip
+    assert load(con, again, "r2") == (0, 2)
+    rows = con.execute(
+        "SELECT notice_id, budget_cny, run_id, fetched_at, last_seen_at > first_seen_at FROM notices ORDER BY 1"
+    ).fetchall()
+    fetched = datetime(2026, 11, 22, 1, tzinfo=UTC)
+    assert [(r[0], r[1], r[2], r[3].astimezone(UTC), r[4]) for r in rows] == [
+        ("1", Decimal("100.00"), "r2", fetched, True),
+        ("2", Decimal("250.00"), "r2", fetched, True),
+    ]
+
+
+def test_values_of_the_wrong_type_are_coerced_or_dropped_not_fatal(con):
+    odd = notice("9", "2026-11-20T01:00:00+00:00", budget_cny="abc", tax_included="yes", suppliers="none",
+                 items=[{"name": 42, "quantity": "1,200", "unit_price_cny": 3}], published_at="not a date")  # fmt: skip
+    odd["notice_id"] = 9
+    assert load(con, [odd]) == (1, 0)
+    assert con.execute(
+        "SELECT notice_id, budget_cny, tax_included, suppliers, items[1].name, items[1].quantity, "
+        "items[1].unit_price_cny, published_at FROM notices"
+    ).fetchall() == [("9", None, None, None, "42", 1200.0, Decimal("3.00"), None)]
+
+
 def test_nested_fields_and_amounts_survive_the_arrow_load(con):
     load(
         con,
