@@ -254,16 +254,18 @@ def main(argv: list[str] | None = None) -> int:
             old = checkout(args.before, scratch_path / "before-code")
             if old is not None:
                 roots["before"] = old
-        for label, code_root in roots.items():
-            work = scratch_path / f"work-{label}"
-            work.mkdir()
-            measured: dict[str, dict] = {"commands": command_times(code_root, args.repeat)}
-            for stage in STAGES:
-                if stage in skip:
-                    continue
-                measured[stage] = run_stage(stage, corpus, work, code_root, args.repeat, args.match_limit)
-                print(f"[{label}] {stage}: {json.dumps(measured[stage], ensure_ascii=False)[:300]}", flush=True)
-            results[label] = measured
+        # Stage by stage, "now" then "before" back to back: a shared machine's load drifts over a long run, and
+        # the pair of one stage should see the same load.
+        works = {label: scratch_path / f"work-{label}" for label in roots}
+        for label in roots:
+            works[label].mkdir()
+            results[label] = {"commands": command_times(roots[label], args.repeat)}
+        for stage in STAGES:
+            if stage in skip:
+                continue
+            for label, code_root in roots.items():
+                results[label][stage] = run_stage(stage, corpus, works[label], code_root, args.repeat, args.match_limit)
+                print(f"[{label}] {stage}: {json.dumps(results[label][stage], ensure_ascii=False)[:300]}", flush=True)
     rows = rows_for(args.size, results["now"], results.get("before"))
     rendered = table(rows)
     print("\n" + rendered)
