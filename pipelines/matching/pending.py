@@ -6,7 +6,6 @@ version), so a rules change re-matches the whole history and a re-run with nothi
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -49,39 +48,29 @@ def match_pending(con: duckdb.DuckDBPyConnection, matcher, batch_size: int = BAT
     """Match every notice whose rules version or content changed since it was last matched."""
     version = matcher.rules_version
     summary = MatchSummary()
-    # Only the keys of the pending notices are collected up front (a few bytes each); their text is read a batch at
-    # a time, so memory follows the batch size, not the history (a rules change re-matches everything).
-    keys = f"pending_keys_{uuid.uuid4().hex}"
-    con.execute(
-        f"""
-        CREATE TEMP TABLE {keys} AS
-        SELECT n.source, n.notice_id, r.tier AS old_tier, row_number() OVER (ORDER BY n.source, n.notice_id) AS k
-        FROM notices n LEFT JOIN match_results r USING (source, notice_id)
-        WHERE r.rules_version IS DISTINCT FROM ? OR r.content_hash IS DISTINCT FROM n.content_hash
-        """,
-        [version],
-    )
+    # The pending notices stream from a second cursor (a snapshot of the database as the stage starts) a batch at a
+    # time, while this connection writes the results: memory follows the batch size, not the history, and the
+    # notices are scanned once (no ORDER BY: sorting would hold them all).
+    reader = con.cursor()
     try:
-        total = con.execute(f"SELECT count(*) FROM {keys}").fetchall()[0][0]
-        for first in range(1, total + 1, batch_size):
-            _match_batch(con, matcher, keys, first, first + batch_size - 1, summary)
+        pending = reader.sql(
+            """
+            SELECT n.source, n.notice_id, n.title, n.text, n.items, n.attachments, n.published_at, n.notice_type,
+                   n.content_hash, r.tier AS old_tier
+            FROM notices n LEFT JOIN match_results r USING (source, notice_id)
+            WHERE r.rules_version IS DISTINCT FROM ? OR r.content_hash IS DISTINCT FROM n.content_hash
+            """,
+            params=[version],
+        ).to_arrow_reader(batch_size)
+        for batch in pending:
+            _match_batch(con, matcher, batch, summary)
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {keys}")
+        reader.close()
     return summary
 
 
-def _match_batch(con: duckdb.DuckDBPyConnection, matcher, keys: str, first: int, last: int, summary) -> None:
+def _match_batch(con: duckdb.DuckDBPyConnection, matcher, batch: pa.RecordBatch, summary: MatchSummary) -> None:
     version = matcher.rules_version
-    batch = con.sql(
-        f"""
-        SELECT n.source, n.notice_id, n.title, n.text, n.items, n.attachments, n.published_at, n.notice_type,
-               n.content_hash, p.old_tier
-        FROM {keys} p JOIN notices n USING (source, notice_id)
-        WHERE p.k BETWEEN ? AND ?
-        ORDER BY p.k
-        """,
-        params=[first, last],
-    ).to_arrow_table()
     now = datetime.now(UTC)
     if batch.num_rows:
         rows = batch.to_pylist()
