@@ -48,31 +48,18 @@ def match_pending(con: duckdb.DuckDBPyConnection, matcher, batch_size: int = BAT
     """Match every notice whose rules version or content changed since it was last matched."""
     version = matcher.rules_version
     summary = MatchSummary()
-    # The pending notices stream from a second cursor (a snapshot of the database as the stage starts) a batch at a
-    # time, while this connection writes the results: memory follows the batch size, not the history, and the
-    # notices are scanned once (no ORDER BY: sorting would hold them all).
-    reader = con.cursor()
-    try:
-        pending = reader.sql(
-            """
-            SELECT n.source, n.notice_id, n.title, n.text, n.items, n.attachments, n.published_at, n.notice_type,
-                   n.content_hash, r.tier AS old_tier
-            FROM notices n LEFT JOIN match_results r USING (source, notice_id)
-            WHERE r.rules_version IS DISTINCT FROM ? OR r.content_hash IS DISTINCT FROM n.content_hash
-            """,
-            params=[version],
-        ).to_arrow_reader(batch_size)
-        for batch in pending:
-            _match_batch(con, matcher, batch, summary)
-    finally:
-        reader.close()
-    return summary
-
-
-def _match_batch(con: duckdb.DuckDBPyConnection, matcher, batch: pa.RecordBatch, summary: MatchSummary) -> None:
-    version = matcher.rules_version
+    pending = con.sql(
+        """
+        SELECT n.source, n.notice_id, n.title, n.text, n.items, n.attachments, n.published_at, n.notice_type,
+               n.content_hash, r.tier AS old_tier
+        FROM notices n LEFT JOIN match_results r USING (source, notice_id)
+        WHERE r.rules_version IS DISTINCT FROM ? OR r.content_hash IS DISTINCT FROM n.content_hash
+        ORDER BY n.source, n.notice_id
+        """,
+        params=[version],
+    ).to_arrow_table()
     now = datetime.now(UTC)
-    if batch.num_rows:
+    for batch in pending.to_batches(batch_size):
         rows = batch.to_pylist()
         hit_rows, result_rows = [], []
         for row in rows:
@@ -106,6 +93,7 @@ def _match_batch(con: duckdb.DuckDBPyConnection, matcher, batch: pa.RecordBatch,
         _replace_results(con, result_rows, hit_rows)
         summary.matched += len(rows)
         summary.hits += len(hit_rows)
+    return summary
 
 
 def _money(value) -> Decimal | None:
