@@ -95,10 +95,10 @@ def archived_sources(sources: list[str], replay: str) -> list[str]:
 
 
 def known_sources() -> list[str]:
-    """Every portal the spiders can crawl, by name (spiders/registry.py; pipelines/ may not import spiders)."""
-    from spiders.registry import PORTALS
+    """Every portal the spiders can crawl, by name (spiders/names.py, checked against the registry when it loads)."""
+    from spiders.names import PORTAL_NAMES
 
-    return sorted(PORTALS)
+    return sorted(PORTAL_NAMES)
 
 
 def sources_error(sources: list[str], known: list[str]) -> str | None:

@@ -12,6 +12,13 @@ The command line is ``cli.py``; ``python flows.py COMMAND`` runs it.
 
 from __future__ import annotations
 
+if __name__ == "__main__":
+    # ``python flows.py COMMAND`` is the command line: dispatch before importing Prefect (seconds), which only the
+    # commands that run a flow need; they import this module again as ``flows``.
+    import cli
+
+    raise SystemExit(cli.main())
+
 import json
 from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
@@ -518,9 +525,3 @@ def nightly_deployment(
         description="Crawl, normalize, match, publish and snapshot: the tenderwatch night.",
         tags=["tenderwatch"],
     )
-
-
-if __name__ == "__main__":
-    import cli
-
-    raise SystemExit(cli.main())

@@ -1,23 +1,287 @@
-"""Runs every benchmark in bench/ (each prints its own ratios against a baseline measured in the same run)."""
+"""The performance table of issue 14: every figure with its baseline measured in the same run, the target, met or not.
+
+    .venv/bin/python bench/run.py [--size N] [--pages P] [--before REF] [--skip match,rematch] [--results FILE]
+
+It generates a corpus of N notices (``bench/generate.py``: demo-shaped pages as WARC, stored-notice rows as JSONL;
+cached in ``--corpus``), runs each stage in its own process (``bench/stages.py``: peak memory is the stage's own),
+prints one table and writes it into ``bench/RESULTS.md`` under a section for N (other sizes' sections are kept).
+
+``--before REF`` (default ``main``, when the repository has it) runs the same stages with that commit's code
+(checked out with ``git archive`` into a temporary folder) on the same corpus, so "before" and "after" come from one
+run on one machine. ``--before ''`` skips it. The real corpora in ../shared are read in place when present; their
+rows say "skipped" otherwise. The older per-topic scripts (``bench_matcher.py``, ``bench_prefilter.py``,
+``bench_store.py``) still run on their own.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import platform
+import re
 import subprocess
 import sys
+import tempfile
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+STAGES = ("parse", "store", "match", "rematch", "snapshot", "queries")
+# What the code of another commit needs to run the stages (its own versions of them).
+CODE_PATHS = ("pipelines", "spiders", "demo", "tests/__init__.py", "tests/corpora.py", "tests/spiders", "cli.py",
+              "flows.py", "scrapy.cfg")  # fmt: skip
 
 
-def main() -> int:
-    failed = []
-    for script in sorted(BENCH.glob("bench_*.py")):
-        print(f"\n=== {script.stem} ===", flush=True)
-        if subprocess.run([sys.executable, str(script)], cwd=BENCH.parent).returncode:
-            failed.append(script.stem)
-    if failed:
-        print(f"\nfailed: {', '.join(failed)}", file=sys.stderr)
-    return 1 if failed else 0
+def run_stage(stage: str, corpus: Path, work: Path, code_root: Path, repeat: int, limit: int = 0) -> dict:
+    env = dict(os.environ, TENDERWATCH_BENCH_CODE=str(code_root))
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "stages.py"), stage, str(corpus), str(work), "--repeat", str(repeat),
+         "--limit", str(limit)],
+        cwd=code_root, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    if done.returncode:
+        return {"error": (done.stderr.strip().splitlines() or ["no output"])[-1][:200]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def best_command(argv: list[str], cwd: Path, repeat: int, stdin: str = "") -> float:
+    fastest = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        subprocess.run(argv, cwd=cwd, input=stdin, capture_output=True, text=True, check=False)
+        fastest = min(fastest, time.perf_counter() - started)
+    return fastest
+
+
+def command_times(code_root: Path, repeat: int) -> dict:
+    python = sys.executable
+    flows = str(code_root / "flows.py")
+    text = "采购 NVIDIA H100 GPU 服务器 2 台，用于人工智能算力平台。"
+    return {
+        "bare_s": best_command([python, "-c", "import duckdb, lxml"], code_root, repeat),
+        "help_s": best_command([python, flows, "--help"], code_root, repeat),
+        "match_text_s": best_command([python, flows, "match-text", "--title", "服务器采购"], code_root, repeat, text),
+    }
+
+
+def checkout(ref: str, into: Path) -> Path | None:
+    archive = subprocess.run(["git", "archive", ref, *CODE_PATHS], cwd=ROOT, capture_output=True, check=False)
+    if archive.returncode:
+        return None
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into
+
+
+# --- the table -------------------------------------------------------------------------------------------------------
+
+
+def _rate(count: float, seconds: float) -> str:
+    return f"{count / seconds:,.0f}/s" if seconds else "-"
+
+
+def _x(value: float) -> str:
+    return f"{value:.1f}×"
+
+
+def rows_for(size: int, now: dict, before: dict | None) -> list[tuple[str, str, str, str, str, str, str]]:
+    """(figure, before, after, baseline, ratio to baseline, target, met) for every figure of issue 14."""
+    rows = []
+
+    def was(stage: str, render) -> str:
+        if not before or stage not in before or "error" in before[stage] or "skipped" in before[stage]:
+            return "-"
+        try:
+            return render(before[stage])
+        except (KeyError, ZeroDivisionError, TypeError):
+            return "-"
+
+    cli = now["commands"]
+    for key, name in (("help_s", "`flows.py --help`"), ("match_text_s", "`flows.py match-text`, one text")):
+        ratio = cli[key] / cli["bare_s"]
+        rows.append((
+            name, was("commands", lambda b, key=key: f"{b[key]:.2f} s ({b[key] / b['bare_s']:.1f}×)"),
+            f"{cli[key]:.2f} s", f"`import duckdb, lxml` {cli['bare_s']:.2f} s", _x(ratio), "≤ 3×",
+            "met" if ratio <= 3 else "not met",
+        ))  # fmt: skip
+
+    parse = now.get("parse", {})
+    if "ours_s" in parse:
+        ratio = parse["ours_s"] / parse["bare_s"]
+        rows.append((
+            f"parse + normalize, {parse['pages']:,} generated pages",
+            was("parse", lambda b: f"{_rate(b['pages'], b['ours_s'])} ({b['ours_s'] / b['bare_s']:.1f}×)"),
+            _rate(parse["pages"], parse["ours_s"]), f"bare lxml {_rate(parse['pages'], parse['bare_s'])}",
+            _x(ratio), "≤ 3×", "met" if ratio <= 3 else "not met",
+        ))  # fmt: skip
+    if "real_s" in parse:
+        ratio = parse["real_s"] / parse["real_bare_s"]
+        rows.append((
+            f"parse + normalize, real ccgp pages ({parse['real_pages']:,}: 8 pages repeated)",
+            was("parse", lambda b: f"{_rate(b['real_pages'], b['real_s'])} ({b['real_s'] / b['real_bare_s']:.1f}×)"),
+            _rate(parse["real_pages"], parse["real_s"]),
+            f"bare lxml {_rate(parse['real_pages'], parse['real_bare_s'])}",
+            _x(ratio), "≤ 3×", "met" if ratio <= 3 else "not met",
+        ))  # fmt: skip
+    elif "error" in parse:
+        rows.append(("parse + normalize", "-", parse["error"], "-", "-", "≤ 3×", "error"))
+
+    store = now.get("store", {})
+    if "insert_s" in store:
+        for key, name in (("insert_s", "insert"), ("rerun_s", "re-run (same rows)")):
+            ratio = store[key] / store["read_json_s"]
+            rows.append((
+                f"store {store['rows']:,} notices: {name}",
+                was("store", lambda b, key=key: f"{_rate(b['rows'], b[key])} ({b[key] / b['read_json_s']:.1f}×)"),
+                _rate(store["rows"], store[key]), f"DuckDB read_json {_rate(store['rows'], store['read_json_s'])}",
+                _x(ratio), "≤ 2×", "met" if ratio <= 2 else "not met",
+            ))  # fmt: skip
+
+    match = now.get("match", {})
+    if "match_s" in match:
+        before_rate = None
+        if before and "match_s" in before.get("match", {}):
+            before_rate = before["match"]["notices"] / before["match"]["match_s"]
+        rate = match["notices"] / match["match_s"]
+        speedup = rate / before_rate if before_rate else None
+        rows.append((
+            f"match, Hefei texts ({match['notices']:,})",
+            f"{before_rate:,.0f}/s" if before_rate else "-", f"{rate:,.0f}/s",
+            f"normalization alone {_rate(match['notices'], match['normalize_s'])}",
+            f"{speedup:.1f}× before" if speedup else "-", "≥ 3× before",
+            "met" if speedup and speedup >= 3 else ("not met" if speedup else "no before"),
+        ))  # fmt: skip
+    elif match:
+        rows.append(
+            ("match, Hefei texts", "-", match.get("skipped") or match.get("error", "-"), "-", "-", "-", "skipped")
+        )
+
+    rematch = now.get("rematch", {})
+    if "rematch_s" in rematch:
+        rows.append((
+            f"rematch {rematch['notices']:,} notices",
+            was("rematch", lambda b: f"{b['rematch_s']:.1f} s, {b['peak_mib']:.0f} MiB"),
+            f"{rematch['rematch_s']:.1f} s, {rematch['peak_mib']:.0f} MiB peak", "-", "-",
+            "peak RSS at 1M ≤ 1.5× 100k", "compare sizes",
+        ))  # fmt: skip
+    snap = now.get("snapshot", {})
+    if "snapshot_s" in snap:
+        ratio = snap["snapshot_s"] / max(snap["file_copy_s"], 1e-9)
+        rows.append((
+            f"snapshot + Parquet, {snap['notices']:,} notices ({snap['db_mib']:.0f} MiB database)",
+            was("snapshot", lambda b: f"{b['snapshot_s']:.1f} s, {b['peak_mib']:.0f} MiB"),
+            f"{snap['snapshot_s']:.1f} s, {snap['peak_mib']:.0f} MiB peak", f"file copy {snap['file_copy_s']:.2f} s",
+            _x(ratio), "grows with the night's changes", "not met (full rebuild)",
+        ))  # fmt: skip
+    queries = now.get("queries", {})
+    if "count_s" in queries:
+        timed = {k: v for k, v in queries["queries"].items() if isinstance(v, float)}
+        slowest = max(timed, key=timed.get) if timed else None
+        errors = [k for k, v in queries["queries"].items() if not isinstance(v, float)]
+        if slowest:
+            ratio = timed[slowest] / max(queries["count_s"], 1e-9)
+            rows.append((
+                f"README queries on the snapshot (slowest: {slowest.split('.')[0]})",
+                was("queries", lambda b: f"{max(v for v in b['queries'].values() if isinstance(v, float)):.2f} s"),
+                f"{timed[slowest]:.2f} s (all {len(timed)}: {sum(timed.values()):.2f} s)",
+                f"`count(*)` {queries['count_s'] * 1000:.1f} ms", _x(ratio), "-",
+                f"{len(errors)} failed" if errors else "measured",
+            ))  # fmt: skip
+    return rows
+
+
+HEADER = ("figure", "before", "after", "baseline (same run)", "ratio", "target", "met?")
+
+
+def table(rows: list[tuple]) -> str:
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(str(cell).replace("|", "/") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpus = os.cpu_count()
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    return f"{platform.platform()}, Python {platform.python_version()}, {cpus} CPUs, load average at the end {load}"
+
+
+def write_results(path: Path, size: int, section: str) -> None:
+    """Replace this size's section of RESULTS.md (or add it), keeping the other sizes' sections."""
+    intro = (
+        "# Benchmark results (issue 14)\n\n"
+        'Written by `python bench/run.py --size N`; one section per N, each from one run. "before" is the same\n'
+        'stage run with `main`\'s code on the same corpus in the same run; "baseline" is the reference the issue\n'
+        "names (bare lxml, DuckDB `read_json`, a bare `import duckdb, lxml`, a file copy, `count(*)`). Timings are\n"
+        "wall seconds on a shared machine: read the ratios, not the absolute figures.\n"
+    )
+    text = path.read_text(encoding="utf-8") if path.is_file() else intro
+    marker = f"## N = {size:,}\n"
+    pattern = re.compile(re.escape(marker) + r".*?(?=^## N = |\Z)", re.S | re.M)
+    found = pattern.search(text)
+    text = pattern.sub(lambda _: section, text) if found else text.rstrip("\n") + "\n\n" + section
+    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=10_000, help="stored notices (store, rematch, snapshot, queries)")
+    parser.add_argument("--pages", type=int, default=0, help="pages through the parser (default: min(N, 2000))")
+    parser.add_argument("--before", default="main", help="git ref measured as 'before' ('' to skip)")
+    parser.add_argument("--skip", default="", help="stages to skip, comma-separated: " + ",".join(STAGES))
+    parser.add_argument("--repeat", type=int, default=1, help="repeats of the cheap measurements (best kept)")
+    parser.add_argument("--match-limit", type=int, default=0, help="match only the first N Hefei notices")
+    parser.add_argument("--corpus", type=Path, default=None, help="corpus folder (default: a temporary cache)")
+    parser.add_argument("--results", type=Path, default=BENCH / "RESULTS.md", help="where the table goes")
+    args = parser.parse_args(argv)
+    pages = args.pages or min(args.size, 2000)
+    skip = {name for name in args.skip.split(",") if name}
+    corpus = args.corpus or Path(tempfile.gettempdir()) / f"tenderwatch-bench-{args.size}-{pages}"
+    started = time.perf_counter()
+    if not (corpus / "notices.jsonl").is_file() or not (corpus / "pages.warc.gz").is_file():
+        subprocess.run(
+            [sys.executable, str(BENCH / "generate.py"), "--size", str(args.size), "--pages", str(pages),
+             "--out", str(corpus)],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="tw-bench-") as scratch:
+        scratch_path = Path(scratch)
+        roots = {"now": ROOT}
+        if args.before:
+            (scratch_path / "before-code").mkdir()
+            old = checkout(args.before, scratch_path / "before-code")
+            if old is not None:
+                roots["before"] = old
+        # Stage by stage, "now" then "before" back to back: a shared machine's load drifts over a long run, and
+        # the pair of one stage should see the same load.
+        works = {label: scratch_path / f"work-{label}" for label in roots}
+        for label in roots:
+            works[label].mkdir()
+            results[label] = {"commands": command_times(roots[label], args.repeat)}
+        for stage in STAGES:
+            if stage in skip:
+                continue
+            for label, code_root in roots.items():
+                results[label][stage] = run_stage(stage, corpus, works[label], code_root, args.repeat, args.match_limit)
+                print(f"[{label}] {stage}: {json.dumps(results[label][stage], ensure_ascii=False)[:300]}", flush=True)
+    rows = rows_for(args.size, results["now"], results.get("before"))
+    rendered = table(rows)
+    print("\n" + rendered)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    command = "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    section = (
+        f"## N = {args.size:,}\n\n"
+        f"`{command.strip()}` at commit {commit.strip() or '?'} (before: `{args.before or 'not measured'}`), "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {time.perf_counter() - started:,.0f} s in all.\n"
+        f"Machine: {machine()}.\n\n{rendered}\n\n"
+        f"<details><summary>raw figures</summary>\n\n```json\n{json.dumps(results, ensure_ascii=False, indent=1)}\n"
+        "```\n</details>\n"
+    )
+    write_results(args.results, args.size, section)
+    print(f"\nwrote {args.results}")
+    return 0
 
 
 if __name__ == "__main__":

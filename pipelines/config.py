@@ -334,17 +334,12 @@ def _validate(settings: Settings) -> list[str]:
 
 
 def schedule_errors(schedule: Schedule) -> list[str]:
-    from prefect.client.schemas.schedules import CronSchedule
-    from pydantic import ValidationError
-
     errors = []
-    try:
-        CronSchedule(cron=schedule.cron, timezone=schedule.timezone)
-    except ValidationError as error:
-        for problem in error.errors():
-            key = "schedule.timezone" if "timezone" in problem["loc"] else "schedule.cron"
-            value = schedule.timezone if key == "schedule.timezone" else schedule.cron
-            errors.append(f"{key}: {value!r} is not valid ({problem['msg'].removeprefix('Value error, ')})")
+    problem = _cron_problem(schedule.cron)
+    if problem:
+        errors.append(f"schedule.cron: {schedule.cron!r} is not valid ({problem})")
+    if _zone(schedule.timezone) is None:
+        errors.append(f"schedule.timezone: {schedule.timezone!r} is not valid (not an IANA time zone)")
     if not errors and not next_runs(schedule, 1):
         errors.append(f"schedule.cron: {schedule.cron!r} never fires (no date matches it), so no night would run")
     for key in ("deployment", "work_pool"):
@@ -355,28 +350,56 @@ def schedule_errors(schedule: Schedule) -> list[str]:
     return errors
 
 
-def next_runs(schedule: Schedule, count: int) -> list[datetime]:
+# Settings are read by every command, so the cron is checked with cronsim (imports in milliseconds) rather than
+# Prefect's schedule models (importing Prefect takes seconds, and most commands orchestrate nothing). Only the
+# five-field form is accepted: it is what a Prefect ``Cron`` schedule and every crontab understand alike.
+_CRON_FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
+
+
+def _cron_problem(cron: str) -> str | None:
+    """Why ``cron`` is not a five-field cron expression, or None (an expression that never fires is valid here)."""
+    from cronsim.cronsim import CronSimError, Field
+
+    parts = cron.split()
+    if len(parts) != len(_CRON_FIELDS):
+        return f"{len(_CRON_FIELDS)} fields: {' '.join(_CRON_FIELDS)}"
+    fields_ = (Field.MINUTE, Field.HOUR, Field.DAY, Field.MONTH, Field.DOW)
+    for name, part, kind in zip(_CRON_FIELDS, parts, fields_, strict=True):
+        try:
+            kind.parse(part.upper())
+        except CronSimError:
+            return f"bad {name} field {part!r}"
+    return None
+
+
+def _zone(name: str):
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def next_runs(schedule: Schedule, count: int, after: datetime | None = None) -> list[datetime]:
     """The next ``count`` times the cron fires (fewer, or none, when it rarely or never matches a date)."""
-    from prefect.server.schemas.schedules import CronSchedule
+    from cronsim import CronSim, CronSimError
 
-    cron = CronSchedule(cron=schedule.cron, timezone=schedule.timezone)
-    try:
-        return list(_run_coroutine(cron.get_dates(n=count)))
-    except (ValueError, StopIteration):
+    zone = _zone(schedule.timezone)
+    if zone is None or _cron_problem(schedule.cron):
         return []
-
-
-def _run_coroutine(coroutine):
-    """Run ``coroutine`` to its end, also when called from code that is itself inside an event loop (a flow)."""
-    import asyncio
-    from concurrent.futures import ThreadPoolExecutor
-
+    start = (after or datetime.now(zone)).astimezone(zone)
     try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+        # cronsim refuses, as it is built, a day-of-month that no listed month has (30 February): never fires.
+        times = CronSim(schedule.cron, start)
+    except CronSimError:
+        return []
+    runs = []
+    for moment in times:
+        runs.append(moment)
+        if len(runs) == count:
+            break
+    return runs
 
 
 def stale_after(schedule: Schedule) -> timedelta:

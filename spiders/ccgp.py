@@ -12,7 +12,10 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
+import lxml.etree
+import lxml.html
 import scrapy
+from parsel.csstranslator import HTMLTranslator
 from scrapy.http import Response
 
 from pipelines.national.notice_types import CCGP_COLUMNS, classify
@@ -397,6 +400,33 @@ _TITLE_SITE_SUFFIX = re.compile(r"[_\-|]\s*中国政府采购网\s*$")
 _LEVEL_CRUMBS = {"中央公告": "central", "地方公告": "local"}
 
 
+def _css(query: str) -> lxml.etree.XPath:
+    """A CSS selector compiled once to lxml XPath, as parsel translates it (parsel re-translates on every call)."""
+    return lxml.etree.XPath(HTMLTranslator().css_to_xpath(query))
+
+
+# The detail page is read on the tree Scrapy already parsed (``response.selector.root``), with these compiled once.
+_CRUMB_LINKS = _css("div.vF_deail_currentloc a.CurrChnlCls, div.vF_detail_currentloc a.CurrChnlCls")
+_SUMMARY_LABELS = _css("div.table td.title")
+_BODY = _css("div.vF_detail_content")
+_HEADING_TEXT = lxml.etree.XPath(_css("div.vF_detail_header h2.tc").path + "/descendant-or-self::text()")
+_PUB_TIME_TEXT = lxml.etree.XPath(_css("span#pubTime").path + "/text()")
+_META_PUBDATE = lxml.etree.XPath("//meta[@name='PubDate']/@content")
+_META_TITLE = lxml.etree.XPath("//meta[@name='ArticleTitle']/@content")
+_HEAD_TITLE = lxml.etree.XPath("/html/head/title/text()")
+_TEXT_NODES = lxml.etree.XPath(".//text()")
+_NEXT_CELL = lxml.etree.XPath("following-sibling::td[1]")
+_LINKS_IN = _css("a")
+
+
+def _first(found: list) -> str | None:
+    return str(found[0]) if found else None
+
+
+def _texts(element: Any) -> str:
+    return " ".join(str(text) for text in _TEXT_NODES(element))
+
+
 def parse_detail_page(response: Response) -> dict[str, Any]:
     """The ccgp chrome of a notice detail page; absent parts are None/empty (trimmed pages lack most of it).
 
@@ -404,37 +434,33 @@ def parse_detail_page(response: Response) -> dict[str, Any]:
     trimmed of their chrome), ``published`` (as written), ``crumbs``, ``level`` (central/local), ``type_label`` (last
     crumb), ``summary`` (label → value text, first non-empty value of a repeated label), ``attachments``
     (``{name, id, url}`` from the summary's 附件 rows; ccgp leaves ``href`` empty and resolves ``id`` by script)
-    and ``body_html`` (the ``div.vF_detail_content`` element as HTML).
+    ``body_html`` (the ``div.vF_detail_content`` element as HTML) and ``body`` (that element itself).
     """
-    crumbs = [
-        _detail_text(" ".join(link.xpath(".//text()").getall())) or (link.attrib.get("title") or "").strip()
-        for link in response.css("div.vF_deail_currentloc a.CurrChnlCls, div.vF_detail_currentloc a.CurrChnlCls")
-    ]
+    root = response.selector.root
+    crumbs = [_detail_text(_texts(link)) or (link.get("title") or "").strip() for link in _CRUMB_LINKS(root)]
     crumbs = [crumb for crumb in crumbs if crumb]
     level = next((_LEVEL_CRUMBS[c] for c in crumbs if c in _LEVEL_CRUMBS), None) or _level_of(response.url)
     summary, attachments = _detail_summary(response)
-    body = response.css("div.vF_detail_content")
+    body = _BODY(root)
     return {
         "title": _detail_title(response),
         "page_title": _page_title(response),
-        "published": _detail_text(
-            response.xpath("//meta[@name='PubDate']/@content").get() or response.css("span#pubTime::text").get()
-        )
+        "published": _detail_text(_first(_META_PUBDATE(root)) or _first(_PUB_TIME_TEXT(root)))
         or summary.get("公告时间"),
         "crumbs": crumbs,
         "level": level,
         "type_label": crumbs[-1] if len(crumbs) >= 3 else None,
         "summary": summary,
         "attachments": attachments,
-        "body_html": body[0].get() if body else None,
+        "body_html": lxml.html.tostring(body[0], encoding="unicode", method="html", with_tail=False) if body else None,
+        # The same element on the page's parsed tree: the normalizer reads it instead of parsing body_html again.
+        "body": body[0] if body else None,
     }
 
 
 def _detail_title(response: Response) -> str | None:
-    for candidate in (
-        response.xpath("//meta[@name='ArticleTitle']/@content").get(),
-        " ".join(response.css("div.vF_detail_header h2.tc ::text").getall()),
-    ):
+    root = response.selector.root
+    for candidate in (_first(_META_TITLE(root)), " ".join(str(text) for text in _HEADING_TEXT(root))):
         title = _detail_text(candidate)
         if title:
             return title
@@ -442,33 +468,36 @@ def _detail_title(response: Response) -> str | None:
 
 
 def _page_title(response: Response) -> str | None:
-    return _detail_text(_TITLE_SITE_SUFFIX.sub("", response.xpath("/html/head/title/text()").get() or ""))
+    return _detail_text(_TITLE_SITE_SUFFIX.sub("", _first(_HEAD_TITLE(response.selector.root)) or ""))
 
 
 def _detail_summary(response: Response) -> tuple[dict[str, str], list[dict[str, str | None]]]:
-    """``div.table`` rows of ``td.title`` label cells, each followed by its value cell."""
+    """``div.table`` rows of ``td.title`` label cells, each followed by its value cell; each cell's text read once."""
     summary: dict[str, str] = {}
     attachments: list[dict[str, str | None]] = []
-    for label_cell in response.css("div.table td.title"):
-        label = _DETAIL_LABEL_END.sub("", _detail_text(" ".join(label_cell.xpath(".//text()").getall())) or "")
-        value_cell = label_cell.xpath("following-sibling::td[1]")
-        if not label or not value_cell:
+    for label_cell in _SUMMARY_LABELS(response.selector.root):
+        label = _DETAIL_LABEL_END.sub("", _detail_text(_texts(label_cell)) or "")
+        value_cells = _NEXT_CELL(label_cell)
+        if not label or not value_cells:
             continue
+        value_cell = value_cells[0]
         if _ATTACHMENT_LABEL.match(label):
-            for link in value_cell.css("a"):
-                name = _detail_text(" ".join(link.xpath(".//text()").getall()))
+            for link in _LINKS_IN(value_cell):
+                name = _detail_text(_texts(link))
                 if name:
-                    href = (link.attrib.get("href") or "").strip()
+                    href = (link.get("href") or "").strip()
                     attachments.append(
                         {
                             "name": name,
-                            "id": link.attrib.get("id") or None,
+                            "id": link.get("id") or None,
                             "url": response.urljoin(href) if href else None,
                         }
                     )
             continue
-        value = _detail_text(" ".join(value_cell.xpath(".//text()").getall()))
-        if value and not summary.get(label):
+        if summary.get(label):
+            continue
+        value = _detail_text(_texts(value_cell))
+        if value:
             summary[label] = value
     return summary, attachments
 

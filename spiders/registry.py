@@ -14,6 +14,7 @@ from typing import Any
 from pipelines.ingest.portals import Night, Portal, page_as_served
 from spiders import ccgp, chinabidding, chinatelecom, epoint, freecms, ggzy, szggzy, university
 from spiders.base import BaseSpider
+from spiders.names import PORTAL_NAMES
 
 # The default night's search terms: 14 instead of search_terms()'s 52, since each keyword costs at least one request
 # per portal per night. Full-text searches match inside words, so a short term stands for its longer forms (GPU for
@@ -221,3 +222,6 @@ SPIDERS: dict[str, type[BaseSpider]] = {
     "chinatelecom": chinatelecom.ChinatelecomSpider,
     **{site.name: site for site in university.SPIDERS},
 }
+
+if set(PORTALS) != PORTAL_NAMES or set(SPIDERS) != PORTAL_NAMES:
+    raise RuntimeError(f"spiders/names.py lists {sorted(PORTAL_NAMES)}; the registry has {sorted(PORTALS)}")

@@ -231,3 +231,61 @@ def test_bad_source_names_stop_before_any_work_naming_the_known_ones(tmp_path, m
     assert capsys.readouterr().err.splitlines() == [f"error: {problem} (known sources: {known})"]
     assert "ccgp" in cli.known_sources() and "ggzy" in cli.known_sources()
     assert not (tmp_path / "data").exists()
+
+
+# Commands that orchestrate nothing answer without importing Prefect (seconds of imports; issue 14). The data
+# directory is the demo night's, so each command does its real work, not an early error.
+_NON_ORCHESTRATING = """
+import io, sys
+import cli
+
+data, out, labels = sys.argv[1:4]
+sys.stdin = io.StringIO("采购 NVIDIA H100 GPU 服务器 2 台")
+runs = [
+    ["--help"],
+    ["match-text", "--title", "服务器采购"],
+    ["evaluate", labels],
+    ["health", "--data-dir", data],
+    ["review", "--data-dir", data],
+    ["export-ocds", out, "--data-dir", data],
+]
+for argv in runs:
+    try:
+        status = cli.main(argv)
+    except SystemExit as stop:
+        status = stop.code
+    print(argv[0], status, "prefect" in sys.modules, file=sys.stderr)
+"""
+
+
+def test_commands_that_orchestrate_nothing_do_not_import_prefect(demo_night, tmp_path):
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    shutil.copytree(demo_night, data)
+    labels = ROOT / "tests" / "data" / "labels.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-c", _NON_ORCHESTRATING, str(data), str(tmp_path / "ocds.json"), str(labels)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    lines = [line.split() for line in done.stderr.splitlines() if line.split()[:1] and line.split()[0][:1] in "-mehr"]
+    assert [(command, prefect) for command, _, prefect in lines] == [
+        ("--help", "False"),
+        ("match-text", "False"),
+        ("evaluate", "False"),
+        ("health", "False"),
+        ("review", "False"),
+        ("export-ocds", "False"),
+    ], done.stderr
+    assert [status for _, status, _ in lines] == ["0", "0", "0", "1", "0", "0"], done.stderr
+    # ``python flows.py`` is the documented entry: it must hand over to the command line before importing Prefect.
+    entry = subprocess.run(
+        [sys.executable, "-X", "importtime", str(ROOT / "flows.py"), "match-text", "--title", "H100 GPU 服务器采购"],
+        cwd=tmp_path, input="", capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert entry.returncode == 0, entry.stderr[-2000:]
+    assert '"tier": "strong"' in entry.stdout
+    imported = {line.split("|")[-1].strip() for line in entry.stderr.splitlines() if line.startswith("import time:")}
+    assert "cli" in imported and "pipelines.matching.engine" in imported
+    assert not {name for name in imported if name.split(".")[0] in ("prefect", "scrapy")}

@@ -180,7 +180,9 @@ def _fill(notice: dict[str, Any], raw: dict[str, Any], portals: Portals) -> None
     )
 
     body_html = page.get("body_html")
-    body = body_html if body_html is not None else response.css("body")
+    # A portal reader may hand over the body element of the tree it read (one parse per page) beside its HTML.
+    body = page.get("body") if page.get("body") is not None else body_html
+    body = body if body is not None else response.css("body")
     fields = parse_body(body, title=title)
 
     for key in ("project_name", "project_code", "buyer", "buyer_address", "buyer_contact"):

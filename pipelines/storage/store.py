@@ -91,38 +91,77 @@ def _timestamp(value) -> datetime | None:
 
 def _conform(value, arrow_type: pa.DataType):
     """Coerce one JSON value to the Arrow type (money to Decimal, quantities to float, nested lists)."""
-    if value is None:
-        return None
+    return _converter(arrow_type)(value)
+
+
+def _converter(arrow_type: pa.DataType):
+    """A function coercing one JSON value to ``arrow_type``, built once per type rather than decided per value.
+
+    Deciding the type of every value (and of every field of every nested struct) was most of a load's time.
+    """
     if pa.types.is_list(arrow_type):
-        if not isinstance(value, list):
-            return None
-        return [_conform(v, arrow_type.value_type) for v in value]
+        element = _converter(arrow_type.value_type)
+
+        def to_list(value):
+            return [element(v) for v in value] if isinstance(value, list) else None
+
+        return to_list
     if pa.types.is_struct(arrow_type):
-        if not isinstance(value, dict):
-            return None
-        return {field.name: _conform(value.get(field.name), field.type) for field in arrow_type}
+        fields = [(field.name, _converter(field.type)) for field in arrow_type]
+
+        def to_struct(value):
+            if not isinstance(value, dict):
+                return None
+            return {name: convert(value.get(name)) for name, convert in fields}
+
+        return to_struct
     if pa.types.is_decimal(arrow_type):
-        return _money(value)
+        return _money
     if pa.types.is_floating(arrow_type):
-        return _number(value)
+        return _number
     if pa.types.is_timestamp(arrow_type):
-        return _timestamp(value)
+        return _timestamp
     if pa.types.is_boolean(arrow_type):
-        return bool(value) if isinstance(value, bool) else None
+        return lambda value: value if isinstance(value, bool) else None
     if pa.types.is_string(arrow_type):
-        return value if isinstance(value, str) else str(value)
-    return value
+        return lambda value: value if value is None or isinstance(value, str) else str(value)
+    return lambda value: value
+
+
+# Column → its converter, with the columns whose values are usually already right (strings) kept apart: they skip
+# the call when the value is a string or None.
+_STRING_COLUMNS = tuple(c.name for c in NOTICE_COLUMNS if pa.types.is_string(c.arrow))
+_OTHER_COLUMNS = tuple((c.name, _converter(c.arrow)) for c in NOTICE_COLUMNS if not pa.types.is_string(c.arrow))
 
 
 def notices_to_arrow(notices: Iterable[dict], run_id: str, seen_at: datetime) -> pa.Table:
-    rows = []
-    for notice in notices:
-        row = {c.name: _conform(notice.get(c.name), c.arrow) for c in NOTICE_COLUMNS}
-        row["first_seen_at"] = row["last_seen_at"] = seen_at
-        row["run_id"] = run_id
-        row["published_date"] = portal_date(row["published_at"])
-        rows.append(row)
-    return pa.Table.from_pylist(rows, schema=NOTICE_SCHEMA)
+    """One Arrow table of notices, built column by column (one typed array per column, no per-row dicts)."""
+    notices = notices if isinstance(notices, list) else list(notices)
+    columns: dict[str, list] = {}
+    for name in _STRING_COLUMNS:
+        values = [notice.get(name) for notice in notices]
+        if any(value is not None and not isinstance(value, str) for value in values):
+            values = [value if value is None or isinstance(value, str) else str(value) for value in values]
+        columns[name] = values
+    for name, convert in _OTHER_COLUMNS:
+        columns[name] = [None if (value := notice.get(name)) is None else convert(value) for notice in notices]
+    columns["first_seen_at"] = columns["last_seen_at"] = [seen_at] * len(notices)
+    columns["run_id"] = [run_id] * len(notices)
+    columns["published_date"] = [portal_date(value) for value in columns["published_at"]]
+    return pa.Table.from_arrays(
+        [pa.array(columns[field.name], type=field.type) for field in NOTICE_SCHEMA], schema=NOTICE_SCHEMA
+    )
+
+
+# ocid is derived after the upsert (pipelines.storage.processes), so a re-stored notice keeps its process.
+_KEEP = {"source", "notice_id", "first_seen_at", "ocid"}
+_UPDATES = ", ".join(f"{c.name} = excluded.{c.name}" for c in NOTICE_COLUMNS if c.name not in _KEEP)
+_COMPARED = tuple(c.name for c in NOTICE_COLUMNS if c.parsed and c.name not in _KEEP)
+
+
+def _changed(other: str) -> str:
+    """SQL: the stored notice differs from ``other``'s row in a parsed column."""
+    return " OR ".join(f"notices.{name} IS DISTINCT FROM {other}.{name}" for name in _COMPARED)
 
 
 def upsert_notices(con: duckdb.DuckDBPyConnection, table: pa.Table) -> tuple[int, int]:
@@ -140,28 +179,20 @@ def upsert_notices(con: duckdb.DuckDBPyConnection, table: pa.Table) -> tuple[int
     con.register(name, table)
     try:
         before = scalar(con, "SELECT count(*) FROM notices")
-        # ocid is derived after the upsert (pipelines.storage.processes), so a re-stored notice keeps its process.
-        keep_first_seen = {"source", "notice_id", "first_seen_at", "ocid"}
-        updates = ", ".join(f"{c.name} = excluded.{c.name}" for c in NOTICE_COLUMNS if c.name not in keep_first_seen)
-        columns = ", ".join(c.name for c in NOTICE_COLUMNS)
-        content = [c.name for c in NOTICE_COLUMNS if c.parsed and c.name not in ("source", "notice_id")]
-        stored = ", ".join(f"notices.{column}" for column in content)
-        fetched = ", ".join(f"excluded.{column}" for column in content)
-        newest = f"""
+        latest = f"""
             SELECT DISTINCT ON (source, notice_id) * FROM {name}
             ORDER BY source, notice_id, fetched_at DESC NULLS LAST
         """
+        columns = ", ".join(c.name for c in NOTICE_COLUMNS)
         changed = scalar(
             con,
-            f"SELECT count(*) FROM ({newest}) AS excluded JOIN notices USING (source, notice_id) "
-            f"WHERE ({stored}) IS DISTINCT FROM ({fetched})",
+            f"SELECT count(*) FROM ({latest}) AS b JOIN notices USING (source, notice_id) WHERE {_changed('b')}",
         )
         con.execute(
             f"""
             INSERT INTO notices ({columns})
-            SELECT {columns} FROM ({newest})
-            ON CONFLICT (source, notice_id) DO UPDATE SET {updates}
-            WHERE ({stored}) IS DISTINCT FROM ({fetched})
+            SELECT {columns} FROM ({latest})
+            ON CONFLICT (source, notice_id) DO UPDATE SET {_UPDATES} WHERE {_changed("excluded")}
             """
         )
         after = scalar(con, "SELECT count(*) FROM notices")

@@ -1,4 +1,5 @@
-"""The match stage's reading of a notice: its item table as the matcher sees it, and the date it is judged on."""
+"""The match stage's reading of pending notices: a batch at a time, each notice's item table as the matcher sees it,
+and the date it is judged on."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from decimal import Decimal
 import pytest
 
 from pipelines.matching.engine import Matcher
-from pipelines.matching.pending import items_text, notice_date
+from pipelines.matching.pending import items_text, match_pending, notice_date
+from pipelines.storage import store
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +65,32 @@ def test_item_rows_are_cells_one_row_per_line():
 )
 def test_a_notice_is_judged_on_its_date_in_shanghai(stored, day):
     assert (notice_date(stored).isoformat() if stored else notice_date(stored)) == day
+
+
+TEXTS = {
+    "1": "采购 NVIDIA H100 GPU 服务器 2 台，用于人工智能算力平台。",
+    "2": "食堂餐饮服务采购项目。",
+    "3": "办公家具采购：会议桌 A100 型（尺寸 1800×900）。",
+    "4": "物业管理服务。",
+    "5": "采购 A800 80GB 加速卡 8 块。",
+}
+
+
+def test_notices_are_matched_in_batches_each_once(tmp_path):
+    notices = [
+        {"source": "ccgp", "notice_id": key, "url": f"https://www.ccgp.gov.cn/t_{key}.htm", "title": f"公告{key}",
+         "text": text, "content_hash": f"h{key}", "fetched_at": "2026-11-20T01:00:00+00:00"}
+        for key, text in TEXTS.items()
+    ]  # fmt: skip
+    matcher = Matcher.load()
+    expected = {key: matcher.match(title=f"公告{key}", text=text)["tier"] for key, text in TEXTS.items()}
+    with store.session(tmp_path / "warehouse.duckdb") as con:
+        store.upsert_notices(con, store.notices_to_arrow(notices, "r1", datetime.now(UTC)))
+        summary = match_pending(con, matcher, batch_size=2)
+        tiers = dict(con.execute("SELECT notice_id, tier FROM match_results").fetchall())
+        again = match_pending(con, matcher, batch_size=2)
+        left = "SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'pending_keys_%'"
+        leftovers = con.execute(left).fetchall()
+    assert summary.matched == 5 and again.matched == 0
+    assert tiers == expected and expected["1"] == "strong" and expected["2"] == "none"
+    assert leftovers == [(0,)]

@@ -105,6 +105,17 @@ def test_known_notices_are_the_clean_ones_of_the_source_near_the_window(con):
     assert store.known_notices(con, "ccgp", date(2026, 9, 25), date(2026, 10, 2)) == {"old": None, "undated": None}
 
 
+def test_values_of_the_wrong_type_are_coerced_or_dropped_not_fatal(con):
+    odd = notice("9", "2026-11-20T01:00:00+00:00", budget_cny="abc", tax_included="yes", suppliers="none",
+                 items=[{"name": 42, "quantity": "1,200", "unit_price_cny": 3}], published_at="not a date")  # fmt: skip
+    odd["notice_id"] = 9
+    assert load(con, [odd]) == (1, 0)
+    assert con.execute(
+        "SELECT notice_id, budget_cny, tax_included, suppliers, items[1].name, items[1].quantity, "
+        "items[1].unit_price_cny, published_at FROM notices"
+    ).fetchall() == [("9", None, None, None, "42", 1200.0, Decimal("3.00"), None)]
+
+
 def test_nested_fields_and_amounts_survive_the_arrow_load(con):
     load(
         con,

@@ -1,0 +1,248 @@
+"""One benchmark stage, run in its own process so its peak memory is its own: prints one JSON line.
+
+    .venv/bin/python bench/stages.py STAGE CORPUS_DIR WORK_DIR
+
+``bench/run.py`` calls this; each stage times our code and, where there is one, a baseline on the same input in the
+same process. Timings are wall seconds, best of ``--repeat`` where a stage is cheap enough to repeat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+# The code measured: this checkout, or another commit's (``run.py --before``); bench/ itself always comes from here.
+CODE = Path(os.environ.get("TENDERWATCH_BENCH_CODE") or ROOT)
+sys.path[:0] = [str(CODE), str(ROOT)] if CODE != ROOT else [str(ROOT)]
+
+
+def best(function: Callable[[], object], repeat: int = 1) -> float:
+    fastest = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        fastest = min(fastest, time.perf_counter() - started)
+    return fastest
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- parse ---------------------------------------------------------------------------------------------------------
+
+
+def stage_parse(corpus: Path, work: Path, repeat: int) -> dict:
+    import lxml.html
+
+    from bench.generate import read_warc
+    from pipelines.ingest.normalize import normalize_page
+    from spiders.registry import PORTALS
+
+    pages = read_warc(corpus / "pages.warc.gz")
+
+    def bare() -> None:
+        for _, body in pages:
+            lxml.html.fromstring(body).text_content()
+
+    def ours() -> None:
+        for url, body in pages:
+            normalize_page(body, url, PORTALS)
+
+    result = {"pages": len(pages), "bare_s": best(bare, repeat), "ours_s": best(ours, repeat)}
+    real = _real_ccgp_pages()
+    if real:
+        # About as many real pages as generated ones (the real ones are only 8), at least each once.
+        real = real * max(1, len(pages) // len(real))
+
+        def bare_real() -> None:
+            for _, body in real:
+                lxml.html.fromstring(body).text_content()
+
+        def ours_real() -> None:
+            for url, body in real:
+                normalize_page(body, url, PORTALS)
+
+        result |= {"real_pages": len(real), "real_bare_s": best(bare_real, repeat), "real_s": best(ours_real, repeat)}
+    return result
+
+
+def _real_ccgp_pages() -> list[tuple[str, bytes]]:
+    """The real ccgp detail pages in ../shared (third-party data, read in place), with the URL the tests use."""
+    from tests.spiders.ccgp_real_pages import URLS
+
+    folder = SHARED / "fixtures" / "real"
+    return [(url, (folder / name).read_bytes()) for name, url in URLS.items() if (folder / name).is_file()]
+
+
+# --- store ---------------------------------------------------------------------------------------------------------
+
+
+def stage_store(corpus: Path, work: Path, repeat: int) -> dict:
+    import duckdb
+
+    from pipelines.storage import store
+
+    rows = corpus / "notices.jsonl"
+    db = work / "warehouse.duckdb"
+    for leftover in (db, db.with_name(db.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+
+    def load() -> tuple[int, int]:
+        notices = list(store.read_jsonl(rows))
+        table = store.notices_to_arrow(notices, "bench", datetime.now(UTC))
+        with store.session(db) as con:
+            return store.upsert_notices(con, table)
+
+    started = time.perf_counter()
+    inserted, _ = load()
+    insert_s = time.perf_counter() - started
+    started = time.perf_counter()
+    _, updated = load()
+    rerun_s = time.perf_counter() - started
+
+    def read_json() -> None:
+        con = duckdb.connect(str(work / "baseline.duckdb"))
+        con.execute(
+            "CREATE OR REPLACE TABLE notices AS SELECT * FROM read_json(?, format = 'newline_delimited')", [str(rows)]
+        )
+        con.close()
+
+    baseline_s = best(read_json, 1)
+    (work / "baseline.duckdb").unlink(missing_ok=True)
+    return {"rows": inserted, "updated": updated, "insert_s": insert_s, "rerun_s": rerun_s, "read_json_s": baseline_s}
+
+
+# --- match (the Hefei corpus) ----------------------------------------------------------------------------------------
+
+
+def stage_match(corpus: Path, work: Path, repeat: int, limit: int = 0) -> dict:
+    from pipelines.matching.engine import Matcher
+    from pipelines.matching.folding import normalize
+    from tests.corpora import hefei_notices
+
+    folder = SHARED / "corpus" / "hefei_ggzy"
+    if not folder.is_dir():
+        return {"skipped": f"{folder} is absent (third-party data, not in the repository)"}
+    notices = hefei_notices(folder)
+    notices = notices[:limit] if limit else notices
+    matcher = Matcher.load()
+
+    def match() -> None:
+        for title, text in notices:
+            matcher.match(title, text)
+
+    def normalize_only() -> None:
+        for title, text in notices:
+            normalize(title)
+            normalize(text)
+
+    return {"notices": len(notices), "match_s": best(match, repeat), "normalize_s": best(normalize_only, repeat)}
+
+
+# --- rematch, snapshot, queries over the stored rows -----------------------------------------------------------------
+
+
+def stage_rematch(corpus: Path, work: Path, repeat: int) -> dict:
+    from pipelines.matching.engine import Matcher
+    from pipelines.matching.pending import match_pending
+    from pipelines.storage import store
+
+    matcher = Matcher.load()
+    db = work / "warehouse.duckdb"
+    with store.session(db) as con:
+        con.execute("DELETE FROM matches")
+        con.execute("DELETE FROM match_results")
+        started = time.perf_counter()
+        summary = match_pending(con, matcher)
+        seconds = time.perf_counter() - started
+    return {"notices": summary.matched, "hits": summary.hits, "rematch_s": seconds}
+
+
+def stage_snapshot(corpus: Path, work: Path, repeat: int) -> dict:
+    import duckdb
+
+    from pipelines.storage import snapshot
+
+    db = work / "warehouse.duckdb"
+    target = work / "tenders.duckdb"
+    parquet = work / "parquet"
+    started = time.perf_counter()
+    snapshot.publish_snapshot(db, target, parquet)
+    seconds = time.perf_counter() - started
+
+    def copy_file() -> None:
+        shutil.copyfile(db, work / "copy.duckdb")
+
+    copy_s = best(copy_file, 1)
+    (work / "copy.duckdb").unlink(missing_ok=True)
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute("SELECT count(*) FROM notices").fetchone()[0]
+    con.close()
+    return {"notices": rows, "snapshot_s": seconds, "file_copy_s": copy_s, "db_mib": db.stat().st_size / 2**20}
+
+
+def readme_queries() -> list[tuple[str, str]]:
+    """(title, SQL) of every analyst query in README.md."""
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = []
+    for match in re.finditer(r"\*\*(\d+)\. ([^*]+)\*\*.*?```sql\n(.*?)```", text, re.S):
+        found.append((f"{match.group(1)}. {match.group(2).strip()}", match.group(3)))
+    return found
+
+
+def stage_queries(corpus: Path, work: Path, repeat: int) -> dict:
+    import duckdb
+
+    con = duckdb.connect(str(work / "tenders.duckdb"), read_only=True)
+    count_s = best(lambda: con.sql("SELECT count(*) FROM notices").fetchall(), repeat)
+    timings = {}
+    for title, sql in readme_queries():
+        try:
+            timings[title] = best(lambda sql=sql: con.sql(sql).fetchall(), repeat)
+        except duckdb.Error as error:
+            timings[title] = f"error: {type(error).__name__}: {str(error).splitlines()[0][:120]}"
+    con.close()
+    return {"count_s": count_s, "queries": timings}
+
+
+STAGES = {
+    "parse": stage_parse,
+    "store": stage_store,
+    "match": stage_match,
+    "rematch": stage_rematch,
+    "snapshot": stage_snapshot,
+    "queries": stage_queries,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stage", choices=STAGES)
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("work", type=Path)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--limit", type=int, default=0, help="match: only the first N Hefei notices")
+    args = parser.parse_args(argv)
+    stage = STAGES[args.stage]
+    extra = {"limit": args.limit} if args.stage == "match" else {}
+    result = stage(args.corpus, args.work, args.repeat, **extra)
+    result["peak_mib"] = peak_mib()
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

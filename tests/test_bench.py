@@ -1,0 +1,46 @@
+"""The benchmark runs end to end at a small size and its table has every figure of issue 14 (no timings asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT, SHARED
+
+SIZE = 400
+
+
+def test_bench_runs_at_a_small_size_and_reports_every_figure(tmp_path):
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# kept\n\n## N = 7\n\nan older section\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--size", str(SIZE), "--pages", "16", "--before", "",
+         "--match-limit", "40", "--corpus", str(tmp_path / "corpus"), "--results", str(results)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = results.read_text(encoding="utf-8")
+    assert text.startswith("# kept") and "## N = 7\n\nan older section" in text
+    section = text.split(f"## N = {SIZE:,}\n", 1)[1]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| figure")]
+    figures = [row.split(" | ")[0].removeprefix("| ") for row in rows]
+    expected = [
+        "`flows.py --help`",
+        "`flows.py match-text`, one text",
+        "parse + normalize, 16 generated pages",
+        f"store {SIZE} notices: insert",
+        f"store {SIZE} notices: re-run (same rows)",
+        f"rematch {SIZE} notices",
+        f"snapshot + Parquet, {SIZE} notices",
+        "README queries on the snapshot",
+    ]
+    for name in expected:
+        assert any(figure.startswith(name) for figure in figures), (name, figures)
+    if (SHARED / "fixtures" / "real" / "ccgp").is_dir():
+        assert any(figure.startswith("parse + normalize, real ccgp pages") for figure in figures), figures
+    if (SHARED / "corpus" / "hefei_ggzy").is_dir():
+        assert "match, Hefei texts (40)" in figures, figures
+    # Every row carries a measured figure, a target and a verdict; no stage failed.
+    assert all(len(row.split(" | ")) == 7 for row in rows), rows
+    assert "error" not in section.split("<details>")[0], section
+    assert "| 0 failed" not in section and "failed |" not in section.split("<details>")[0]
