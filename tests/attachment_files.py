@@ -1,0 +1,94 @@
+"""Attachment files the tests write themselves: PDF (a tiny hand-built writer), DOCX, XLSX, ZIP, hostile ones."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+
+def pdf_bytes(pages: list[str], claimed_pages: int | None = None, encrypted: bool = False) -> bytes:
+    """A minimal PDF with one line of ASCII text per page (Helvetica); ``claimed_pages`` lies in /Count."""
+    objects: list[bytes] = []
+    page_ids = [4 + 2 * i for i in range(len(pages))]
+    kids = " ".join(f"{i} 0 R" for i in page_ids)
+    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
+    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {claimed_pages or len(pages)} >>".encode())
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    for number, text in enumerate(pages):
+        escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+        stream = f"BT /F1 12 Tf 72 720 Td ({escaped}) Tj ET".encode("latin-1")
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
+            f"/Contents {page_ids[number] + 1} 0 R >>".encode()
+        )
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    encrypt = ""
+    if encrypted:
+        offsets.append(out.tell())
+        out.write(
+            b"%d 0 obj\n<< /Filter /Standard /V 1 /R 2 /O <%s> /U <%s> /P -4 >>\nendobj\n"
+            % (len(objects) + 1, b"11" * 32, b"22" * 32)
+        )
+        encrypt = f" /Encrypt {len(objects) + 1} 0 R /ID [<{'ab' * 16}> <{'ab' * 16}>]"
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(offsets) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(f"trailer\n<< /Size {len(offsets) + 1} /Root 1 0 R{encrypt} >>\nstartxref\n{xref}\n%%EOF\n".encode())
+    return out.getvalue()
+
+
+def docx_bytes(paragraphs: list[str]) -> bytes:
+    import docx
+
+    document = docx.Document()
+    for paragraph in paragraphs:
+        document.add_paragraph(paragraph)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def xlsx_bytes(rows: list[list[object]]) -> bytes:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "采购清单"
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def zip_bomb(unpacked_mb: int = 300) -> bytes:
+    """A small ZIP whose one member unpacks to ``unpacked_mb`` MB of zeros (about 300 KB on the wire)."""
+    out = io.BytesIO()
+    chunk = b"\0" * (1024 * 1024)
+    with (
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
+        archive.open("需求.pdf", "w", force_zip64=True) as member,
+    ):
+        for _ in range(unpacked_mb):
+            member.write(chunk)
+    return out.getvalue()
+
+
+def corrupt_docx() -> bytes:
+    """Starts like a DOCX (a ZIP naming word/) and breaks off."""
+    return docx_bytes(["技术参数"])[:900]
