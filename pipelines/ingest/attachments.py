@@ -278,7 +278,7 @@ def known_urls(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def read_attachments(
     con: duckdb.DuckDBPyConnection,
-    archive: str,
+    archive: str | None,
     fetch_log: Iterable[dict[str, Any]] = (),
     limits: Limits = Limits(),
     only_new: bool = True,
@@ -290,7 +290,7 @@ def read_attachments(
     ``only_new`` a file already stored with a final status is not read again (``reprocess`` reads everything).
     """
     summary = AttachmentSummary()
-    index = WarcIndex(archive)
+    index = WarcIndex(archive) if archive else None
     done = set() if not only_new else {(s, n, u) for s, n, u in con.execute(
         "SELECT source, notice_id, url FROM attachments WHERE member = '' AND status IN ("
         + ", ".join("?" for _ in FINAL_STATUSES) + ")", list(FINAL_STATUSES)).fetchall()}  # fmt: skip
@@ -308,7 +308,7 @@ def read_attachments(
     for source, notice_id, name, url in wanted:
         if (source, notice_id, url) in done:
             continue
-        archived = index.get("GET", url)
+        archived = index.get("GET", url) if index is not None else None
         if archived is None or archived.status != 200:
             continue
         summary.files += 1
