@@ -21,9 +21,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.utils.url import url_is_from_any_domain
 from twisted.python.failure import Failure
 
 from spiders.completeness import KIND, failure_reason
@@ -95,7 +95,7 @@ class AttachmentMiddleware:
                 continue
             if url in self.requested:
                 continue
-            if allowed and not url_is_from_any_domain(url, allowed):
+            if allowed and not _on_hosts(url, allowed):
                 self.note(entry, "not_fetched", "off-site host: not a host of this portal")
                 continue
             if len(self.requested) >= self.max_files or self.bytes_fetched >= self.max_bytes:
@@ -140,3 +140,9 @@ class AttachmentMiddleware:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("a", encoding="utf-8") as sink:
             sink.write(json.dumps({**entry, "status": status, "reason": reason}) + "\n")
+
+
+def _on_hosts(url: str, domains: list[str]) -> bool:
+    """Whether the URL's host is one of the portal's domains or below one (ports are checked by spiders.hosts)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == domain or host.endswith(f".{domain}") for domain in domains)

@@ -7,7 +7,7 @@ import zipfile
 
 
 def pdf_bytes(pages: list[str], claimed_pages: int | None = None, encrypted: bool = False) -> bytes:
-    """A minimal PDF with one line of ASCII text per page (Helvetica); ``claimed_pages`` lies in /Count."""
+    """A minimal PDF with lines of ASCII text per page (Helvetica); ``claimed_pages`` lies in /Count."""
     objects: list[bytes] = []
     page_ids = [4 + 2 * i for i in range(len(pages))]
     kids = " ".join(f"{i} 0 R" for i in page_ids)
@@ -15,8 +15,9 @@ def pdf_bytes(pages: list[str], claimed_pages: int | None = None, encrypted: boo
     objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {claimed_pages or len(pages)} >>".encode())
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     for number, text in enumerate(pages):
-        escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-        stream = f"BT /F1 12 Tf 72 720 Td ({escaped}) Tj ET".encode("latin-1")
+        lines = [line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") for line in text.split("\n")]
+        shown = " T* ".join(f"({line}) Tj" for line in lines)
+        stream = f"BT /F1 12 Tf 14 TL 72 720 Td {shown} ET".encode("latin-1")
         objects.append(
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
             f"/Contents {page_ids[number] + 1} 0 R >>".encode()

@@ -87,8 +87,8 @@ class AttachmentText:
         """Prefix an attachment hit's evidence with its file and page."""
         if hit.get("field") == "attachment":
             where = self.locate(hit)
-            if where:
-                hit["evidence"] = f"{where}: {hit.get('evidence') or ''}"
+            evidence = (hit.get("evidence") or "").replace(PAGE_BREAK, " ")
+            hit["evidence"] = f"{where}: {evidence}" if where else evidence
 
 
 def match_pending(con: duckdb.DuckDBPyConnection, matcher, batch_size: int = BATCH_SIZE) -> MatchSummary:
