@@ -44,6 +44,7 @@ class AttachmentMiddleware:
         self.requested: set[str] = set()
         self.bytes_fetched = 0
         self._screen = None
+        self._replay_index = None
 
     @property
     def screen(self):
@@ -98,6 +99,11 @@ class AttachmentMiddleware:
             if allowed and not _on_hosts(url, allowed):
                 self.note(entry, "not_fetched", "off-site host: not a host of this portal")
                 continue
+            if not self.archived_for_replay(url):
+                # A replay answers only what was archived: a file the live night did not fetch is not asked for,
+                # so replaying an archive from before attachments were fetched gives that night's result.
+                stats.inc_value("tenderwatch/attachments_not_in_replay_archive")
+                continue
             if len(self.requested) >= self.max_files or self.bytes_fetched >= self.max_bytes:
                 stats.set_value("tenderwatch/attachments_budget_reached", True)
                 self.note(entry, "budget", "the crawl's attachment budget was spent; fetched on a later night")
@@ -118,6 +124,18 @@ class AttachmentMiddleware:
                     "entry": entry,
                 },  # fmt: skip
             )
+
+    def archived_for_replay(self, url: str) -> bool:
+        """Live: always; replaying: whether the archive holds an answer for the file."""
+        if not self.crawler.settings.get("TENDERWATCH_REPLAY"):
+            return True
+        if self._replay_index is None:
+            from spiders.archive import ReplayMiddleware
+
+            middlewares = self.crawler.engine.downloader.middleware.middlewares
+            replay = next((m for m in middlewares if isinstance(m, ReplayMiddleware)), None)
+            self._replay_index = replay.index if replay is not None else False
+        return bool(self._replay_index) and self._replay_index.get("GET", url) is not None
 
     def fetched(self, response, entry: dict[str, Any]):
         """Archived already (``ArchiveMiddleware``); only counted here. The pipeline reads it from the archive."""
