@@ -145,7 +145,8 @@ def _pdf_pages(body: bytes, limits: Limits) -> list[str]:
         for number in range(count):
             page = document[number]
             textpage = page.get_textpage()
-            pages.append(textpage.get_text_bounded())
+            # PDFium ends lines with CRLF; the rest of the pipeline reads LF.
+            pages.append(textpage.get_text_bounded().replace("\r\n", "\n"))
             textpage.close()
             page.close()
         return pages

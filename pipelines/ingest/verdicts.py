@@ -132,8 +132,9 @@ def attachments_note(stats: dict) -> str:
     budget = stats.get("tenderwatch/attachments_budget", 0)
     if not fetched and not budget and not stats.get("tenderwatch/attachments_failed"):
         return ""
-    megabytes = stats.get("tenderwatch/attachment_bytes", 0) / 1e6
-    note = f"; attachments: {fetched} fetched ({megabytes:.1f} MB)"
+    size = stats.get("tenderwatch/attachment_bytes", 0)
+    shown = f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
+    note = f"; attachments: {fetched} fetched ({shown})"
     if stats.get("tenderwatch/attachments_failed"):
         note += f", {stats['tenderwatch/attachments_failed']} not fetched"
     if stats.get("tenderwatch/attachments_budget_reached"):

@@ -92,3 +92,28 @@ def test_media_type_from_bytes():
     assert media_type("x", docx_bytes(["a"])) == "docx"
     assert media_type("x.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1") == "xls"
     assert media_type("x.wps", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1") == "wps"
+
+
+def test_evidence_names_the_file_and_page():
+    from pipelines.matching.pending import AttachmentText
+
+    files = [
+        {"name": "需求.pdf", "media_type": "pdf", "text": "scope\fGPU server: 8 x NVIDIA A800 80GB"},
+        {"name": "清单.xlsx", "media_type": "xlsx", "text": "a\fb\fH800 8卡"},
+        {"name": "参数.docx", "media_type": "docx", "text": "GPU卡：A800"},
+    ]
+    field = AttachmentText([{"name": "需求.pdf"}, {"name": "未读.doc"}], files)
+    assert field.text.startswith("未读.doc\n《需求.pdf》\nscope\f")
+    hit = {"field": "attachment", "text": "A800", "evidence": "server: 8 x NVIDIA A800 80GB"}
+    field.quote(hit)
+    assert hit["evidence"] == "《需求.pdf》 p. 2: server: 8 x NVIDIA A800 80GB"
+    hit = {"field": "attachment", "text": "H800", "evidence": "b\fH800 8卡"}
+    field.quote(hit)
+    assert hit["evidence"] == "《清单.xlsx》 sheet 3: b H800 8卡"
+    hit = {"field": "attachment", "text": "A800", "evidence": "GPU卡：A800"}
+    field.quote(hit)
+    assert hit["evidence"] == "《参数.docx》: GPU卡：A800"
+    # A hit in the names of files not read keeps its evidence as it was.
+    hit = {"field": "attachment", "text": "未读", "evidence": "未读.doc"}
+    field.quote(hit)
+    assert hit["evidence"] == "未读.doc"
