@@ -32,8 +32,16 @@ from prefect.states import Completed, Failed
 
 from pipelines.config import Paths, Settings, Sources, fault_point
 from pipelines.config import load as load_settings
+from pipelines.ingest import attachments
 from pipelines.ingest.child import die_with_runner
-from pipelines.ingest.crawl import CrawlRequest, backfill_plan, nightly_from_date, run_crawl, skipped_crawl
+from pipelines.ingest.crawl import (
+    CrawlRequest,
+    attachments_log_path,
+    backfill_plan,
+    nightly_from_date,
+    run_crawl,
+    skipped_crawl,
+)
 from pipelines.ingest.normalize import normalize, to_json
 from pipelines.ingest.reprocess import reprocess_archive as rebuild_from_archive
 from pipelines.matching import parties, watchlist
@@ -74,8 +82,14 @@ def crawl_source(request: CrawlRequest, data_dir: str) -> CrawlRun:
         if not request.refetch:
             until = date.fromisoformat(request.until_date) if request.until_date else None
             known = store.known_notices(con, request.source, date.fromisoformat(request.from_date), until)
+        known_files = attachments.known_urls(con)
     if known is not None:
         request = replace(request, known=store.write_known_file(known, run_dir / f"{request.source}.known.json"))
+    if known_files:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        known_path = run_dir / f"{request.source}.attachments-known.json"
+        known_path.write_text(json.dumps(known_files), encoding="utf-8")
+        request = replace(request, attachments_known=str(known_path))
     if retry:
         request = replace(
             request, pending=pending_fetches.write_retry_file(retry, run_dir / f"{request.source}.pending.json")
@@ -128,6 +142,25 @@ def store_notices(notices_paths: list[str], db_path: str, run_id: str) -> dict:
         waiting, given_up = pending_fetches.counts(con)
     return {"inserted": inserted, "updated": updated, "pending_resolved": resolved, "pending_waiting": waiting,
             "pending_given_up": given_up}  # fmt: skip
+
+
+@task(name="read-attachments", cache_policy=NO_CACHE)
+def read_attachments(crawls: list[CrawlRun], data_dir: str, run_id: str) -> dict:
+    """Text of the attachments tonight's crawls archived (or replayed), and why the others have none."""
+    paths = Paths(Path(data_dir))
+    totals: dict[str, int] = {}
+    with store.session(paths.work_db) as con:
+        for crawl in crawls:
+            archive = crawl.replay or crawl.archive_path
+            log_path = attachments_log_path(paths.runs / run_id, crawl.source)
+            log = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines() if line.strip()] \
+                if log_path.exists() else []  # fmt: skip
+            if not archive and not log:
+                continue
+            summary = attachments.read_attachments(con, archive, log)
+            for name, value in asdict(summary).items():
+                totals[name] = totals.get(name, 0) + value
+    return totals
 
 
 @task(name="derive", cache_policy=NO_CACHE)
@@ -210,6 +243,13 @@ def reprocess_archive(archive: str, db_path: str, run_id: str) -> dict:
         return asdict(rebuild_from_archive(con, archive, run_id, PORTALS))
 
 
+@task(name="reread-attachments", cache_policy=NO_CACHE)
+def reread_attachments(archive: str, db_path: str) -> dict:
+    """Every archived attachment of every notice read again with the current readers and caps."""
+    with store.session(db_path) as con:
+        return asdict(attachments.read_attachments(con, archive, only_new=False))
+
+
 def publish_night(
     paths: Paths,
     run_id: str,
@@ -270,6 +310,7 @@ def ingest(data_dir: str, run_id: str, requests: list[CrawlRequest], ignore_back
     ]
     stored = store_notices([batch["path"] for batch in batches], str(paths.work_db), run_id)
     fault_point("after-store")
+    read = read_attachments(crawls, data_dir, run_id)
     derive_notices(str(paths.work_db))
     matched = match_notices(str(paths.work_db))
     fault_point("after-match")
@@ -278,6 +319,7 @@ def ingest(data_dir: str, run_id: str, requests: list[CrawlRequest], ignore_back
         "notices": sum(batch["notices"] for batch in batches),
         "parse_errors": sum(batch["parse_errors"] for batch in batches),
         "stored": stored,
+        "attachments": read,
         "matched": matched,
     }
 
@@ -494,10 +536,11 @@ def reprocess(data_dir: str = "data") -> dict:
         paths = Paths(Path(data_dir))
         run_id = _run_id("reprocess-")
         rebuilt = reprocess_archive(str(paths.archive), str(paths.work_db), run_id)
+        reread = reread_attachments(str(paths.archive), str(paths.work_db))
         derived = derive_notices(str(paths.work_db))
         matched = match_notices(str(paths.work_db))
         publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet))
-        return {"run_id": run_id, "rebuilt": rebuilt, "derived": derived, "matched": matched}
+        return {"run_id": run_id, "rebuilt": rebuilt, "attachments": reread, "derived": derived, "matched": matched}
 
 
 def nightly_deployment(

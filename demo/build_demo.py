@@ -31,9 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script (`python demo/build_demo.py`): make the project importable
     sys.path.insert(0, str(ROOT))
 
+from demo.files import pdf_bytes  # noqa: E402
 from demo.notices import NOTICES, Notice  # noqa: E402
 from pipelines.ingest.warc import WarcWriter  # noqa: E402
 from pipelines.national.notice_types import BY_CODE, CCGP_COLUMNS, classify  # noqa: E402
+from spiders.ccgp import download_url  # noqa: E402
 
 DEMO_DIR = Path(__file__).resolve().parent
 SITE_URL = "https://www.ccgp.gov.cn/"
@@ -984,7 +986,8 @@ def visible_text(page: str) -> str:
 def expected_record(notice: Notice, page: str) -> dict:
     path = detail_path(notice)
     text = visible_text(page)
-    missing = [e for e in notice.evidence if e not in text]
+    attached = "\n".join(line for _, pages in notice.attachment_texts for line in pages)
+    missing = [e for e in notice.evidence if e not in text and e not in attached]
     if missing:
         raise ValueError(f"notice {notice.id}: evidence not on the page: {missing}")
     return {
@@ -1015,6 +1018,7 @@ def expected_record(notice: Notice, page: str) -> dict:
         "trap": notice.trap is not None,
         "trap_reason": notice.trap,
         "evidence": list(notice.evidence),
+        "evidence_only_in_attachments": bool(notice.evidence) and not any(e in text for e in notice.evidence),
     }
 
 
@@ -1109,19 +1113,32 @@ def render_site(notices: tuple[Notice, ...] = NOTICES) -> tuple[dict[str, bytes]
     return pages, expected
 
 
-def write_warc(path: Path, pages: dict[str, bytes]) -> None:
-    """One request/response pair per page, at fixed fetch times three seconds apart (a polite crawl)."""
+def attachment_files(notices: tuple[Notice, ...] = NOTICES) -> dict[str, bytes]:
+    """The files the archive holds (download URL → PDF bytes): those whose text a notice gives, from the address
+    ccgp serves ``bizDownload`` links at (``spiders.ccgp.download_url``)."""
+    files: dict[str, bytes] = {}
+    for notice in sorted(notices, key=lambda n: (n.published, n.id)):
+        for name, pages in notice.attachment_texts:
+            url = download_url(SITE_URL + detail_path(notice), digest_id(notice.id, name))
+            files[url] = pdf_bytes(list(pages))
+    return files
+
+
+def write_warc(path: Path, pages: dict[str, bytes], files: dict[str, bytes] | None = None) -> None:
+    """One request/response pair per page, then per attachment file, at fixed fetch times three seconds apart."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.unlink(missing_ok=True)  # WarcWriter appends: start from an empty file
+    answers = [(SITE_URL + site_path, site_path, "text/html; charset=utf-8", body) for site_path, body in pages.items()]
+    answers += [(url, url, "application/octet-stream", body) for url, body in (files or {}).items()]
     with WarcWriter(tmp) as writer:
-        for index, (site_path, body) in enumerate(pages.items()):
+        for index, (url, record_id, content_type, body) in enumerate(answers):
             writer.write_response(
-                SITE_URL + site_path,
+                url,
                 status=200,
-                headers=[("Content-Type", "text/html; charset=utf-8")],
+                headers=[("Content-Type", content_type)],
                 body=body,
                 method="GET",
-                record_id=site_path,
+                record_id=record_id,
                 request_body=b"",
                 fetched_at=CRAWL_STARTED + timedelta(seconds=3 * index),
             )
@@ -1140,7 +1157,7 @@ def build(out_dir: Path = DEMO_DIR) -> BuildResult:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(body)
     warc_path = out_dir / WARC_NAME
-    write_warc(warc_path, pages)
+    write_warc(warc_path, pages, attachment_files())
     expected_path = out_dir / EXPECTED_NAME
     expected_path.write_text(json.dumps(expected, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return BuildResult(site_dir, warc_path, expected_path, pages)

@@ -88,6 +88,9 @@ class Notice:
     agency_fee: str = ""
     extra: tuple[str, ...] = ()  # 其他补充事宜
     attachments: tuple[str, ...] = ()
+    # What the attached files say, for the files the demo archive holds: (file name, its PDF pages' text). Files of
+    # screened notices are fetched and read; a notice may carry its evidence only there.
+    attachment_texts: tuple[tuple[str, tuple[str, ...]], ...] = ()
     bidders: tuple[tuple[str, str, str], ...] = ()  # evaluated bids (name, price in 万元, score), Tianjin pages
     contract_no: str = ""
     signed: str = ""  # contract signing date, YYYY-MM-DD
@@ -1775,5 +1778,108 @@ NOTICES: tuple[Notice, ...] = (
         experts=EXPERTS_B,
         agency_fee="收费金额0.774000万元。",
         category=None,
+    ),
+    # ============================================ 2026-11-24: evidence only in the attachments
+    Notice(
+        id=90000907,
+        column="zygg",
+        sub="gkzb",
+        kind="open_tender",
+        published="2026-11-24 17:20",
+        title="中国科学院智能计算与系统研究所深度学习训练平台采购项目公开招标公告",
+        project_name="深度学习训练平台采购项目",
+        project_code="GXZT-2026-ZK-0419",
+        region="北京",
+        district="海淀区",
+        buyer=CAS_ICS,
+        agency=AG_CENTRAL,
+        contact="许磊",
+        contact_phone="010-68035527",
+        template="plain",
+        pinmu="货物/设备/信息化设备/计算机/服务器",
+        budget_cny=9_600_000,
+        budget_text="960.0000000 万元（人民币）",
+        overview=(
+            "本项目采购深度学习训练平台一套，含训练服务器、高速网络及管理软件，具体配置详见附件《采购需求.pdf》。",
+        ),
+        deadline="2026-12-15 09:30",
+        place="北京市西城区月坛南街26号院2号楼11层开标室",
+        period="合同签订后45日内交货并完成安装调试。",
+        attachments=("采购需求.pdf",),
+        attachment_texts=(
+            (
+                "采购需求.pdf",
+                (
+                    "Part 1. Scope: one deep learning training platform, delivered turnkey.",
+                    "Part 2. Training servers: 2 nodes\n"
+                    "Each node: 8 x NVIDIA A800 80GB SXM4, NVLink, 2 x CPU >= 32 cores, 2TB memory",
+                ),
+            ),
+        ),
+        category="ai_chip",
+        evidence=("8 x NVIDIA A800 80GB",),
+    ),
+    Notice(
+        id=90000908,
+        column="zygg",
+        sub="gkzb",
+        kind="open_tender",
+        published="2026-11-24 17:45",
+        title="东阳湖数据实验室智能计算平台服务器采购项目公开招标公告",
+        project_name="智能计算平台服务器采购项目",
+        project_code="ZJZX-2026-DY-0388",
+        region="浙江",
+        district="东阳市",
+        buyer=DONGYANG_LAB,
+        agency=AG_ZHEJIANG,
+        contact="金工",
+        contact_phone="0571-88217065",
+        template="plain",
+        pinmu="货物/设备/信息化设备/计算机/服务器",
+        budget_cny=12_800_000,
+        budget_text="1280.0000000 万元（人民币）",
+        overview=("本项目采购智能计算平台服务器4台，技术参数见附件《技术参数表.pdf》。",),
+        deadline="2026-12-16 14:00",
+        place="杭州市西湖区文三路478号华星时代广场A座11层",
+        period="合同签订后60日内交货。",
+        attachments=("技术参数表.pdf",),
+        attachment_texts=(
+            (
+                "技术参数表.pdf",
+                ("Item 1: GPU server, 4 units\nEach unit: 8 x NVIDIA H800 80GB SXM5, 2 x 400Gb/s NICs",),
+            ),
+        ),
+        category="ai_chip",
+        evidence=("8 x NVIDIA H800 80GB",),
+    ),
+    Notice(
+        id=90000909,
+        column="zygg",
+        sub="gkzb",
+        kind="open_tender",
+        published="2026-11-24 18:10",
+        title="临湖市智算中心运维值班室家具采购项目公开招标公告",
+        project_name="智算中心运维值班室家具采购项目",
+        project_code="ZJZX-2026-LH-0392",
+        region="浙江",
+        district="湖滨新区",
+        buyer=LINHU_DATA,
+        agency=AG_ZHEJIANG,
+        contact="金工",
+        contact_phone="0571-88217065",
+        template="plain",
+        pinmu="货物/家具用具/台、桌类",
+        budget_cny=186_000,
+        budget_text="18.6000000 万元（人民币）",
+        overview=("本项目采购智算中心运维值班室工作台及座椅，规格见附件《家具技术参数.pdf》。",),
+        deadline="2026-12-16 10:00",
+        place="杭州市西湖区文三路478号华星时代广场A座11层",
+        period="合同签订后20日内交货安装。",
+        attachments=("家具技术参数.pdf",),
+        attachment_texts=(
+            ("家具技术参数.pdf", ("Item 1: operator workbench, W1600 x D800 x H800mm, steel frame, 6 sets",)),
+        ),
+        trap="furniture sizes in an attachment: H800mm is a desk height, not an NVIDIA H800",
+        evidence=("H800mm",),
     ),
 )

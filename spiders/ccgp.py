@@ -486,13 +486,9 @@ def _detail_summary(response: Response) -> tuple[dict[str, str], list[dict[str, 
                 name = _detail_text(_texts(link))
                 if name:
                     href = (link.get("href") or "").strip()
-                    attachments.append(
-                        {
-                            "name": name,
-                            "id": link.get("id") or None,
-                            "url": response.urljoin(href) if href else None,
-                        }
-                    )
+                    anchor_id = (link.get("id") or "").strip() or None
+                    url = response.urljoin(href) if href else download_url(response.url, anchor_id)
+                    attachments.append({"name": name, "id": anchor_id, "url": url})
             continue
         if summary.get(label):
             continue
@@ -500,6 +496,28 @@ def _detail_summary(response: Response) -> tuple[dict[str, str], list[dict[str, 
         if value:
             summary[label] = value
     return summary, attachments
+
+
+_DOWNLOAD_ID = re.compile(r"[0-9A-Za-z-]{8,80}")
+_HYPHENATED_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def download_url(page_url: str, anchor_id: str | None) -> str | None:
+    """Where a ``bizDownload`` attachment (empty href, the file id in ``id``) is served.
+
+    Public ccgp scrapers all download it from ``download.ccgp.gov.cn/oss/download?uuid=<id>``; one reports that a
+    hyphenated 36-character id answers over http only and a compact one over https only (docs/decisions.md,
+    "Attachments"). A mirror or test server of the portal serves the same path on its own host.
+    """
+    if not anchor_id or not _DOWNLOAD_ID.fullmatch(anchor_id):
+        return None
+    query = urlencode({"uuid": anchor_id})
+    host = urlsplit(page_url).hostname or ""
+    if host == "ccgp.gov.cn" or host.endswith(".ccgp.gov.cn"):
+        scheme = "http" if _HYPHENATED_UUID.fullmatch(anchor_id) else "https"
+        return f"{scheme}://download.ccgp.gov.cn/oss/download?{query}"
+    parts = urlsplit(page_url)
+    return f"{parts.scheme}://{parts.netloc}/oss/download?{query}"
 
 
 def _detail_text(value: str | None) -> str | None:

@@ -50,6 +50,9 @@ SPIDER_MIDDLEWARES = {
     # Closest to the spider (after Depth 900 on output), so it sees every request as the spider made it and gives it
     # the errback that accounts for failed list pages and missed notices; it also adds the pending retries.
     "spiders.completeness.CompletenessMiddleware": 950,
+    # Just outside it: sees the raw notices the detail callbacks yield and adds the requests for their attachments
+    # (which therefore skip the completeness accounting of pages: a missing file is recorded, not retried).
+    "spiders.attachments.AttachmentMiddleware": 940,
 }
 
 EXTENSIONS = {
@@ -78,3 +81,13 @@ TENDERWATCH_MAX_LIST_PAGES = 5000
 # Requests one crawl may make, list and detail pages together; 0: no budget. The nightly flow sets each verified
 # source's night budget (spiders/registry.py, README "Sources"); a by-hand crawl or a backfill has none.
 TENDERWATCH_MAX_REQUESTS = 0
+# Attachments of screened notices (spiders.attachments): fetched unless turned off; one file may be this large (a
+# 招标文件 PDF is 0.2-20 MB; Scrapy aborts a larger download as soon as it passes the size); one crawl (a source's
+# night) fetches at most this many files and bytes, the rest wait for a later night.
+TENDERWATCH_ATTACHMENTS = True
+TENDERWATCH_ATTACHMENT_MAXSIZE = 64 * 1024 * 1024
+TENDERWATCH_ATTACHMENTS_MAX_FILES = 300
+TENDERWATCH_ATTACHMENTS_MAX_BYTES = 1024 * 1024 * 1024
+# JSON list of attachment URLs already stored (written by the flow), and the JSONL of files not archived and why.
+TENDERWATCH_ATTACHMENTS_KNOWN = None
+TENDERWATCH_ATTACHMENTS_FILE = None

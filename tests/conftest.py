@@ -63,6 +63,8 @@ class LocalSite:
         self.routes: list[Route] = []
         self.post_routes: list[PostRoute] = []
         self.requests: list[str] = []
+        # Paths whose streamed answer the client cut off (a download over its size cap).
+        self.aborted: list[str] = []
         site = self
 
         class Handler(SimpleHTTPRequestHandler):
@@ -83,13 +85,22 @@ class LocalSite:
                 else:
                     self._send(*answer)
 
-            def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+            def _send(self, status: int, headers: dict[str, str], body: bytes | Iterator[bytes]) -> None:
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
+                if isinstance(body, bytes):
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if isinstance(body, bytes):
+                    self.wfile.write(body)
+                    return
+                # A streamed body (a huge file): written chunk by chunk until the client hangs up.
+                try:
+                    for chunk in body:
+                        self.wfile.write(chunk)
+                except (BrokenPipeError, ConnectionResetError):
+                    site.aborted.append(self.path)
 
             def log_message(self, *args):
                 pass

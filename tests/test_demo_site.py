@@ -47,8 +47,19 @@ def test_committed_warc_matches_a_fresh_build(fresh):
 def test_committed_site_matches_the_warc_and_a_fresh_build(fresh):
     committed = {p.relative_to(SITE).as_posix(): p.read_bytes() for p in SITE.rglob("*") if p.is_file()}
     assert committed == fresh.pages
-    archived = {r.url.removeprefix(build_demo.SITE_URL): r.body for r in iter_responses(WARC)}
+    archived = {
+        r.url.removeprefix(build_demo.SITE_URL): r.body
+        for r in iter_responses(WARC)
+        if r.url.startswith(build_demo.SITE_URL)
+    }
     assert archived == committed
+
+
+def test_the_archive_holds_the_attachments_whose_text_the_notices_give():
+    files = {r.url: r.body for r in iter_responses(WARC) if not r.url.startswith(build_demo.SITE_URL)}
+    assert files == build_demo.attachment_files()
+    assert len(files) == 3 and all(url.startswith("https://download.ccgp.gov.cn/oss/download?uuid=") for url in files)
+    assert all(body.startswith(b"%PDF-") for body in files.values())
 
 
 def test_committed_ground_truth_matches_a_fresh_build(fresh):
@@ -63,7 +74,7 @@ def test_build_is_deterministic(fresh, tmp_path):
 
 
 def test_warc_records_are_utf8_html_from_the_real_host():
-    records = list(iter_responses(WARC))
+    records = [r for r in iter_responses(WARC) if r.url.startswith(build_demo.SITE_URL)]
     assert len(records) == len(list(SITE.rglob("*.htm")))
     for record in records:
         assert record.url.startswith("https://www.ccgp.gov.cn/cggg/")
@@ -197,7 +208,9 @@ def test_ground_truth_agrees_with_the_page(notice):
     if notice["notice_type"] == "correction":
         assert summary["首次公告日期"] and summary["更正日期"]
     text = soup.select_one("div.vF_detail_content").get_text()
-    for word in (notice["project_code"], *notice["suppliers"], *notice["evidence"]):
+    # Evidence the notice gives only in its attachments is checked against those files' text instead.
+    evidence = [] if notice["evidence_only_in_attachments"] else notice["evidence"]
+    for word in (notice["project_code"], *notice["suppliers"], *evidence):
         if word:
             assert word in text or word in soup.get_text(), word
 

@@ -65,7 +65,7 @@ def test_the_night_writes_its_log_under_the_data_directory(demo_night):
     (log,) = (data / "logs").glob("nightly-*.log")
     text = log.read_text(encoding="utf-8")
     assert "INFO prefect.flow_runs: nightly summary: " in text
-    assert '"ccgp": {"verdict": "ok", "reason": "48 notices from 51 responses"' in text
+    assert '"ccgp": {"verdict": "ok", "reason": "51 notices from 57 responses; attachments: 3 fetched (2.4 kB)"' in text
     assert "INFO prefect.task_runs: Finished in state Completed()" in text
 
 

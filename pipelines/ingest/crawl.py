@@ -51,6 +51,8 @@ class CrawlRequest:
     refetch: bool = False
     # A JSON object of the notices stored already (``spiders.base.read_known``): listed ones are not fetched again.
     known: str | None = None
+    # A JSON list of attachment URLs already stored: the crawl does not fetch them again.
+    attachments_known: str | None = None
 
 
 def crawl_command(
@@ -87,7 +89,11 @@ def run_crawl(request: CrawlRequest, run_dir: Path, archive_dir: Path, recent_it
     stats_path = run_dir / f"{request.source}.stats.json"
     misses_path = run_dir / f"{request.source}.misses.jsonl"
     misses_path.unlink(missing_ok=True)
-    settings = {"TENDERWATCH_RUN_ID": request.run_id}
+    attachments_path = attachments_log_path(run_dir, request.source)
+    attachments_path.unlink(missing_ok=True)
+    settings = {"TENDERWATCH_RUN_ID": request.run_id, "TENDERWATCH_ATTACHMENTS_FILE": str(attachments_path)}
+    if request.attachments_known:
+        settings["TENDERWATCH_ATTACHMENTS_KNOWN"] = request.attachments_known
     if request.replay:
         settings["TENDERWATCH_REPLAY"] = str(Path(request.replay).resolve())
     else:
@@ -151,6 +157,11 @@ def run_crawl(request: CrawlRequest, run_dir: Path, archive_dir: Path, recent_it
         items_path=str(items_path) if items_path.exists() else None,
         misses_path=str(misses_path) if misses_path.exists() else None,
     )
+
+
+def attachments_log_path(run_dir: Path, source: str) -> Path:
+    """The JSONL of attachments a crawl did not archive, and why (``spiders.attachments``)."""
+    return run_dir / f"{source}.attachments.jsonl"
 
 
 def owned_command(command: list[str]) -> list[str]:

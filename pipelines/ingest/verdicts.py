@@ -110,7 +110,10 @@ def judge(stats: dict | None, recent_item_counts: list[int] | tuple[int, ...] = 
         problems.append(f"{missed} listed notice(s) not fetched, kept for retry, e.g. {url} ({why})")
     if stats.get("tenderwatch/next_page_lost"):
         problems.append("the next list page could not be found")
+    # An attachment that could not be fetched (over its size cap, an HTTP error) is recorded with the notice's
+    # files; it says nothing about the portal's health.
     failed = sum(exceptions.values()) + stats.get("tenderwatch/detail_errors", 0)
+    failed = max(failed - stats.get("tenderwatch/attachments_failed", 0), 0)
     if requests and failed / requests > ERROR_RATE_DEGRADED:
         problems.append(f"{failed} of {requests} requests failed")
     if errors and not problems:
@@ -123,7 +126,7 @@ def judge(stats: dict | None, recent_item_counts: list[int] | tuple[int, ...] = 
         if median and items + stored < median * ITEM_DROP_DEGRADED:
             problems.append(f"{items + stored} notices against a recent median of {median}")
     if problems:
-        return Verdict("degraded", "; ".join(problems))
+        return Verdict("degraded", "; ".join(problems) + attachments_note(stats))
     if stats.get("tenderwatch/list_only"):
         listed = stats.get("tenderwatch/list_items", 0)
         return Verdict("ok", f"{listed} notices listed on {stats.get('tenderwatch/list_pages', 0)} list page(s)")
@@ -131,7 +134,23 @@ def judge(stats: dict | None, recent_item_counts: list[int] | tuple[int, ...] = 
     notes = [f"{stored} listed notices stored already"] if stored else []
     notes += [f"{skipped} listed notices skipped by the title prefilter"] if skipped else []
     suffix = f" ({'; '.join(notes)})" if notes else ""
-    return Verdict("ok", f"{items} notices from {responses} responses{suffix}")
+    return Verdict("ok", f"{items} notices from {responses} responses{suffix}{attachments_note(stats)}")
+
+
+def attachments_note(stats: dict) -> str:
+    """``; attachments: 4 fetched (1.2 MB), budget reached (3 left for a later night)`` or nothing."""
+    fetched = stats.get("tenderwatch/attachments_fetched", 0)
+    budget = stats.get("tenderwatch/attachments_budget", 0)
+    if not fetched and not budget and not stats.get("tenderwatch/attachments_failed"):
+        return ""
+    size = stats.get("tenderwatch/attachment_bytes", 0)
+    shown = f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
+    note = f"; attachments: {fetched} fetched ({shown})"
+    if stats.get("tenderwatch/attachments_failed"):
+        note += f", {stats['tenderwatch/attachments_failed']} not fetched"
+    if stats.get("tenderwatch/attachments_budget_reached"):
+        note += f", budget reached ({budget} left for a later night)"
+    return note
 
 
 def responses_by_status(stats: dict | None) -> dict[str, int]:

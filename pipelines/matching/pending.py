@@ -55,16 +55,76 @@ def attachments_text(attachments: list[dict] | None) -> str:
     return "\n".join(a.get("name") or "" for a in attachments or [])
 
 
+PAGE_BREAK = "\f"
+# Page words per format: PDF pages, spreadsheet sheets; a Word file has no pages of its own.
+_PAGE_WORDS = {"pdf": "p.", "xlsx": "sheet", "xls": "sheet"}
+
+
+class AttachmentText:
+    """The ``attachment`` field of a notice: its file names, then each read file's text under its name.
+
+    Remembers where each file's text sits, so a hit can be quoted with the file and page it came from.
+    """
+
+    def __init__(self, names: list[dict] | None, files: list[dict] | None):
+        read = [f for f in files or [] if f.get("text")]
+        read_names = {f["name"] for f in read}
+        parts = [a.get("name") or "" for a in names or [] if (a.get("name") or "") not in read_names]
+        self.spans: list[tuple[int, int, dict]] = []
+        text = "\n".join(parts)
+        for file in read:
+            header = f"{text and chr(10)}《{file['name']}》\n"
+            start = len(text) + len(header)
+            text += header + file["text"]
+            self.spans.append((start, len(text), file))
+        self.text = text
+
+    def locate(self, hit: dict) -> str | None:
+        """``《name》 p.3`` for a hit in a read file's text, None when it is in the file names."""
+        evidence, matched = hit.get("evidence") or "", hit.get("text") or ""
+        at = self.text.find(evidence) if evidence else -1
+        if at < 0:
+            return None
+        at += max(evidence.find(matched), 0)
+        for start, end, file in self.spans:
+            if start <= at < end:
+                word = _PAGE_WORDS.get(file.get("media_type") or "")
+                if word is None:
+                    return f"《{file['name']}》"
+                return f"《{file['name']}》 {word} {self.text.count(PAGE_BREAK, start, at) + 1}"
+        return None
+
+    def quote(self, hit: dict) -> None:
+        """Prefix an attachment hit's evidence with its file and page."""
+        if hit.get("field") == "attachment":
+            where = self.locate(hit)
+            evidence = (hit.get("evidence") or "").replace(PAGE_BREAK, " ")
+            hit["evidence"] = f"{where}: {evidence}" if where else evidence
+
+
 def match_pending(con: duckdb.DuckDBPyConnection, matcher, batch_size: int = BATCH_SIZE) -> MatchSummary:
     """Match every notice whose rules version or content changed since it was last matched."""
     version = matcher.rules_version
     summary = MatchSummary()
+    # The text of the notice's read attachments counts as its content: a file read later re-matches the notice.
     pending = con.sql(
         """
-        SELECT n.source, n.notice_id, n.title, n.text, n.items, n.attachments, n.published_at, n.notice_type,
-               n.content_hash, r.tier AS old_tier
-        FROM notices n LEFT JOIN match_results r USING (source, notice_id)
-        WHERE r.rules_version IS DISTINCT FROM ? OR r.content_hash IS DISTINCT FROM n.content_hash
+        WITH files AS (
+            SELECT source, notice_id,
+                   list({'name': name, 'media_type': media_type, 'text': text} ORDER BY url, member) AS files,
+                   sha256(string_agg(content_hash, ',' ORDER BY url, member)) AS digest
+            FROM attachments WHERE text IS NOT NULL
+            GROUP BY source, notice_id
+        ), notice_files AS (
+            SELECT n.*, f.files,
+                   CASE WHEN f.digest IS NULL THEN n.content_hash
+                        ELSE sha256(coalesce(n.content_hash, '') || f.digest) END AS matched_hash
+            FROM notices n LEFT JOIN files f USING (source, notice_id)
+        )
+        SELECT n.source, n.notice_id, n.title, n.text, n.items, n.attachments, n.files, n.published_at,
+               n.notice_type, n.matched_hash AS content_hash, r.tier AS old_tier
+        FROM notice_files n LEFT JOIN match_results r USING (source, notice_id)
+        WHERE r.rules_version IS DISTINCT FROM ? OR r.content_hash IS DISTINCT FROM n.matched_hash
         ORDER BY n.source, n.notice_id
         """,
         params=[version],
@@ -75,15 +135,17 @@ def match_pending(con: duckdb.DuckDBPyConnection, matcher, batch_size: int = BAT
         hit_rows, result_rows = [], []
         for row in rows:
             published = row["published_at"]
+            attachment_text = AttachmentText(row["attachments"], row["files"])
             result = matcher.match(
                 title=row["title"] or "",
                 text=row["text"] or "",
                 items=items_text(row["items"]),
-                attachments=attachments_text(row["attachments"]),
+                attachments=attachment_text.text,
                 published=notice_date(published) if isinstance(published, datetime) else None,
                 notice_type=row["notice_type"],
             )
             for number, hit in enumerate(result["hits"]):
+                attachment_text.quote(hit)
                 hit_rows.append(_hit_row(row, number, hit, version))
             reaches_publish = result["tier"] in PUBLISHED_TIERS
             if reaches_publish and row["old_tier"] not in PUBLISHED_TIERS:

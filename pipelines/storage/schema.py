@@ -65,6 +65,40 @@ RESULT_COLUMNS: tuple[Column, ...] = (
 )
 RESULT_SCHEMA = pa.schema([pa.field(c.name, c.arrow) for c in RESULT_COLUMNS])
 
+ATTACHMENT_COLUMNS: tuple[Column, ...] = (
+    Column("source", "VARCHAR NOT NULL", pa.string(), "Portal of the notice the file is attached to."),
+    Column("notice_id", "VARCHAR NOT NULL", pa.string(), "Portal id of that notice (notices.notice_id)."),
+    Column("url", "VARCHAR NOT NULL", pa.string(), "Where the file was downloaded from (the archived request)."),
+    Column(
+        "member",
+        "VARCHAR NOT NULL",
+        pa.string(),
+        "Path inside a ZIP the row was read from ('' for the downloaded file itself); never used as a file path.",
+    ),
+    Column("name", "VARCHAR", pa.string(), "File name as the notice lists it (a ZIP member: zip name/member path)."),
+    Column("media_type", "VARCHAR", pa.string(), "pdf, docx, xlsx, xls, zip, doc, wps, rar or unknown (from bytes)."),
+    Column("bytes", "BIGINT", pa.int64(), "Size of the file (a ZIP member: unpacked); NULL when not downloaded."),
+    Column("pages", "INTEGER", pa.int32(), "PDF pages or spreadsheet sheets read; NULL for other formats."),
+    Column(
+        "status",
+        "VARCHAR NOT NULL",
+        pa.string(),
+        "ok (text read), no_text_layer (a scan: pages without text), unpacked (a ZIP: see its members), or why "
+        "it was skipped: encrypted, corrupt, unsupported, too_large, too_many_pages, zip_bomb, too_deep, "
+        "budget (the night's download budget was spent), not_fetched (HTTP error).",
+    ),
+    Column("reason", "VARCHAR", pa.string(), "One line on the status (the error, the cap that was hit)."),
+    Column(
+        "text",
+        "VARCHAR",
+        pa.string(),
+        "Extracted text; pages (PDF) or sheets (XLSX/XLS) are separated by a form feed (chr(12)).",
+    ),
+    Column("content_hash", "VARCHAR", pa.string(), "SHA-256 of the file's bytes (NULL when not downloaded)."),
+    Column("extracted_at", "TIMESTAMPTZ", TIMESTAMP, "When the row was written."),
+)
+ATTACHMENT_SCHEMA = pa.schema([pa.field(c.name, c.arrow) for c in ATTACHMENT_COLUMNS])
+
 DDL = f"""
 CREATE TABLE IF NOT EXISTS notices (
     {", ".join(f"{c.name} {c.sql}" for c in NOTICE_COLUMNS)},
@@ -77,6 +111,10 @@ CREATE TABLE IF NOT EXISTS matches (
 CREATE TABLE IF NOT EXISTS match_results (
     {", ".join(f"{c.name} {c.sql}" for c in RESULT_COLUMNS)},
     PRIMARY KEY (source, notice_id)
+);
+CREATE TABLE IF NOT EXISTS attachments (
+    {", ".join(f"{c.name} {c.sql}" for c in ATTACHMENT_COLUMNS)},
+    PRIMARY KEY (source, notice_id, url, member)
 );
 CREATE TABLE IF NOT EXISTS crawl_runs (
     run_id VARCHAR NOT NULL,
@@ -235,6 +273,8 @@ TABLE_COMMENTS = {
     "notices": "One row per procurement notice (source + notice_id), normalized from the archived page.",
     "matches": "One row per rule hit on a notice: what matched, the evidence and what was extracted.",
     "match_results": "One row per notice: its overall tier, score and categories under the current rules.",
+    "attachments": "One row per file attached to a screened notice (and per document inside an attached ZIP): "
+    "its text, or why none was read.",
     "crawl_runs": "One row per source and nightly run: what was fetched and the health verdict.",
     "pending_fetches": "Listed notices whose detail page could not be fetched yet: retried every night until stored "
     "or given up.",
@@ -739,7 +779,12 @@ def schema_statements() -> list[str]:
     ):
         statements.append(f"COMMENT ON TABLE {table} IS {quote(table_comment)}")
         statements += [f"COMMENT ON COLUMN {table}.{n} IS {quote(c)}" for n, c in comments.items()]
-    for table, columns in (("notices", NOTICE_COLUMNS), ("matches", MATCH_COLUMNS), ("match_results", RESULT_COLUMNS)):
+    for table, columns in (
+        ("notices", NOTICE_COLUMNS),
+        ("matches", MATCH_COLUMNS),
+        ("match_results", RESULT_COLUMNS),
+        ("attachments", ATTACHMENT_COLUMNS),
+    ):
         statements += [f"COMMENT ON COLUMN {table}.{c.name} IS {quote(c.comment)}" for c in columns]
     for table, comments in (
         ("crawl_runs", CRAWL_RUN_COMMENTS),

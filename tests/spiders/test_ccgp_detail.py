@@ -120,8 +120,16 @@ def test_repeated_label_keeps_the_first_value():
 
 def test_attachment_rows_keep_name_and_id():
     assert _page(PUMCH)["attachments"] == [
-        {"name": "检验科设备购置-第3包-发售稿.pdf", "id": "D01C92F58F3F1BB4F2FFEAE24CA1A2", "url": None},
-        {"name": "107号标-中标公告.doc", "id": "214AE9E3B0FD9D0813339E045F1160", "url": None},
+        {
+            "name": "检验科设备购置-第3包-发售稿.pdf",
+            "id": "D01C92F58F3F1BB4F2FFEAE24CA1A2",
+            "url": "https://download.ccgp.gov.cn/oss/download?uuid=D01C92F58F3F1BB4F2FFEAE24CA1A2",
+        },
+        {
+            "name": "107号标-中标公告.doc",
+            "id": "214AE9E3B0FD9D0813339E045F1160",
+            "url": "https://download.ccgp.gov.cn/oss/download?uuid=214AE9E3B0FD9D0813339E045F1160",
+        },
     ]
     assert "附件1" not in _page(PUMCH)["summary"]
 

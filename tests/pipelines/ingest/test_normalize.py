@@ -276,8 +276,15 @@ EXPECTED: dict[str, dict] = {
         ],
         "lots": [_lot("3", award="1820000.00", suppliers=["北京若华医疗器械有限公司"], status="awarded")],
         "attachments": [
-            {"name": "检验科设备购置-第3包-发售稿.pdf", "url": None},
-            {"name": "107号标-中标公告.doc", "url": None},
+            # ccgp's bizDownload links: empty href, served by download.ccgp.gov.cn under the anchor's id.
+            {
+                "name": "检验科设备购置-第3包-发售稿.pdf",
+                "url": "https://download.ccgp.gov.cn/oss/download?uuid=D01C92F58F3F1BB4F2FFEAE24CA1A2",
+            },
+            {
+                "name": "107号标-中标公告.doc",
+                "url": "https://download.ccgp.gov.cn/oss/download?uuid=214AE9E3B0FD9D0813339E045F1160",
+            },
         ],
         "region": "北京市",
         "region_code": "110000",

@@ -111,3 +111,17 @@ def test_a_hostile_retry_after_is_a_block_with_a_bounded_backoff(header, backoff
     result = judge(stats)
     assert result.verdict == "blocked"
     assert reason_part in result.reason
+
+
+def test_the_verdict_notes_attachments_and_a_spent_budget_without_counting_their_failures():
+    stats = {"finish_reason": "finished", "downloader/request_count": 12, "downloader/response_count": 10,
+             "item_scraped_count": 5, "downloader/exception_type_count/scrapy.exceptions.DownloadCancelledError": 3,
+             "tenderwatch/attachments_failed": 3, "tenderwatch/attachments_fetched": 4,
+             "tenderwatch/attachment_bytes": 2_400_000, "tenderwatch/attachments_budget_reached": True,
+             "tenderwatch/attachments_budget": 7}  # fmt: skip
+    verdict = judge(stats)
+    assert verdict.verdict == "ok"
+    assert verdict.reason == (
+        "5 notices from 10 responses; attachments: 4 fetched (2.4 MB), 3 not fetched, "
+        "budget reached (7 left for a later night)"
+    )
