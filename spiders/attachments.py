@@ -88,7 +88,10 @@ class AttachmentMiddleware:
             return
         stats.inc_value("tenderwatch/attachment_notices_screened_in")
         spider = self.crawler.spider
-        allowed = getattr(spider, "allowed_domains", None) or []
+        # A crawl of a mirror or test server fetches files from that server only: a link its pages carry to the
+        # real portal would leave it (and, offline, fail for nothing).
+        mirror = getattr(spider, "mirror_host", None)
+        allowed = [mirror] if mirror else getattr(spider, "allowed_domains", None) or []
         for link in links:
             url, entry = link["url"], {"source": raw["source"], "notice_id": raw["notice_id"], **link}
             if url in self.known:

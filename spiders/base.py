@@ -162,10 +162,12 @@ class BaseSpider(scrapy.Spider):
         self.allowed_ports: dict[str, set[int]] = {
             domain: set(DEFAULT_PORTS.values()) for domain in getattr(self, "allowed_domains", [])
         }
+        # The host of a mirror or test server given as base_url: the crawl reaches nothing else (spiders.attachments).
+        self.mirror_host: str | None = None
         if base_url:
             self.base_url = base_url.rstrip("/")
             parts = urlsplit(self.base_url)
-            host = parts.hostname
+            host = self.mirror_host = parts.hostname
             self.allowed_domains = [*getattr(self, "allowed_domains", []), host]
             # A mirror or test server is reached on its own port and no other.
             self.allowed_ports[host] = {port_of(parts.scheme, parts.port)}

@@ -71,7 +71,8 @@ def test_health_judges_the_latest_live_crawl_of_each_enabled_source(tmp_path, mo
     with store.session(data / "work" / "warehouse.duckdb") as con:
         crawl_runs.record(con, crawls)
     settings = tmp_path / "tenderwatch.toml"
-    settings.write_text("[schedule]\n" + "\n".join(schedule) + "\n", encoding="utf-8")
+    # ccgp alone: the cases are about how one source is judged, whatever the shipped default enables.
+    settings.write_text('[sources]\nenabled = ["ccgp"]\n[schedule]\n' + "\n".join(schedule) + "\n", encoding="utf-8")
     monkeypatch.delenv("TENDERWATCH_SOURCES", raising=False)
     assert cli.main(["health", "--config", str(settings), "--data-dir", str(data)]) == status
     lines = capsys.readouterr().out.splitlines()

@@ -36,7 +36,10 @@ def test_crawl_over_http_collects_the_window_and_stops_paging(tmp_path, local_si
     assert stats["finish_reason"] == "finished"
     # Page 2 reaches 2023: no third list page is asked for; 7461 (February) is skipped, not fetched.
     details = [p for p in server.requests if re.search(site.notice_id_pattern, p)]
-    assert len(server.requests) - len(details) == list_requests
+    # The GPU tender passes the attachment screen: its 招标文件 is asked for too, once.
+    files = [p for p in server.requests if p.startswith("/attach/")]
+    assert files == ["/attach/ZB2024-0117.pdf"]
+    assert len(server.requests) - len(details) - len(files) == list_requests
     assert len(details) == 3
     for item in items:
         assert item["source"] == site.name
