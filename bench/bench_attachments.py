@@ -17,7 +17,6 @@ Measures, in the same run:
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import sys
 import time
@@ -26,12 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_prefilter import CORPUS, corpus_titles  # noqa: E402
 from pipelines.ingest.attachments import extract  # noqa: E402
 from pipelines.matching.engine import Matcher  # noqa: E402
 from pipelines.matching.screen import Screen  # noqa: E402
 from tests.attachment_files import docx_bytes, pdf_bytes, xlsx_bytes, zip_bytes  # noqa: E402
 
-CORPUS = ROOT.parent / "shared" / "corpus" / "ccgp_trade_2022"
 SPEC_LINES = [
     "Item {n}: GPU server, 2U rack, 2 x CPU >= 32 cores, 16 x 64GB DDR5 RDIMM, 2 x 3.84TB NVMe SSD",
     "Accelerator: 8 x PCIe or SXM cards, memory >= 80GB HBM per card, interconnect >= 400 GB/s",
@@ -98,16 +97,6 @@ def throughput(pages: int) -> None:
         rate = f"{counted / ours:8.0f}" if counted else f"{'-':>8}"
         print(f"{label:<10} {megabytes:6.2f} {ours:8.3f} {baseline:8.3f} {ours / baseline:6.2f} "
               f"{megabytes / ours:7.1f} {rate}")  # fmt: skip
-
-
-def corpus_titles() -> list[str]:
-    titles: dict[str, str] = {}
-    for path in sorted(CORPUS.glob("*.csv")):
-        with path.open(encoding="utf-8", newline="") as stream:
-            for row in csv.DictReader(stream, delimiter="\t"):
-                title = row.get("object_original") or row.get("object") or ""
-                titles.setdefault(row.get("ref") or title, title)
-    return list(titles.values())
 
 
 def screen_share() -> None:
