@@ -811,6 +811,18 @@ def _view_column_comments() -> dict[str, str]:
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Set the database up in one transaction: all of the schema or none of it, and one commit instead of one per
+    statement (262 statements, mostly COMMENT ON: 2-7x faster on a fresh file)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _apply_schema(con)
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     for statement in schema_statements():
         con.execute(statement)
     known = _view_column_comments()
