@@ -144,3 +144,16 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+# Files whose time is mostly waiting (the serve test waits for three cron minutes) or that run many nights: handed
+# to the workers first, so their waits overlap the other files' work instead of ending the run alone on one core.
+LONG_FILES = ("tests/test_schedule.py", "tests/test_nightly_publishing.py", "tests/test_completeness.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.path.relative_to(ROOT).as_posix()
+        return LONG_FILES.index(path) if path in LONG_FILES else len(LONG_FILES)
+
+    items.sort(key=rank)  # stable: the order within a file, and of the other files, is kept

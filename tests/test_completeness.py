@@ -63,6 +63,11 @@ LIST_FAULTS = [
 ]
 
 
+# The next night's recovery does not depend on how the list failed (the window and what was stored are the same
+# whatever the reason): it is run after one of the faults, not after each, to spare three full nights.
+RECOVERY_AFTER_LIST_FAULT = "503"
+
+
 @pytest.mark.parametrize(("fault", "answer", "reason"), LIST_FAULTS, ids=[case[0] for case in LIST_FAULTS])
 def test_a_list_page_not_read_is_broken_and_the_window_stays_open(
     prefect_harness, tmp_path, local_site, capsys, fault, answer, reason
@@ -90,6 +95,8 @@ def test_a_list_page_not_read_is_broken_and_the_window_stays_open(
     db = data / "work" / "warehouse.duckdb"
     assert crawl_runs.last_good_crawl_date(db, "ccgp") == last_good.astimezone(SHANGHAI).date()
 
+    if fault != RECOVERY_AFTER_LIST_FAULT:
+        return
     faulty["on"] = False
     assert cli.main(nightly) == 0
     # The readable column's notices were stored by the broken night: only the other column's are fetched.
@@ -114,6 +121,10 @@ DETAIL_FAULTS = [
     ("timeout", slow, ["--setting", "DOWNLOAD_TIMEOUT=1", "--setting", "RETRY_TIMES=0"], "timed out"),
     ("redirect-loop", lambda path: redirect("/loop/detail.htm"), [], "redirect loop"),
 ]
+
+
+# The retry reads pending_fetches, which is the same whatever the fault was: one recovery night serves them all.
+RECOVERY_AFTER_DETAIL_FAULT = "timeout"
 
 
 @pytest.mark.parametrize(
@@ -153,6 +164,8 @@ def test_a_notice_missed_on_night_one_is_stored_on_night_two(
     assert "pending fetches: 1 waiting for a retry, 0 given up" in capsys.readouterr().out
 
     # Night 2: the portal answers again, and no list shows the notice any more: only the pending record finds it.
+    if fault != RECOVERY_AFTER_DETAIL_FAULT:
+        return
     faulty["on"] = False
     write_site(folder, [n for n in notices if n is not missed])
     requests_before = len(site.requests)
