@@ -188,28 +188,36 @@ class RawAnchors:
     """The anchors of every rule pattern as one regex over raw text: a text it finds nothing in cannot yield a hit."""
 
     def __init__(self, patterns: Iterable[str]) -> None:
-        from pipelines.matching.rules import _compile_prefilter  # rules imports this module
-
         anchors: set[str] = set()
-        self.regex: re.Pattern[str] | None = None
+        self.bounded = True
         for pattern in patterns:
             found = anchor_strings(pattern)
             if found is None:
                 # This pattern cannot be bounded: every text has to take the full path.
-                self.anchors: tuple[str, ...] = ()
-                return
+                self.bounded = False
+                break
             anchors.update(found)
-        self.anchors = tuple(sorted(anchors))
-        self.regex = _compile_prefilter([_raw_trie(self.anchors), _NUMERAL_BEFORE_COUNTER])
+        self.anchors: tuple[str, ...] = tuple(sorted(anchors)) if self.bounded else ()
+        self._regex: re.Pattern[str] | None = None
+
+    @property
+    def regex(self) -> re.Pattern[str] | None:
+        """The raw-text regex, compiled when first needed (about 0.2 s: a matcher loaded for one text skips it)."""
+        if self._regex is None and self.bounded:
+            from pipelines.matching.rules import _compile_prefilter  # rules imports this module
+
+            self._regex = _compile_prefilter([_raw_trie(self.anchors), _NUMERAL_BEFORE_COUNTER])
+        return self._regex
 
     def may_match(self, text: str) -> bool:
         """False only when no rule pattern can occur in the normalized ``text``."""
-        if self.regex is None:
+        regex = self.regex
+        if regex is None:
             return True
         if _FOLDED.search(text):
             # The few characters NFKC changes (①, ㎡, ×…) are folded as normalization folds them, in place.
             text = _FOLDED.sub(_fold_match, text)
-        return self.regex.search(text) is not None
+        return regex.search(text) is not None
 
 
 def _raw_trie(anchors: Iterable[str]) -> str:

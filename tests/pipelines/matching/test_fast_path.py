@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipelines.matching.anchors import RawAnchors, anchor_strings
 from pipelines.matching.engine import Matcher, _as_text
 from pipelines.matching.folding import normalize_text
 from tests.conftest import ROOT, shared_path
@@ -162,3 +163,27 @@ def test_real_texts_are_identical(matcher: Matcher) -> None:
     assert len(documents) > 4000
     for title, text in documents:
         assert matcher.match(title, text) == matcher.match_full(title, text), title
+
+
+@pytest.mark.parametrize(
+    ("pattern", "anchors"),
+    [
+        ("a100(?![0-9])", ["a100"]),
+        ("(?<![a-z])gpu ?(?:服务器|节点)", ["gpu 服务器", "gpu 节点", "gpu服务器", "gpu节点"]),
+        ("(?<![0-9.])80 ?g(?:b)?(?![a-z])", ["80 g", "80 gb", "80g", "80gb"]),
+        ("智算中心[^。;]{0,12}(?:设备|服务器)", ["智算中心"]),
+        ("[0-9]{1,2}卡服务器", ["卡服务器"]),
+        ("[^。]{3,}", None),  # nothing bounds it
+        ("(?:x|[^。]+)", None),  # one alternative is unbounded
+    ],
+)
+def test_anchor_strings(pattern: str, anchors: list[str] | None) -> None:
+    assert anchor_strings(pattern) == anchors
+
+
+def test_an_unbounded_pattern_turns_the_fast_path_off() -> None:
+    bounded = RawAnchors(["a100(?![0-9])", "gpu ?服务器"])
+    assert bounded.may_match("课桌椅采购") is False
+    assert bounded.may_match("ＧＰＵ\u3000服务器") is True
+    unbounded = RawAnchors(["a100(?![0-9])", "[^。]{3,}"])
+    assert unbounded.regex is None and unbounded.may_match("课桌椅采购") is True
