@@ -23,7 +23,7 @@ take the full path. Only rule patterns count, not modifiers: a modifier alone yi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from pipelines.matching.folding import _fold_char
@@ -187,7 +187,10 @@ def _raw_class(character: str) -> str:
 class RawAnchors:
     """The anchors of every rule pattern as one regex over raw text: a text it finds nothing in cannot yield a hit."""
 
-    def __init__(self, patterns: Iterable[str]) -> None:
+    def __init__(self, patterns: Iterable[str], compile_alternation: Callable[[list[str]], re.Pattern[str]]) -> None:
+        """``compile_alternation`` compiles a list of regexes into one that finds any of them (the rules' prefilter
+        compiler, which dispatches on the first character)."""
+        self._compile_alternation = compile_alternation
         anchors: set[str] = set()
         self.bounded = True
         for pattern in patterns:
@@ -204,9 +207,7 @@ class RawAnchors:
     def regex(self) -> re.Pattern[str] | None:
         """The raw-text regex, compiled when first needed (about 0.2 s: a matcher loaded for one text skips it)."""
         if self._regex is None and self.bounded:
-            from pipelines.matching.rules import _compile_prefilter  # rules imports this module
-
-            self._regex = _compile_prefilter([_raw_trie(self.anchors), _NUMERAL_BEFORE_COUNTER])
+            self._regex = self._compile_alternation([_raw_trie(self.anchors), _NUMERAL_BEFORE_COUNTER])
         return self._regex
 
     def may_match(self, text: str) -> bool:

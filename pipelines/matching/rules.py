@@ -428,7 +428,8 @@ class RulesLoader:
         prefilter = self._build_prefilter()
         # Only rule patterns: a modifier alone yields no hit, so a text where no rule pattern can occur yields none.
         anchors = RawAnchors(
-            self.expand(pattern, line=1, what="anchors", for_prefilter=True) for pattern in self._rule_patterns
+            (self.expand(pattern, line=1, what="anchors", for_prefilter=True) for pattern in self._rule_patterns),
+            _compile_prefilter,
         )
         return dict(
             version=version.strip(),

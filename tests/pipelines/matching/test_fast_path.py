@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pipelines.matching.anchors import RawAnchors, anchor_strings
 from pipelines.matching.engine import Matcher, _as_text
 from pipelines.matching.folding import normalize_text
+from pipelines.matching.rules import _compile_prefilter
 from tests.conftest import ROOT, shared_path
 from tests.corpora import ccgp_titles, hefei_notices, real_page_documents
 
@@ -182,8 +183,8 @@ def test_anchor_strings(pattern: str, anchors: list[str] | None) -> None:
 
 
 def test_an_unbounded_pattern_turns_the_fast_path_off() -> None:
-    bounded = RawAnchors(["a100(?![0-9])", "gpu ?服务器"])
+    bounded = RawAnchors(["a100(?![0-9])", "gpu ?服务器"], _compile_prefilter)
     assert bounded.may_match("课桌椅采购") is False
     assert bounded.may_match("ＧＰＵ\u3000服务器") is True
-    unbounded = RawAnchors(["a100(?![0-9])", "[^。]{3,}"])
+    unbounded = RawAnchors(["a100(?![0-9])", "[^。]{3,}"], _compile_prefilter)
     assert unbounded.regex is None and unbounded.may_match("课桌椅采购") is True
