@@ -90,6 +90,8 @@ CASES = [
         None,
     ),
     ("Chinese numerals rebuild a model code", "采购", "H二十台，配置GPU", {}, True, None),
+    ("a superscript minus folds into a separator character", "机房", "温度18\u207b25℃，湿度40%", {}, False, set()),
+    ("a space inside a model code is not the model", "采购", "型号A 100，数量8", {}, False, set()),
     ("empty notice", "", "", {}, False, set()),
 ]
 
