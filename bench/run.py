@@ -153,6 +153,16 @@ def rows_for(size: int, now: dict, before: dict | None) -> list[tuple[str, str, 
             f"{speedup:.1f}× before" if speedup else "-", "≥ 3× before",
             "met" if speedup and speedup >= 3 else ("not met" if speedup else "no before"),
         ))  # fmt: skip
+    if "full_s" in match:
+        ratio = match["full_s"] / match["match_s"]
+        identical = "identical" if match["identical"] else "RESULTS DIFFER"
+        rows.append((
+            f"match, Hefei texts: fast path ({match['full_path_notices']:,} took the full path)",
+            "-", f"{_rate(match['notices'], match['match_s'])}, {identical}",
+            f"full path {_rate(match['notices'], match['full_s'])}", f"{ratio:.1f}× full path",
+            "≥ 3×, identical results",
+            "met" if ratio >= 3 and match["identical"] else "not met",
+        ))  # fmt: skip
     elif match:
         rows.append(
             ("match, Hefei texts", "-", match.get("skipped") or match.get("error", "-"), "-", "-", "-", "skipped")

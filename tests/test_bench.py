@@ -40,6 +40,8 @@ def test_bench_runs_at_a_small_size_and_reports_every_figure(tmp_path):
         assert any(figure.startswith("parse + normalize, real ccgp pages") for figure in figures), figures
     if (SHARED / "corpus" / "hefei_ggzy").is_dir():
         assert "match, Hefei texts (40)" in figures, figures
+        fast_path = [row for row in rows if row.startswith("| match, Hefei texts: fast path")]
+        assert len(fast_path) == 1 and "identical" in fast_path[0] and "DIFFER" not in fast_path[0], rows
     # Every row carries a measured figure, a target and a verdict; no stage failed.
     assert all(len(row.split(" | ")) == 7 for row in rows), rows
     assert "error" not in section.split("<details>")[0], section

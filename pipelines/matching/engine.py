@@ -29,6 +29,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from pipelines.matching.anchors import RawAnchors
 from pipelines.matching.extraction import (
     amount_near,
     card_hours_near,
@@ -107,6 +108,7 @@ class Matcher:
         notice_type_factors: dict[str, float],
         prefilter: re.Pattern[str],
         source: str,
+        anchors: RawAnchors | None = None,
     ) -> None:
         self.rules_version = rules_version
         self.rules = rules
@@ -119,6 +121,7 @@ class Matcher:
         self.notice_type_factors = notice_type_factors
         self.prefilter = prefilter
         self.source = source
+        self.anchors = anchors
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Matcher:
@@ -161,6 +164,22 @@ class Matcher:
         """
         return self._match(title, text, items, attachments, published, notice_type, self._candidate_starts)
 
+    def match_full(
+        self,
+        title: str = "",
+        text: str = "",
+        *,
+        items: Any = "",
+        attachments: Any = "",
+        published: date | str | None = None,
+        notice_type: str | None = None,
+    ) -> dict[str, Any]:
+        """``match`` without the fast path: every field normalized and scanned. The reference the fast path must
+        equal (tests, ``bench/``)."""
+        return self._match(
+            title, text, items, attachments, published, notice_type, self._candidate_starts, fast_path=False
+        )
+
     def _match(
         self,
         title: Any,
@@ -170,15 +189,27 @@ class Matcher:
         published: date | str | None,
         notice_type: str | None,
         candidate_starts: CandidateFinder,
+        *,
+        fast_path: bool = True,
     ) -> dict[str, Any]:
         """``match`` with a choice of candidate finder (the benchmark passes the naive one)."""
         published_date = _as_date(published)
         if notice_type is not None and notice_type not in BY_CODE:
             raise ValueError(f"unknown notice_type {notice_type!r} (see pipelines/national/notice_types.py)")
+        if fast_path and self.anchors is not None and not self._may_match(title, text, items, attachments):
+            # No rule pattern can occur in any field: no hit, whatever the modifiers say. Same result as a full
+            # scan that found nothing, without normalizing a character.
+            return self._result(_Scan(), published_date, notice_type)
         scan = self._scan_notice(title, text, items, attachments, candidate_starts)
         return self._result(scan, published_date, notice_type)
 
     # ── scanning ──
+
+    def _may_match(self, *fields: Any) -> bool:
+        """The fast path's test (``pipelines.matching.anchors``): False when no field's normalized text can hold
+        a rule pattern."""
+        may_match = self.anchors.may_match
+        return any(may_match(_as_text(value)) for value in fields)
 
     def _candidate_starts(self, text: str) -> Iterator[int]:
         """Every position where some pattern may start: one alternation, re-searched from the next character so

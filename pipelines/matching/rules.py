@@ -16,6 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from pipelines.matching.anchors import RawAnchors
 from pipelines.national.notice_types import BY_CODE
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules.toml")
@@ -425,6 +426,11 @@ class RulesLoader:
         self._check_corroboration(rules)
         modifiers = self._load_modifiers()
         prefilter = self._build_prefilter()
+        # Only rule patterns: a modifier alone yields no hit, so a text where no rule pattern can occur yields none.
+        anchors = RawAnchors(
+            (self.expand(pattern, line=1, what="anchors", for_prefilter=True) for pattern in self._rule_patterns),
+            _compile_prefilter,
+        )
         return dict(
             version=version.strip(),
             rules=tuple(rules),
@@ -435,6 +441,7 @@ class RulesLoader:
             scoring=scoring,
             notice_type_factors=notice_type_factors,
             prefilter=prefilter,
+            anchors=anchors,
             source=self.source,
         )
 
@@ -691,6 +698,7 @@ class RulesLoader:
         rules: list[Rule] = []
         seen: dict[str, int] = {}
         self._prefilter_patterns: list[str] = []
+        self._rule_patterns: list[str] = []
         entries = self.data.get("rules", [])
         if not isinstance(entries, list) or not entries:
             raise self.fail(self._top_key_line("rules"), "no [[rules]] defined")
@@ -771,6 +779,7 @@ class RulesLoader:
                 )
             )
             self._prefilter_patterns.extend(patterns)
+            self._rule_patterns.extend(patterns)
         self._rule_ids = [rule.id for rule in rules]
         return rules
 

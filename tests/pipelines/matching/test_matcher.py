@@ -9,7 +9,6 @@ import unicodedata
 from datetime import date, datetime
 
 import pytest
-from bs4 import BeautifulSoup
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +16,7 @@ from pipelines.matching.engine import Matcher, match_jsonl
 from pipelines.matching.folding import normalize
 from pipelines.national.notice_types import NOTICE_TYPES
 from tests.conftest import ROOT, shared_path
-from tests.corpora import hefei_notices
+from tests.corpora import hefei_notices, real_page_documents
 
 LABELS = ROOT / "tests" / "data" / "labels.jsonl"
 
@@ -504,26 +503,7 @@ def test_match_jsonl(matcher: Matcher) -> None:
 
 
 def _real_documents() -> list[tuple[str, str, str]]:
-    """(name, title, text) for every real page: HTML as text, JSON list responses record by record."""
-    root = shared_path("fixtures/real")
-    documents = []
-    for path in sorted(root.rglob("*.html")):
-        soup = BeautifulSoup(path.read_bytes(), "lxml")
-        title = soup.title.get_text(strip=True) if soup.title else ""
-        documents.append((str(path.relative_to(root)), title, soup.get_text("\n")))
-    for path in sorted(root.rglob("*.json")):
-        if path.name == "provenance.json":
-            continue
-        data = json.loads(path.read_text(encoding="utf-8"))
-        records = (data.get("response", {}).get("data", {}) or {}).get("records") or data.get("result", {}).get(
-            "records", []
-        )
-        assert records, path
-        for record in records:
-            documents.append(
-                (f"{path.name}:{record.get('id')}", record.get("title") or "", record.get("content") or "")
-            )
-    return documents
+    return real_page_documents(shared_path("fixtures/real"))
 
 
 def _inferred_leads(result: dict) -> list[str]:
