@@ -58,8 +58,10 @@ def fixture_pages() -> Iterator[tuple[str, bytes]]:
     from spiders.registry import PORTALS
 
     fixtures = ROOT / "tests" / "fixtures"
-    folders = {"chinabidding": "chinabidding", "ggzy": "ggzy", "scggzy": "scggzy", "szzfcg": "szzfcg",
-               "freecms/plap": "plap", "freecms/zycg": "zycg", "university/shu": "shu", "university/szu": "szu"}  # fmt: skip
+    folders = {
+        "chinabidding": "chinabidding", "ggzy": "ggzy", "scggzy": "scggzy", "szzfcg": "szzfcg",
+        "freecms/plap": "plap", "freecms/zycg": "zycg", "university/shu": "shu", "university/szu": "szu",
+    }  # fmt: skip
     for folder, source in folders.items():
         host = PORTALS[source].hosts[0]
         for path in sorted((fixtures / folder).rglob("*")):
