@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from pipelines.national.amounts import Amount, parse_amount, parse_date_range, parse_datetime
@@ -224,6 +225,7 @@ def _needs_figure(label: str) -> bool:
     return bare.startswith(AWARD_PREFIXES + CEILING_PREFIXES + BUDGET_PREFIXES) or _is_deadline_label(bare)
 
 
+@lru_cache(maxsize=8192)
 def _is_known_label(label: str) -> bool:
     bare = label_without_unit(label)
     return (
