@@ -122,22 +122,61 @@ def as_element(source: Any) -> Any:
     return None
 
 
-def clean_text(html_or_element: Any) -> str:
-    """The readable text of an HTML body (string, bytes, Selector or lxml element); see the module docstring."""
+class TreeTexts:
+    """What the readers of one tree ask for more than once, computed once: each table's rows of cells, whether a
+    table holds another one, each element's one-line text. Valid while the tree is not changed; one per body."""
+
+    def __init__(self) -> None:
+        self._rows: dict[Any, list[list[Any]]] = {}
+        self._nested: dict[Any, bool] = {}
+        self._texts: dict[Any, str] = {}
+
+    def rows(self, table: Any) -> list[list[Any]]:
+        """The cells of each of the table's own rows (an empty list for a row without cells)."""
+        rows = self._rows.get(table)
+        if rows is None:
+            rows = self._rows[table] = [row_cells(row) for row in table_rows(table)]
+        return rows
+
+    def holds_table(self, table: Any) -> bool:
+        """Whether a cell of the table's own rows holds another table."""
+        nested = self._nested.get(table)
+        if nested is None:
+            nested = self._nested[table] = any(_INNER_TABLE(cell) for cells in self.rows(table) for cell in cells)
+        return nested
+
+    def cell_text(self, element: Any) -> str:
+        text = self._texts.get(element)
+        if text is None:
+            text = self._texts[element] = _one_line(element, self)
+        return text
+
+
+_INNER_TABLE = lxml.etree.XPath("boolean(.//table)")
+
+
+def clean_text(html_or_element: Any, texts: TreeTexts | None = None) -> str:
+    """The readable text of an HTML body (string, bytes, Selector or lxml element); see the module docstring.
+
+    ``texts`` shares cell texts and table rows with the other readers of the same tree."""
     element = as_element(html_or_element)
     if element is None:
         return ""
-    writer = _TextWriter()
+    writer = _TextWriter(texts or TreeTexts())
     writer.walk(element, include_tail=False)
     return "\n".join(writer.finish())
 
 
-def cell_text(element: Any) -> str:
+def cell_text(element: Any, texts: TreeTexts | None = None) -> str:
     """All text of one element on one line (a table cell, a summary value)."""
     element = as_element(element)
     if element is None:
         return ""
-    writer = _TextWriter()
+    return texts.cell_text(element) if texts is not None else _one_line(element, TreeTexts())
+
+
+def _one_line(element: Any, texts: TreeTexts) -> str:
+    writer = _TextWriter(texts)
     writer.walk(element, include_tail=False)
     return collapse_spaces(" ".join(writer.finish()))
 
@@ -145,9 +184,10 @@ def cell_text(element: Any) -> str:
 class _TextWriter:
     """Walks an lxml tree, collecting inline text into lines and breaking lines at block boundaries."""
 
-    def __init__(self) -> None:
+    def __init__(self, texts: TreeTexts) -> None:
         self.lines: list[str] = []
         self._pieces: list[str] = []
+        self._texts = texts
 
     def finish(self) -> list[str]:
         self.line_break()
@@ -191,16 +231,15 @@ class _TextWriter:
             self.add(element.tail)
 
     def _table(self, table: Any) -> None:
-        for row in table_rows(table):
-            cells = row_cells(row)
+        for cells in self._texts.rows(table):
             if not cells:
                 continue
-            if len(cells) == 1 or any(cell.find(".//table") is not None for cell in cells):
+            if len(cells) == 1 or any(_INNER_TABLE(cell) for cell in cells):
                 for cell in cells:  # layout table: its cells are ordinary blocks
                     self.walk(cell, include_tail=False)
                     self.line_break()
                 continue
-            texts = [cell_text(cell) for cell in cells]
+            texts = [self._texts.cell_text(cell) for cell in cells]
             if any(texts):
                 self.line_break()
                 self.lines.append(" | ".join(texts))
