@@ -291,12 +291,12 @@ class _TableReader:
 
 
 def _walk(root: Any, texts: TreeTexts) -> Iterator[tuple[str, Any]]:
-    """Text runs and data tables in document order; layout tables are walked through, not yielded."""
+    """Text runs that may open a lot and data tables, in document order; layout tables are walked through."""
     stack: list[tuple[Any, bool]] = [(root, False)]
     while stack:
         element, tail_only = stack.pop()
         if tail_only:
-            if element.tail and element.tail.strip():
+            if element.tail and _may_open_lot(element.tail):
                 yield "text", element.tail
             continue
         tag = element.tag.lower() if isinstance(element.tag, str) else None
@@ -307,10 +307,15 @@ def _walk(root: Any, texts: TreeTexts) -> Iterator[tuple[str, Any]]:
             yield "table", element
             stack.append((element, True))
             continue
-        if tag and element.text and element.text.strip():
+        if tag and element.text and _may_open_lot(element.text):
             yield "text", element.text
         stack.append((element, True))
         stack.extend((child, False) for child in reversed(list(element)) if child is not None)
+
+
+def _may_open_lot(text: str) -> bool:
+    """Every LOT_HEADING names 包 or 标段: other runs (almost all) need no cleaning and matching."""
+    return ("包" in text or "段" in text) and bool(text.strip())
 
 
 def _is_data_table(table: Any, texts: TreeTexts) -> bool:

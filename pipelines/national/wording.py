@@ -127,7 +127,8 @@ def _read_line(reader: _Reader, line: str) -> None:
         _close_item(reader)
         reader.in_items = False
         reader.supplier = None
-    lot = LOT_HEADING.match(ENUMERATOR.sub("", line))
+    # Every LOT_HEADING names 包 or 标段; every status word is one of LOT_STATUS_WORDS: most lines name neither.
+    lot = LOT_HEADING.match(ENUMERATOR.sub("", line)) if "包" in line or "段" in line else None
     if lot:
         reader.lot = lot_number_of(lot["n1"] or lot["n2"])
         reader.supplier = None
@@ -437,6 +438,8 @@ def _close_item(reader: _Reader) -> None:
 
 def _note_lot_status(reader: _Reader, line: str) -> None:
     """``第14包：…不足3家，本包废标。`` or a title ``第14包、第16包废标公告``: the lots a clause fails or ends."""
+    if not any(word in line for word, _ in LOT_STATUS_WORDS):
+        return
     for clause in CLAUSE_END.split(line):
         status = next((status for word, status in LOT_STATUS_WORDS if word in clause), None)
         if status is None:
