@@ -290,27 +290,50 @@ class _TableReader:
         return values
 
 
+# Every table and every text naming 包 or 标段 (as every LOT_HEADING does), in document order: the few places the
+# table reader's walk can stop at, found by libxml2 instead of visiting every element in Python.
+_WALK_STOPS = lxml.etree.XPath(".//table | .//text()[contains(., '包') or contains(., '段')]")
+_WALK_SKIPPED = frozenset({"script", "style", "title", "head"})
+
+
 def _walk(root: Any, texts: TreeTexts) -> Iterator[tuple[str, Any]]:
-    """Text runs that may open a lot and data tables, in document order; layout tables are walked through."""
-    stack: list[tuple[Any, bool]] = [(root, False)]
-    while stack:
-        element, tail_only = stack.pop()
-        if tail_only:
-            if element.tail and _may_open_lot(element.tail):
-                yield "text", element.tail
-            continue
-        tag = element.tag.lower() if isinstance(element.tag, str) else None
-        if tag in ("script", "style", "title", "head"):
-            stack.append((element, True))
-            continue
-        if tag == "table" and _is_data_table(element, texts):
-            yield "table", element
-            stack.append((element, True))
-            continue
-        if tag and element.text and _may_open_lot(element.text):
-            yield "text", element.text
-        stack.append((element, True))
-        stack.extend((child, False) for child in reversed(list(element)) if child is not None)
+    """Text runs that may open a lot and data tables, in document order, as a walk from ``root`` meets them: it
+    goes through layout tables and other elements, not into data tables nor script/style/title/head; a comment
+    or a skipped element still has its tail read."""
+    opened: dict[Any, bool] = {}
+
+    def is_open(element: Any) -> bool:
+        """Whether the walk goes into ``element``'s children (it reaches the element and does not stop there)."""
+        unknown = []  # the element and its ancestors up to the first one decided (no recursion: trees can be deep)
+        while element is not None and element not in opened:
+            unknown.append(element)
+            element = None if element is root else element.getparent()
+        reached = opened.get(element, False) if element is not None else False
+        for element in reversed(unknown):
+            tag = element.tag.lower() if isinstance(element.tag, str) else None
+            reached = opened[element] = bool(
+                (reached or element is root)
+                and tag is not None
+                and tag not in _WALK_SKIPPED
+                and not (tag == "table" and _is_data_table(element, texts))
+            )
+        return reached
+
+    tag = root.tag.lower() if isinstance(root.tag, str) else None
+    if tag == "table" and _is_data_table(root, texts):
+        yield "table", root
+    elif is_open(root):
+        for stop in _WALK_STOPS(root):
+            if isinstance(stop, str):
+                owner = stop.getparent()
+                # A tail is met once the walk is inside its element's parent, a text once inside its element.
+                inside = owner.getparent() if stop.is_tail else owner
+                if inside is not None and is_open(inside) and stop.strip():
+                    yield "text", str(stop)
+            elif is_open(stop.getparent()) and _is_data_table(stop, texts):
+                yield "table", stop
+    if root.tail and _may_open_lot(root.tail):
+        yield "text", root.tail
 
 
 def _may_open_lot(text: str) -> bool:
