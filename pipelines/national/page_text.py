@@ -67,6 +67,8 @@ _BLOCK_TAGS = frozenset(
     }
 )  # fmt: skip
 _CELL_TAGS = frozenset({"td", "th"})
+# Elements that start and end a line of their own.
+_LINE_TAGS = _BLOCK_TAGS | _CELL_TAGS | {"tr"}
 
 
 def normalize_width(text: str) -> str:
@@ -195,8 +197,11 @@ class _TextWriter:
 
     def line_break(self) -> None:
         if self._pieces:
-            line = collapse_spaces(normalize_width("".join(self._pieces)))
+            line = "".join(self._pieces)
             self._pieces = []
+            if _WIDE.search(line):  # normalize_width and collapse_spaces, inlined: this runs once per line
+                line = line.translate(_WIDTH)
+            line = _SPACES.sub(" ", line).strip()
             if line:
                 self.lines.append(line)
 
@@ -205,9 +210,11 @@ class _TextWriter:
             self._pieces.append(text)
 
     def walk(self, element: Any, include_tail: bool = True) -> None:
-        tag = element.tag if isinstance(element.tag, str) else None
-        if tag is None:  # comment or processing instruction: only its tail is text
-            self.add(element.tail if include_tail else None)
+        tag = element.tag
+        if not isinstance(tag, str):  # comment or processing instruction: only its tail is text
+            tail = element.tail if include_tail else None
+            if tail:
+                self._pieces.append(tail)
             return
         tag = tag.lower()
         if tag in _SKIPPED_TAGS:
@@ -219,16 +226,19 @@ class _TextWriter:
             self._table(element)
             self.line_break()
         else:
-            block = tag in _BLOCK_TAGS or tag in _CELL_TAGS or tag == "tr" or _is_styled_block(element)
+            block = tag in _LINE_TAGS or _is_styled_block(element)
             if block:
                 self.line_break()
-            self.add(element.text)
+            text = element.text
+            if text:
+                self._pieces.append(text)
             for child in element:
                 self.walk(child)
             if block:
                 self.line_break()
-        if include_tail:
-            self.add(element.tail)
+        tail = element.tail if include_tail else None
+        if tail:
+            self._pieces.append(tail)
 
     def _table(self, table: Any) -> None:
         for cells in self._texts.rows(table):
