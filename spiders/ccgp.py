@@ -460,11 +460,8 @@ def parse_detail_page(response: Response) -> dict[str, Any]:
 
 def _detail_title(response: Response) -> str | None:
     root = response.selector.root
-    for candidate in (_first(_META_TITLE(root)), " ".join(str(text) for text in _HEADING_TEXT(root))):
-        title = _detail_text(candidate)
-        if title:
-            return title
-    return None
+    # The heading is looked up only when the meta title is empty (each lookup is a scan of the whole page).
+    return _detail_text(_first(_META_TITLE(root))) or _detail_text(" ".join(str(t) for t in _HEADING_TEXT(root)))
 
 
 def _page_title(response: Response) -> str | None:
