@@ -82,7 +82,11 @@ def collapse_spaces(text: str) -> str:
 
 def clean_line(text: str | None) -> str:
     """One line of text: width-normalized, whitespace collapsed, stripped."""
-    return collapse_spaces(normalize_width(text or ""))
+    if not text:
+        return ""
+    if _WIDE.search(text):  # normalize_width and collapse_spaces, inlined: this runs for every line and value
+        text = text.translate(_WIDTH)
+    return _SPACES.sub(" ", text).strip()
 
 
 def parse_fragment(html: str | bytes) -> lxml.html.HtmlElement | None:

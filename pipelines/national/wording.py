@@ -436,9 +436,12 @@ def _close_item(reader: _Reader) -> None:
     reader.item = None
 
 
+_STATUS_WORD = re.compile("|".join(word for word, _ in LOT_STATUS_WORDS))
+
+
 def _note_lot_status(reader: _Reader, line: str) -> None:
     """``第14包：…不足3家，本包废标。`` or a title ``第14包、第16包废标公告``: the lots a clause fails or ends."""
-    if not any(word in line for word, _ in LOT_STATUS_WORDS):
+    if not _STATUS_WORD.search(line):
         return
     for clause in CLAUSE_END.split(line):
         status = next((status for word, status in LOT_STATUS_WORDS if word in clause), None)
