@@ -67,6 +67,8 @@ _BLOCK_TAGS = frozenset(
     }
 )  # fmt: skip
 _CELL_TAGS = frozenset({"td", "th"})
+# Leaves whose text the writer does not give as it is.
+_NOT_PLAIN_LEAVES = _SKIPPED_TAGS | {"br", "table"}
 # Elements that start and end a line of their own.
 _LINE_TAGS = _BLOCK_TAGS | _CELL_TAGS | {"tr"}
 
@@ -182,6 +184,9 @@ def cell_text(element: Any, texts: TreeTexts | None = None) -> str:
 
 
 def _one_line(element: Any, texts: TreeTexts) -> str:
+    tag = element.tag
+    if isinstance(tag, str) and len(element) == 0 and tag.lower() not in _NOT_PLAIN_LEAVES:
+        return clean_line(element.text)  # a leaf (most cells): what the writer would make of its text
     writer = _TextWriter(texts)
     writer.walk(element, include_tail=False)
     return collapse_spaces(" ".join(writer.finish()))
