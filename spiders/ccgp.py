@@ -411,12 +411,21 @@ _SUMMARY_LABELS = _css("div.table td.title")
 _BODY = _css("div.vF_detail_content")
 _HEADING_TEXT = lxml.etree.XPath(_css("div.vF_detail_header h2.tc").path + "/descendant-or-self::text()")
 _PUB_TIME_TEXT = lxml.etree.XPath(_css("span#pubTime").path + "/text()")
-_META_PUBDATE = lxml.etree.XPath("//meta[@name='PubDate']/@content")
-_META_TITLE = lxml.etree.XPath("//meta[@name='ArticleTitle']/@content")
 _HEAD_TITLE = lxml.etree.XPath("/html/head/title/text()")
-_TEXT_NODES = lxml.etree.XPath(".//text()")
-_NEXT_CELL = lxml.etree.XPath("following-sibling::td[1]")
 _LINKS_IN = _css("a")
+# A handful of lookups per summary row, and meta tags: lxml's own iterators, not an XPath call each (an XPath call
+# costs more than the little it finds here). Each gives what `.//text()`, `following-sibling::td[1]` and
+# `//meta[@name=…]/@content` gave, checked on every element of the real and generated pages.
+
+
+def _meta(root: Any, name: str) -> str | None:
+    return next(
+        (m.get("content") for m in root.iter("meta") if m.get("name") == name and m.get("content") is not None), None
+    )
+
+
+def _next_cell(cell: Any) -> Any:
+    return next(cell.itersiblings("td"), None)
 
 
 def _first(found: list) -> str | None:
@@ -424,7 +433,7 @@ def _first(found: list) -> str | None:
 
 
 def _texts(element: Any) -> str:
-    return " ".join(str(text) for text in _TEXT_NODES(element))
+    return " ".join(element.itertext())
 
 
 def parse_detail_page(response: Response) -> dict[str, Any]:
@@ -445,8 +454,7 @@ def parse_detail_page(response: Response) -> dict[str, Any]:
     return {
         "title": _detail_title(response),
         "page_title": _page_title(response),
-        "published": _detail_text(_first(_META_PUBDATE(root)) or _first(_PUB_TIME_TEXT(root)))
-        or summary.get("公告时间"),
+        "published": _detail_text(_meta(root, "PubDate") or _first(_PUB_TIME_TEXT(root))) or summary.get("公告时间"),
         "crumbs": crumbs,
         "level": level,
         "type_label": crumbs[-1] if len(crumbs) >= 3 else None,
@@ -460,11 +468,8 @@ def parse_detail_page(response: Response) -> dict[str, Any]:
 
 def _detail_title(response: Response) -> str | None:
     root = response.selector.root
-    for candidate in (_first(_META_TITLE(root)), " ".join(str(text) for text in _HEADING_TEXT(root))):
-        title = _detail_text(candidate)
-        if title:
-            return title
-    return None
+    # The heading is looked up only when the meta title is empty (each lookup is a scan of the whole page).
+    return _detail_text(_meta(root, "ArticleTitle")) or _detail_text(" ".join(str(t) for t in _HEADING_TEXT(root)))
 
 
 def _page_title(response: Response) -> str | None:
@@ -477,10 +482,9 @@ def _detail_summary(response: Response) -> tuple[dict[str, str], list[dict[str, 
     attachments: list[dict[str, str | None]] = []
     for label_cell in _SUMMARY_LABELS(response.selector.root):
         label = _DETAIL_LABEL_END.sub("", _detail_text(_texts(label_cell)) or "")
-        value_cells = _NEXT_CELL(label_cell)
-        if not label or not value_cells:
+        value_cell = _next_cell(label_cell)
+        if not label or value_cell is None:
             continue
-        value_cell = value_cells[0]
         if _ATTACHMENT_LABEL.match(label):
             for link in _LINKS_IN(value_cell):
                 name = _detail_text(_texts(link))

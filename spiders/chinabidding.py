@@ -199,6 +199,8 @@ def parse_detail_page(response: Response) -> dict[str, Any]:
         "summary": {},
         "attachments": _attachments(response, article),
         "body_html": article[0].get() if article else None,
+        # The element itself: the normalizer reads the body on this tree instead of parsing body_html again.
+        "body": article[0].root if article else None,
     }
 
 

@@ -302,6 +302,8 @@ def parse_jsggzy_detail_page(response: Response) -> dict[str, Any]:
         "summary": {},
         "attachments": _links(response, "#attach a"),
         "body_html": body[0].get() if body else None,
+        # The element itself: the normalizer reads the body on this tree instead of parsing body_html again.
+        "body": body[0].root if body else None,
     }
 
 
@@ -318,6 +320,8 @@ def parse_scggzy_detail_page(response: Response) -> dict[str, Any]:
         "summary": {},
         "attachments": _links(response, "#newsText a[href*='download'], .attachment a"),
         "body_html": body[0].get() if body else None,
+        # The element itself: the normalizer reads the body on this tree instead of parsing body_html again.
+        "body": body[0].root if body else None,
     }
 
 
@@ -334,6 +338,8 @@ def parse_szzfcg_detail_page(response: Response) -> dict[str, Any]:
         "summary": {},
         "attachments": _links(response, "div.contentbox a[href*='download'], div.contentbox a[href*='attach']"),
         "body_html": body[0].get() if body else None,
+        # The element itself: the normalizer reads the body on this tree instead of parsing body_html again.
+        "body": body[0].root if body else None,
     }
 
 

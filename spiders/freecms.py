@@ -297,6 +297,8 @@ def parse_plap_detail_page(response: Response) -> dict[str, Any]:
         "summary": {},
         "attachments": _attachments(response, body),
         "body_html": body[0].get() if body else None,
+        # The element itself: the normalizer reads the body on this tree instead of parsing body_html again.
+        "body": body[0].root if body else None,
     }
 
 
@@ -309,6 +311,8 @@ def parse_zycg_detail_page(response: Response) -> dict[str, Any]:
         "summary": {},
         "attachments": _attachments(response, body),
         "body_html": body[0].get() if body else None,
+        # The element itself: the normalizer reads the body on this tree instead of parsing body_html again.
+        "body": body[0].root if body else None,
     }
 
 

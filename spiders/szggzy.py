@@ -255,4 +255,6 @@ def parse_detail_page(response: Response) -> dict[str, Any]:
         "summary": {},
         "attachments": attachments,
         "body_html": body[0].get() if body else None,
+        # The element itself: the normalizer reads the body on this tree instead of parsing body_html again.
+        "body": body[0].root if body else None,
     }

@@ -225,6 +225,8 @@ def parse_detail_page(response: Response, site: type[UniversitySpider]) -> dict[
         "summary": {},
         "attachments": attachments,
         "body_html": body[0].get() if body else None,
+        # The element itself: the normalizer reads the body on this tree instead of parsing body_html again.
+        "body": body[0].root if body else None,
     }
 
 

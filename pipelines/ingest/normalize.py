@@ -79,11 +79,16 @@ def empty_notice() -> dict[str, Any]:
 
 def normalize(raw: dict[str, Any], portals: Portals) -> dict[str, Any]:
     """The notice record for one raw notice; never raises (see the module docstring)."""
+    return _normalize(raw, portals)
+
+
+def _normalize(raw: dict[str, Any], portals: Portals, response: HtmlResponse | None = None) -> dict[str, Any]:
+    """``normalize``; ``response`` is the page already decoded as ``raw["html"]`` (read again otherwise)."""
     notice = empty_notice()
     notice["parser_version"] = PARSER_VERSION
     try:
         _fill_from_listing(notice, raw)
-        _fill(notice, raw, portals)
+        _fill(notice, raw, portals, response)
     except Exception as error:  # any failure becomes a recorded parse error, never a lost notice
         notice["parse_error"] = f"{type(error).__name__}: {error}"
     encoding = str(raw.get("encoding") or "") if isinstance(raw, dict) else ""
@@ -97,11 +102,13 @@ def normalize(raw: dict[str, Any], portals: Portals) -> dict[str, Any]:
 def normalize_page(body: bytes, url: str, portals: Portals, source: str | None = None) -> dict[str, Any]:
     """Normalize a saved page given as raw bytes (GBK pages decode by their declared or detected charset)."""
     source = source or source_for_url(url, portals)
+    response: HtmlResponse | None = None
     try:
         response = HtmlResponse(url=url, body=body)
         html, encoding = response.text, response.encoding
     except Exception:  # an unusable URL or body must still give a notice (with its parse error)
         html, encoding = body.decode("utf-8", errors="replace"), "utf-8"
+        response = None
     raw = {
         "source": source,
         "notice_id": notice_id_for_url(url, source, portals),
@@ -112,7 +119,11 @@ def normalize_page(body: bytes, url: str, portals: Portals, source: str | None =
         "encoding": encoding,
         "html": html,
     }
-    return normalize(raw, portals)
+    # The page as normalize() would build it again from raw["html"] (the same URL, the same UTF-8 bytes): reused,
+    # so a page is decoded and parsed once.
+    if response is None or _text(url) != url or response.body != html.encode("utf-8", errors="replace"):
+        response = None
+    return _normalize(raw, portals, response)
 
 
 def to_json(notice: dict[str, Any], *, exact_amounts: bool = False) -> str:
@@ -156,9 +167,9 @@ def _fill_from_listing(notice: dict[str, Any], raw: dict[str, Any]) -> None:
     _set_notice_type(notice, _text(listing.get("notice_type")))
 
 
-def _fill(notice: dict[str, Any], raw: dict[str, Any], portals: Portals) -> None:
+def _fill(notice: dict[str, Any], raw: dict[str, Any], portals: Portals, response: HtmlResponse | None) -> None:
     listing = _listing(raw)
-    response = _response(raw)
+    response = response if response is not None else _response(raw)
     source = notice["source"] or ""
     portal = portals.get(source)
     page = portal.read_detail(response) if portal else _generic_page(response)

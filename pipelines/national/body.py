@@ -54,7 +54,7 @@ from pipelines.national.labels import (
     total_amount,
     unit_from_price_header,
 )
-from pipelines.national.page_text import as_element, cell_text, clean_line, clean_text, row_cells, table_rows
+from pipelines.national.page_text import TreeTexts, as_element, clean_line, clean_text
 from pipelines.national.wording import parse_text
 
 # _notice_content_<group>-<field> ids of the provincial e-procurement template (Heilongjiang) → our fields.
@@ -80,17 +80,19 @@ def parse_body(body: Any, *, title: str | None = None) -> dict[str, Any]:
     root = as_element(body)
     if root is None:
         return empty_fields()
+    # One tree, each cell's text and each table's rows computed once for all the readers below.
+    texts = TreeTexts()
     structured = empty_fields()
-    _read_notice_area(root, structured)
-    _read_bookmarks(root, structured)
-    tables = _TableReader()
+    _read_notice_area(root, structured, texts)
+    _read_bookmarks(root, structured, texts)
+    tables = _TableReader(texts)
     tables.read(root)
     structured["suppliers"] = tables.suppliers
     structured["items"] = tables.items
     structured["lots"] = tables.lots()
     structured["category"] = tables.category
-    structured["attachments"] = _attachments(root)
-    from_text = parse_text(clean_text(root), title=title)  # its "text" is the body's clean text
+    structured["attachments"] = _attachments(root, texts)
+    from_text = parse_text(clean_text(root, texts), title=title)  # its "text" is the body's clean text
     merged = merge_fields(structured, from_text)
     merged["suppliers"] = merge_suppliers(tables.suppliers, from_text["suppliers"])
     merged["items"] = tables.items or from_text["items"]
@@ -126,28 +128,28 @@ def merge_suppliers(first: list[dict[str, Any]], second: list[dict[str, Any]]) -
     return merged
 
 
-def _read_notice_area(root: Any, fields: dict[str, Any]) -> None:
+def _read_notice_area(root: Any, fields: dict[str, Any], texts: TreeTexts) -> None:
     for element in _NOTICE_AREA_ELEMENTS(root):
         name = element.get("id").removeprefix("_notice_content_").split("-")[-1]
         key = _NOTICE_AREA_FIELDS.get(name)
-        value = cell_text(element)
+        value = texts.cell_text(element)
         if key and value and fields[key] is None:
             fields[key] = value
 
 
-def _read_bookmarks(root: Any, fields: dict[str, Any]) -> None:
+def _read_bookmarks(root: Any, fields: dict[str, Any], texts: TreeTexts) -> None:
     for elements, key in _BOOKMARK_FIELDS.items():
         for element in elements(root):
-            value = cell_text(element)
+            value = texts.cell_text(element)
             if value and fields[key] is None:
                 fields[key] = clean_code(value) if key == "project_code" else value
 
 
-def _attachments(root: Any) -> list[dict[str, str | None]]:
+def _attachments(root: Any, texts: TreeTexts) -> list[dict[str, str | None]]:
     found: list[dict[str, str | None]] = []
     seen: set[tuple[str, str | None]] = set()
     for link in _LINKS(root):
-        name = cell_text(link)
+        name = texts.cell_text(link)
         href = (link.get("href") or "").strip() or None
         if href and href.lower().startswith(("javascript:", "#", "mailto:")):
             href = None
@@ -168,7 +170,8 @@ class _Column:
 class _TableReader:
     """Reads the data tables of a body in document order, remembering the lot heading (第1包) above each."""
 
-    def __init__(self) -> None:
+    def __init__(self, texts: TreeTexts) -> None:
+        self._texts = texts
         self.suppliers: list[dict[str, Any]] = []
         self.items: list[dict[str, Any]] = []
         self.category: str | None = None
@@ -181,7 +184,7 @@ class _TableReader:
         return merge_lots([], list(self._lots.values()))
 
     def read(self, root: Any) -> None:
-        for kind, value in _walk(root):
+        for kind, value in _walk(root, self._texts):
             if kind == "text":
                 found = LOT_HEADING.match(ENUMERATOR.sub("", clean_line(value)))
                 if found:
@@ -190,13 +193,12 @@ class _TableReader:
                 self._table(value)
 
     def _table(self, table: Any) -> None:
-        rows = [row_cells(row) for row in table_rows(table)]
-        rows = [cells for cells in rows if cells]
-        header_index = next((i for i, cells in enumerate(rows) if _header_roles(cells)), None)
+        rows = [cells for cells in self._texts.rows(table) if cells]
+        header_index = next((i for i, cells in enumerate(rows) if self._header_roles(cells)), None)
         if header_index is None:
             self._bookmark_rows(rows)
             return
-        columns = _header_roles(rows[header_index])
+        columns = self._header_roles(rows[header_index])
         roles = {c.role for c in columns}
         body = rows[header_index + 1 :]
         if "ranking" in roles:
@@ -218,7 +220,7 @@ class _TableReader:
                 self._supplier_row(columns, cells)
 
     def _supplier_row(self, columns: list[_Column], cells: list[Any]) -> None:
-        values = _row_values(columns, cells)
+        values = self._row_values(columns, cells)
         name = party_name(values.get("supplier", ""))
         if not name:
             return
@@ -238,7 +240,7 @@ class _TableReader:
                 entry["award_cny"] = (entry["award_cny"] or Decimal(0)) + supplier["amount_cny"]
 
     def _item_rows(self, columns: list[_Column], cells: list[Any], with_items: bool = True) -> None:
-        values = _row_values(columns, cells)
+        values = self._row_values(columns, cells)
         if not values.get("name") or PLACEHOLDER_VALUE.match(values["name"]):
             return
         lot = lot_number_of(values["lot"]) if values.get("lot") else self._lot
@@ -267,49 +269,85 @@ class _TableReader:
             if item not in self.items:  # the same table is often printed twice (采购内容 and 补充事宜)
                 self.items.append(item)
 
+    def _header_roles(self, cells: list[Any]) -> list[_Column]:
+        if any(cell.get("class", "").startswith("code-") for cell in cells):
+            return []  # bookmark-template data cells, not a header
+        headers = [self._texts.cell_text(cell) for cell in cells]
+        columns = [_Column(_column_role(header, cell), header) for header, cell in zip(headers, cells, strict=True)]
+        roles = {c.role for c in columns}
+        if ("supplier" in roles and "award" in roles) or ("name" in roles and roles & _ITEM_DETAIL_ROLES):
+            return columns
+        if "ranking" in roles and "supplier" in roles:
+            return columns
+        return []
 
-def _walk(root: Any) -> Iterator[tuple[str, Any]]:
-    """Text runs and data tables in document order; layout tables are walked through, not yielded."""
-    stack: list[tuple[Any, bool]] = [(root, False)]
-    while stack:
-        element, tail_only = stack.pop()
-        if tail_only:
-            if element.tail and element.tail.strip():
-                yield "text", element.tail
-            continue
-        tag = element.tag.lower() if isinstance(element.tag, str) else None
-        if tag in ("script", "style", "title", "head"):
-            stack.append((element, True))
-            continue
-        if tag == "table" and _is_data_table(element):
-            yield "table", element
-            stack.append((element, True))
-            continue
-        if tag and element.text and element.text.strip():
-            yield "text", element.text
-        stack.append((element, True))
-        stack.extend((child, False) for child in reversed(list(element)) if child is not None)
+    def _row_values(self, columns: list[_Column], cells: list[Any]) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for column, cell in zip(columns, cells, strict=False):
+            text = self._texts.cell_text(cell)
+            if column.role not in values and text:
+                values[column.role] = text
+        return values
 
 
-def _is_data_table(table: Any) -> bool:
-    rows = table_rows(table)
-    cells = [cell for row in rows for cell in row_cells(row)]
-    if any(cell.find(".//table") is not None for cell in cells):
+# Every table and every text naming 包 or 标段 (as every LOT_HEADING does), in document order: the few places the
+# table reader's walk can stop at, found by libxml2 instead of visiting every element in Python.
+_WALK_STOPS = lxml.etree.XPath(".//table | .//text()[contains(., '包') or contains(., '段')]")
+_WALK_SKIPPED = frozenset({"script", "style", "title", "head"})
+
+
+def _walk(root: Any, texts: TreeTexts) -> Iterator[tuple[str, Any]]:
+    """Text runs that may open a lot and data tables, in document order, as a walk from ``root`` meets them: it
+    goes through layout tables and other elements, not into data tables nor script/style/title/head; a comment
+    or a skipped element still has its tail read."""
+    opened: dict[Any, bool] = {}
+
+    def is_open(element: Any) -> bool:
+        """Whether the walk goes into ``element``'s children (it reaches the element and does not stop there)."""
+        unknown = []  # the element and its ancestors up to the first one decided (no recursion: trees can be deep)
+        while element is not None and element not in opened:
+            unknown.append(element)
+            element = None if element is root else element.getparent()
+        reached = opened.get(element, False) if element is not None else False
+        for element in reversed(unknown):
+            tag = element.tag.lower() if isinstance(element.tag, str) else None
+            reached = opened[element] = bool(
+                (reached or element is root)
+                and tag is not None
+                and tag not in _WALK_SKIPPED
+                and not (tag == "table" and _is_data_table(element, texts))
+            )
+        return reached
+
+    tag = root.tag.lower() if isinstance(root.tag, str) else None
+    if tag == "table" and _is_data_table(root, texts):
+        yield "table", root
+    elif is_open(root):
+        for stop in _WALK_STOPS(root):
+            if isinstance(stop, str):
+                owner = stop.getparent()
+                # A tail is met once the walk is inside its element's parent, a text once inside its element.
+                inside = owner.getparent() if stop.is_tail else owner
+                if inside is not None and is_open(inside) and stop.strip():
+                    yield "text", str(stop)
+            elif is_open(stop.getparent()) and _is_data_table(stop, texts):
+                yield "table", stop
+    if root.tail and _may_open_lot(root.tail):
+        yield "text", root.tail
+
+
+def _may_open_lot(text: str) -> bool:
+    """Every LOT_HEADING names 包 or 标段: other runs (almost all) need no cleaning and matching."""
+    return ("包" in text or "段" in text) and bool(text.strip())
+
+
+def _is_data_table(table: Any, texts: TreeTexts) -> bool:
+    rows = texts.rows(table)
+    if texts.holds_table(table):
         return False
+    cells = [cell for row in rows for cell in row]
     # One row is a layout box, unless it is a bookmark-template row marked by its cells' classes.
     return len(rows) >= 2 or any((cell.get("class") or "").startswith("code-") for cell in cells)
-
-
-def _header_roles(cells: list[Any]) -> list[_Column]:
-    columns = [_Column(_column_role(cell_text(cell), cell), cell_text(cell)) for cell in cells]
-    roles = {c.role for c in columns}
-    if any(cell.get("class", "").startswith("code-") for cell in cells):
-        return []  # bookmark-template data cells, not a header
-    if ("supplier" in roles and "award" in roles) or ("name" in roles and roles & _ITEM_DETAIL_ROLES):
-        return columns
-    if "ranking" in roles and "supplier" in roles:
-        return columns
-    return []
 
 
 _ITEM_DETAIL_ROLES = frozenset({"brand", "model", "quantity", "unit_price", "scope", "budget", "type"})
@@ -359,15 +397,6 @@ def _column_role(header: str, cell: Any) -> str:
     ):  # fmt: skip
         return "name"
     return "other"
-
-
-def _row_values(columns: list[_Column], cells: list[Any]) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for column, cell in zip(columns, cells, strict=False):
-        text = cell_text(cell)
-        if column.role not in values and text:
-            values[column.role] = text
-    return values
 
 
 def _header(columns: list[_Column], role: str) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 import cn2an
@@ -160,6 +161,8 @@ PAIR_LABELS = (
 )  # fmt: skip
 
 
+# Labels repeat across lines and notices (项目编号, 采购人…): computed once each, within a bound (text is untrusted).
+@lru_cache(maxsize=8192)
 def canonical_label(label: str) -> str:
     label = ENUMERATOR.sub("", clean_line(label))
     return LABEL_NOISE.sub("", label).replace("（", "(").replace("）", ")")
@@ -170,6 +173,7 @@ _LOT_LIST_SEPARATOR = re.compile(r"\s*[、,，和及]\s*")
 _LOT_RANGE_SEPARATOR = re.compile(r"\s*[-~至]\s*")
 
 
+@lru_cache(maxsize=8192)
 def label_without_unit(label: str) -> str:
     """``预算金额(万元)`` → ``预算金额`` (the unit is read separately as the amount's unit hint)."""
     return _LABEL_UNIT_SUFFIX.sub("", label)

@@ -45,6 +45,8 @@ def _width_table() -> dict[int, str]:
 
 
 _WIDTH = _width_table()
+# Any character _WIDTH changes: most lines hold none, and a search is ten times cheaper than a translate.
+_WIDE = re.compile("[" + re.escape("".join(map(chr, sorted(_WIDTH)))) + "]")
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")
 # Characters lxml refuses (NUL, other C0 controls) and lone surrogates (undecodable input).
 _UNPARSEABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
@@ -65,11 +67,15 @@ _BLOCK_TAGS = frozenset(
     }
 )  # fmt: skip
 _CELL_TAGS = frozenset({"td", "th"})
+# Leaves whose text the writer does not give as it is.
+_NOT_PLAIN_LEAVES = _SKIPPED_TAGS | {"br", "table"}
+# Elements that start and end a line of their own.
+_LINE_TAGS = _BLOCK_TAGS | _CELL_TAGS | {"tr"}
 
 
 def normalize_width(text: str) -> str:
     """Fold full-width variants to half-width, keeping the Chinese clause punctuation (module docstring)."""
-    return text.translate(_WIDTH)
+    return text.translate(_WIDTH) if _WIDE.search(text) else text
 
 
 def collapse_spaces(text: str) -> str:
@@ -78,7 +84,11 @@ def collapse_spaces(text: str) -> str:
 
 def clean_line(text: str | None) -> str:
     """One line of text: width-normalized, whitespace collapsed, stripped."""
-    return collapse_spaces(normalize_width(text or ""))
+    if not text:
+        return ""
+    if _WIDE.search(text):  # normalize_width and collapse_spaces, inlined: this runs for every line and value
+        text = text.translate(_WIDTH)
+    return _SPACES.sub(" ", text).strip()
 
 
 def parse_fragment(html: str | bytes) -> lxml.html.HtmlElement | None:
@@ -120,22 +130,64 @@ def as_element(source: Any) -> Any:
     return None
 
 
-def clean_text(html_or_element: Any) -> str:
-    """The readable text of an HTML body (string, bytes, Selector or lxml element); see the module docstring."""
+class TreeTexts:
+    """What the readers of one tree ask for more than once, computed once: each table's rows of cells, whether a
+    table holds another one, each element's one-line text. Valid while the tree is not changed; one per body."""
+
+    def __init__(self) -> None:
+        self._rows: dict[Any, list[list[Any]]] = {}
+        self._nested: dict[Any, bool] = {}
+        self._texts: dict[Any, str] = {}
+
+    def rows(self, table: Any) -> list[list[Any]]:
+        """The cells of each of the table's own rows (an empty list for a row without cells)."""
+        rows = self._rows.get(table)
+        if rows is None:
+            rows = self._rows[table] = [row_cells(row) for row in table_rows(table)]
+        return rows
+
+    def holds_table(self, table: Any) -> bool:
+        """Whether a cell of the table's own rows holds another table."""
+        nested = self._nested.get(table)
+        if nested is None:
+            nested = self._nested[table] = any(_INNER_TABLE(cell) for cells in self.rows(table) for cell in cells)
+        return nested
+
+    def cell_text(self, element: Any) -> str:
+        text = self._texts.get(element)
+        if text is None:
+            text = self._texts[element] = _one_line(element, self)
+        return text
+
+
+_INNER_TABLE = lxml.etree.XPath("boolean(.//table)")
+
+
+def clean_text(html_or_element: Any, texts: TreeTexts | None = None) -> str:
+    """The readable text of an HTML body (string, bytes, Selector or lxml element); see the module docstring.
+
+    ``texts`` shares cell texts and table rows with the other readers of the same tree."""
     element = as_element(html_or_element)
     if element is None:
         return ""
-    writer = _TextWriter()
+    writer = _TextWriter(texts or TreeTexts())
     writer.walk(element, include_tail=False)
     return "\n".join(writer.finish())
 
 
-def cell_text(element: Any) -> str:
+def cell_text(element: Any, texts: TreeTexts | None = None) -> str:
     """All text of one element on one line (a table cell, a summary value)."""
     element = as_element(element)
     if element is None:
         return ""
-    writer = _TextWriter()
+    return texts.cell_text(element) if texts is not None else _one_line(element, TreeTexts())
+
+
+def _one_line(element: Any, texts: TreeTexts) -> str:
+    tag = element.tag
+    if isinstance(tag, str) and len(element) == 0 and tag.lower() not in _NOT_PLAIN_LEAVES:
+        return clean_line(element.text)  # a leaf (most cells): what the writer would make of its text
+    writer = _TextWriter(texts)
     writer.walk(element, include_tail=False)
     return collapse_spaces(" ".join(writer.finish()))
 
@@ -143,9 +195,10 @@ def cell_text(element: Any) -> str:
 class _TextWriter:
     """Walks an lxml tree, collecting inline text into lines and breaking lines at block boundaries."""
 
-    def __init__(self) -> None:
+    def __init__(self, texts: TreeTexts) -> None:
         self.lines: list[str] = []
         self._pieces: list[str] = []
+        self._texts = texts
 
     def finish(self) -> list[str]:
         self.line_break()
@@ -153,8 +206,11 @@ class _TextWriter:
 
     def line_break(self) -> None:
         if self._pieces:
-            line = collapse_spaces(normalize_width("".join(self._pieces)))
+            line = "".join(self._pieces)
             self._pieces = []
+            if _WIDE.search(line):  # normalize_width and collapse_spaces, inlined: this runs once per line
+                line = line.translate(_WIDTH)
+            line = _SPACES.sub(" ", line).strip()
             if line:
                 self.lines.append(line)
 
@@ -163,9 +219,11 @@ class _TextWriter:
             self._pieces.append(text)
 
     def walk(self, element: Any, include_tail: bool = True) -> None:
-        tag = element.tag if isinstance(element.tag, str) else None
-        if tag is None:  # comment or processing instruction: only its tail is text
-            self.add(element.tail if include_tail else None)
+        tag = element.tag
+        if not isinstance(tag, str):  # comment or processing instruction: only its tail is text
+            tail = element.tail if include_tail else None
+            if tail:
+                self._pieces.append(tail)
             return
         tag = tag.lower()
         if tag in _SKIPPED_TAGS:
@@ -177,28 +235,30 @@ class _TextWriter:
             self._table(element)
             self.line_break()
         else:
-            block = tag in _BLOCK_TAGS or tag in _CELL_TAGS or tag == "tr" or _is_styled_block(element)
+            block = tag in _LINE_TAGS or _is_styled_block(element)
             if block:
                 self.line_break()
-            self.add(element.text)
+            text = element.text
+            if text:
+                self._pieces.append(text)
             for child in element:
                 self.walk(child)
             if block:
                 self.line_break()
-        if include_tail:
-            self.add(element.tail)
+        tail = element.tail if include_tail else None
+        if tail:
+            self._pieces.append(tail)
 
     def _table(self, table: Any) -> None:
-        for row in table_rows(table):
-            cells = row_cells(row)
+        for cells in self._texts.rows(table):
             if not cells:
                 continue
-            if len(cells) == 1 or any(cell.find(".//table") is not None for cell in cells):
+            if len(cells) == 1 or any(_INNER_TABLE(cell) for cell in cells):
                 for cell in cells:  # layout table: its cells are ordinary blocks
                     self.walk(cell, include_tail=False)
                     self.line_break()
                 continue
-            texts = [cell_text(cell) for cell in cells]
+            texts = [self._texts.cell_text(cell) for cell in cells]
             if any(texts):
                 self.line_break()
                 self.lines.append(" | ".join(texts))

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from pipelines.national.amounts import Amount, parse_amount, parse_date_range, parse_datetime
@@ -126,7 +127,8 @@ def _read_line(reader: _Reader, line: str) -> None:
         _close_item(reader)
         reader.in_items = False
         reader.supplier = None
-    lot = LOT_HEADING.match(ENUMERATOR.sub("", line))
+    # Every LOT_HEADING names 包 or 标段; every status word is one of LOT_STATUS_WORDS: most lines name neither.
+    lot = LOT_HEADING.match(ENUMERATOR.sub("", line)) if "包" in line or "段" in line else None
     if lot:
         reader.lot = lot_number_of(lot["n1"] or lot["n2"])
         reader.supplier = None
@@ -224,6 +226,7 @@ def _needs_figure(label: str) -> bool:
     return bare.startswith(AWARD_PREFIXES + CEILING_PREFIXES + BUDGET_PREFIXES) or _is_deadline_label(bare)
 
 
+@lru_cache(maxsize=8192)
 def _is_known_label(label: str) -> bool:
     bare = label_without_unit(label)
     return (
@@ -433,8 +436,13 @@ def _close_item(reader: _Reader) -> None:
     reader.item = None
 
 
+_STATUS_WORD = re.compile("|".join(word for word, _ in LOT_STATUS_WORDS))
+
+
 def _note_lot_status(reader: _Reader, line: str) -> None:
     """``第14包：…不足3家，本包废标。`` or a title ``第14包、第16包废标公告``: the lots a clause fails or ends."""
+    if not _STATUS_WORD.search(line):
+        return
     for clause in CLAUSE_END.split(line):
         status = next((status for word, status in LOT_STATUS_WORDS if word in clause), None)
         if status is None:
