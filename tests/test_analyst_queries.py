@@ -16,18 +16,18 @@ QUERIES = re.findall(r"\*\*(\d+)\. ([^*]+)\*\*.*?```sql\n(.*?)```", GUIDE, re.DO
 
 # What the demo's invented notices (demo/expected.json) answer to each question: (rows, a value that must show).
 DEMO_ANSWERS = {
-    "1": (2, "成都锦程数联科技有限公司"),  # the cloud buy's supplier is only named in its award notice
+    "1": (3, "成都锦程数联科技有限公司"),  # the cloud buy's supplier is only named in its award notice
     "2": (3, "AWS"),
     "3": (1, 40_000_000),
     "4": (0, None),  # every invented reseller sells to one buyer: the query must run and find none
     "5": (4, "cloud_compute"),
     "6": (3, "weak"),
     "7": (6, "H20"),
-    "8": (12, "北京智衡恒信科技有限公司"),  # two of them tenders whose chip is named only in an attachment
-    "9": (6, None),
+    "8": (14, "北京智衡恒信科技有限公司"),  # two of them tenders whose chip is named only in an attachment
+    "9": (7, None),
     "10": (10, "llm_tokens"),
     "11": (1, None),
-    "12": (0, None),  # the demo's buyers are invented: none is listed or military (the digest test covers them)
+    "12": (2, "Harbin Institute of Technology"),  # its Shenzhen campus (H800) and a PLA unit (A100)
 }
 
 
@@ -121,7 +121,7 @@ def test_purchases_by_category_has_one_row_per_matched_notice_and_category(snaps
     rows = snapshot.execute(
         "SELECT category, count(*) FROM purchases_by_category GROUP BY category ORDER BY category"
     ).fetchall()
-    assert rows == [("ai_chip", 9), ("cloud_compute", 4), ("llm_tokens", 2)]
+    assert rows == [("ai_chip", 11), ("cloud_compute", 4), ("llm_tokens", 2)]
     token_buy = snapshot.execute(
         "SELECT buyer, tokens, providers, suppliers_named, amount_cny FROM purchases_by_category "
         "WHERE category = 'llm_tokens' AND tokens IS NOT NULL"
