@@ -252,9 +252,7 @@ def _unnamed_section(rows: list[dict]) -> list[str]:
         anchor = f' <a href="{esc(link)}" rel="noopener noreferrer nofollow">link</a>' if link else ""
         headline = f'<span lang="en">{esc(row.get("headline_en"))}</span>: ' if row.get("headline_en") else ""
         english = f' <span lang="en">({esc(row["title_en"])})</span>' if row.get("title_en") else ""
-        parts.append(
-            f'<li>{headline}<span lang="zh">{esc(row.get("title"))}</span>{english} {esc(facts)}{anchor}</li>'
-        )
+        parts.append(f'<li>{headline}<span lang="zh">{esc(row.get("title"))}</span>{english} {esc(facts)}{anchor}</li>')
     parts.append("</ul></section>")
     return parts
 
@@ -433,7 +431,9 @@ def _rfc3339(value: datetime) -> str:
 def _entry_html(row: dict) -> str:
     flag = f"<p><strong>{esc(flag_line(row))}</strong></p>" if flag_line(row) else ""
     facts = flag + "".join(f"<li>{esc(label)}: {esc(value)}</li>" for label, value in match_facts(row))
-    evidence = "".join(f"<blockquote>{esc(snippet)}</blockquote>" for snippet in merged_evidence(row.get("evidence"))[:2])
+    evidence = "".join(
+        f"<blockquote>{esc(snippet)}</blockquote>" for snippet in merged_evidence(row.get("evidence"))[:2]
+    )
     title_en = f"<p>{esc(row['title_en'])}</p>" if row.get("title_en") else ""
     title_zh = f'<p lang="zh">{esc(row.get("title"))}</p>' if row.get("title") else ""
     return f"{title_zh}{title_en}<ul>{facts}</ul>{evidence}"

@@ -490,7 +490,9 @@ def test_unnamed_ai_compute_gets_its_own_section_apart_from_the_matches():
     assert "1 matched notice(s)" in matches and "1 unnamed AI-compute notice(s) to follow up" in matches
     assert "&lt;script&gt;" in unnamed and "<script>" not in page and HOSTILE_TITLE not in page
     assert 'href="https://www.ccgp.gov.cn/2.htm"' in unnamed
-    assert '<li><span lang="en">Tender: AI compute, chip not named, budget CNY 1.2 M</span>: <span lang="zh">' in unnamed
+    assert (
+        '<li><span lang="en">Tender: AI compute, chip not named, budget CNY 1.2 M</span>: <span lang="zh">' in unnamed
+    )
     text = publish.render_markdown(NIGHT_1, rows, 2)
     named, follow_up = text.split("## Unnamed AI compute (to follow up)")
     assert "## [review] GPU服务器采购" in named and "script" not in named
