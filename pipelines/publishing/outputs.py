@@ -124,27 +124,48 @@ def flag_line(row: dict) -> str:
 
 
 def merged_evidence(snippets: list[str] | None) -> list[str]:
-    """One snippet per place: a snippet inside (or overlapping most of) an earlier one is dropped."""
+    """One snippet per place: a snippet inside another is dropped, two that overlap are joined into one.
+
+    The matcher cuts each snippet where no number, model name or ASCII word is split, so a join is cut there too.
+    """
     kept: list[str] = []
     for snippet in snippets or []:
         flat = " ".join(str(snippet).split())
         if not flat:
             continue
-        if any(flat in other or _overlap(flat, other) >= 0.6 * len(flat) for other in kept):
-            continue
-        kept = [other for other in kept if other not in flat]
         kept.append(flat)
+        merged = True
+        while merged:  # a join can make a snippet meet another one kept before
+            merged = False
+            for i in range(len(kept)):
+                for j in range(i + 1, len(kept)):
+                    joined = _joined(kept[i], kept[j])
+                    if joined is not None:
+                        kept[i] = joined
+                        del kept[j]
+                        merged = True
+                        break
+                if merged:
+                    break
     return kept
 
 
-def _overlap(one: str, other: str) -> int:
-    """Length of the longest suffix of one that begins other, or prefix of one that ends other."""
-    best = 0
-    for size in range(min(len(one), len(other)), 0, -1):
-        if one.endswith(other[:size]) or other.endswith(one[:size]):
-            best = size
-            break
-    return best
+# Two snippets are one place when one ends with at least this much of the other's start: a shared model name
+# ("A800服务器") is not enough; the matcher's windows (40 characters each side) share far more.
+_MIN_OVERLAP = 12
+
+
+def _joined(one: str, other: str) -> str | None:
+    """``one`` and ``other`` as one snippet when one holds the other or they overlap enough, else None."""
+    if other in one:
+        return one
+    if one in other:
+        return other
+    for first, second in ((one, other), (other, one)):
+        for size in range(min(len(first), len(second)) - 1, _MIN_OVERLAP - 1, -1):
+            if first.endswith(second[:size]):
+                return first + second[size:]
+    return None
 
 
 def with_english(chinese: str | None, english: str | None) -> str:

@@ -546,6 +546,26 @@ def test_listed_and_military_buyers_come_first_marked_with_english_headlines(con
         (["8块A800", "服务器2台，每台配置8块A800 80GB"], ["服务器2台，每台配置8块A800 80GB"]),
         (["AWS账号", "Azure OpenAI 4000万tokens"], ["AWS账号", "Azure OpenAI 4000万tokens"]),
         (["  ", "a\nb"], ["a b"]),
+        # two windows over one item row overlap: joined into one snippet, nothing of either lost
+        (
+            [
+                "GPU服务器 | 超聚变 | G8600 V7（8×NVIDIA H800 80GB SXM5） | 1台",
+                "G8600 V7（8×NVIDIA H800 80GB SXM5） | 1台 | 2260000",
+            ],
+            ["GPU服务器 | 超聚变 | G8600 V7（8×NVIDIA H800 80GB SXM5） | 1台 | 2260000"],
+        ),
+        # the later window first (scores order the snippets, not places)
+        (
+            ["每台配置8块NVIDIA A800 80GB，用于教学", "采购GPU服务器2台，每台配置8块NVIDIA A800"],
+            ["采购GPU服务器2台，每台配置8块NVIDIA A800 80GB，用于教学"],
+        ),
+        # sharing a model name is not sharing a place
+        (["采购A800服务器", "A800服务器维保"], ["采购A800服务器", "A800服务器维保"]),
+        # a third snippet that bridges two kept ones joins all three
+        (
+            ["AAAAAAAAAAAAAAAAB", "CDDDDDDDDDDDDDDDD", "AAAAAAAAAAAAAABxxxxxxxxxxxxxxCDDDDDDDDDDD"],
+            ["AAAAAAAAAAAAAAAABxxxxxxxxxxxxxxCDDDDDDDDDDDDDDDD"],
+        ),
     ],
 )
 def test_evidence_is_one_snippet_per_place(snippets, merged):
