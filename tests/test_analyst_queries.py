@@ -115,6 +115,13 @@ def test_card_totals_multiply_item_rows_and_match_the_hit_quantities(snapshot):
         ).fetchall()
     )
     assert cards == {"90000301": 16, "90000202": 8}  # 2 servers × 8 A800; 4 workstations × 2 RTX 4090
+    attached = dict(
+        snapshot.execute(
+            "SELECT notice_id, cards FROM purchases_by_category WHERE notice_id IN ('90000907', '90000908')"
+        ).fetchall()
+    )
+    # The attachments' English specifications: "2 nodes / Each node: 8 x A800", "4 units / Each unit: 8 x H800".
+    assert attached == {"90000907": 16, "90000908": 32}
     a100 = snapshot.execute("SELECT amount_cny FROM matches WHERE notice_id = '90000804' AND model = 'A100'").fetchall()
     assert a100 and all(amount is None or amount > 1000 for (amount,) in a100)  # not the table's row number 1
 

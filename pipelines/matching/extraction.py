@@ -18,8 +18,11 @@ _CARDS_MULTIPLIER_AFTER = re.compile(
 _CARDS_COUNT_AFTER = re.compile(r"^[^,;。，；、]{0,20}?(?<![0-9.])([0-9]{1,4}) ?(?:块|张|片|颗|pcs)")
 _QUANTITY_FIELD_AFTER = re.compile(r"数量[:]?([0-9]{1,4}) ?(块|张|片|颗|个|台|套)?")
 _CARDS_PER_SERVER = re.compile(r"(?<![0-9])([0-9]{1,2}) ?卡(?!通|片|号|座)")
-_SERVERS = re.compile(r"(?<![0-9.])([0-9]{1,4}) ?(?:台|个节点|节点)(?!账|式|灯|班|风)")
-_PER_SERVER = re.compile(r"每台|单台|每节点|单节点|每个节点|/台|每套|单机")
+# English specifications (attachments) count machines as units or nodes and say "each unit: 8 x …".
+_SERVERS = re.compile(
+    r"(?<![0-9.])([0-9]{1,4}) ?(?:台|个节点|节点|(?:units?|nodes?|servers?)(?![a-z]))(?!账|式|灯|班|风)"
+)
+_PER_SERVER = re.compile(r"每台|单台|每节点|单节点|每个节点|/台|每套|单机|(?:each|per) (?:unit|node|server)(?![a-z])")
 # "服务器2台，每台配置8块A800": the cards of each machine, in the clause right after the machine count, and only when
 # a GPU or accelerator is what is counted, right after the count (每台配置2颗CPU, 每台8块SSD are not cards).
 _CARDS_EACH_MACHINE = re.compile(

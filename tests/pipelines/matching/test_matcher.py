@@ -86,6 +86,23 @@ def test_card_count_spellings(matcher: Matcher, written: str, quantity: int) -> 
     assert (chip[0]["quantity"], chip[0]["unit"]) == (quantity, "card")
 
 
+# English specifications (attachments): "4 units / Each unit: 8 x H800" is 32 cards; without "each" a count of
+# units or nodes multiplies nothing.
+@pytest.mark.parametrize(
+    ("body", "quantity"),
+    [
+        ("Item 1: GPU server, 4 units\nEach unit: 8 x NVIDIA H800 80GB SXM5, 2 x 400Gb/s NICs", 32),
+        ("Part 2. Training servers: 2 nodes\nEach node: 8 x NVIDIA A800 80GB SXM4, NVLink", 16),
+        ("GPU server, 1 unit: 8 x NVIDIA H800 80GB SXM5", 8),
+        ("Storage: 4 units. GPU server: 8 x NVIDIA H800 80GB SXM5", 8),
+    ],
+)
+def test_english_specifications_count_cards_per_unit(matcher: Matcher, body: str, quantity: int) -> None:
+    chip = _hits(matcher.match("GPU server", body), "chip.")
+    assert chip, body
+    assert (chip[0]["quantity"], chip[0]["unit"]) == (quantity, "card")
+
+
 # A server hit reads the cards of each machine in the clause after its count; what else a machine holds is no card.
 @pytest.mark.parametrize(
     ("body", "quantity"),
