@@ -165,6 +165,11 @@ LUYANG_HOSPITAL = Party("庐阳县中医院", "江西省庐阳县城南新区杏
 WANNAN_AGRI = Party("皖南数字农业研究院", "安徽省芜湖市弋江区高新区服务外包园3号楼", "方老师 0553-5716628")
 GANDONG_COLLEGE = Party("赣东职业技术学院", "江西省抚州市临川区学府路1188号", "黎老师 0794-8265519")
 XIANGCHUAN_HOSPITAL = Party("湘川县人民医院", "湖南省湘川县城关镇人民路108号", "龚老师 0736-7225130")
+# Two buyers carry real names, because the listed-party data (pipelines/matching/parties.toml) must recognise them:
+# a campus of a university on the US Entity List and a PLA unit (the unit number is made up). Their purchases,
+# addresses, contacts and suppliers are as invented as everything else here.
+HIT_SHENZHEN = Party("哈尔滨工业大学（深圳）", "广东省深圳市南山区西丽大学城", "卢老师 0755-26037415")
+PLA_UNIT = Party("中国人民解放军93212部队", "北京市海淀区", "王助理 010-66812937")
 
 EXPERTS_A = "王立新、陈晓华、李明远、赵静、周建国"
 EXPERTS_B = "刘海峰、孙雅琴、吴志强、郑文博、钱丽"
@@ -1881,5 +1886,64 @@ NOTICES: tuple[Notice, ...] = (
         ),
         trap="furniture sizes in an attachment: H800mm is a desk height, not an NVIDIA H800",
         evidence=("H800mm",),
+    ),
+    # ============================================ 2026-11-24: a listed buyer and a military buyer (issue 15)
+    Notice(
+        id=90000910,
+        column="zygg",
+        sub="zbgg",
+        kind="award",
+        published="2026-11-24 18:30",
+        title="哈尔滨工业大学（深圳）智能计算平台GPU服务器采购项目中标公告",
+        project_name="智能计算平台GPU服务器采购项目",
+        project_code="QWCG-2026-HS-0516",
+        region="广东",
+        district="南山区",
+        buyer=HIT_SHENZHEN,
+        agency=AG_GUANGDONG,
+        contact="陈工",
+        contact_phone="0755-86617325",
+        template="plain",
+        pinmu="货物/设备/信息化设备/计算机/服务器",
+        award_cny=2_260_000,
+        suppliers=(
+            Supplier(
+                "深圳南海云算信息技术有限公司", "深圳市南山区粤海街道高新南七道12号数字大厦5层", "226.0000000（万元）"
+            ),
+        ),
+        item_header=GOODS,
+        items=(("GPU服务器", "超聚变", "G8600 V7（8×NVIDIA H800 80GB SXM5）", "1台", "2260000"),),
+        experts=EXPERTS_A,
+        agency_fee="收费金额2.260000万元，由中标人支付。",
+        category="ai_chip",
+        evidence=("G8600 V7（8×NVIDIA H800 80GB SXM5）",),
+    ),
+    Notice(
+        id=90000911,
+        column="zygg",
+        sub="cjgg",
+        kind="deal",
+        published="2026-11-24 18:50",
+        title="中国人民解放军93212部队计算加速卡采购项目成交公告",
+        project_name="计算加速卡采购项目",
+        project_code="GXZT-2026-JD-0533",
+        region="北京",
+        district="海淀区",
+        buyer=PLA_UNIT,
+        agency=AG_CENTRAL,
+        contact="高婧",
+        contact_phone="010-68035527",
+        template="plain",
+        pinmu="货物/设备/信息化设备/计算机/服务器",
+        award_cny=196_000,
+        suppliers=(
+            Supplier("北京京西恒远科技有限公司", "北京市海淀区西三环北路87号国际财经中心B座9层", "19.6000000（万元）"),
+        ),
+        item_header=("序号", "名称", "品牌", "规格型号", "数量", "单价（元）"),
+        items=(("1", "计算加速卡", "英伟达（NVIDIA）", "A100 80GB PCIe", "2块", "98000"),),
+        experts=EXPERTS_C,
+        agency_fee="收费金额0.294000万元。",
+        category="ai_chip",
+        evidence=("A100 80GB PCIe",),
     ),
 )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import duckdb
+import feedparser
 import pytest
 
 import cli
@@ -16,18 +18,18 @@ QUERIES = re.findall(r"\*\*(\d+)\. ([^*]+)\*\*.*?```sql\n(.*?)```", GUIDE, re.DO
 
 # What the demo's invented notices (demo/expected.json) answer to each question: (rows, a value that must show).
 DEMO_ANSWERS = {
-    "1": (2, "成都锦程数联科技有限公司"),  # the cloud buy's supplier is only named in its award notice
+    "1": (3, "成都锦程数联科技有限公司"),  # the cloud buy's supplier is only named in its award notice
     "2": (3, "AWS"),
     "3": (1, 40_000_000),
     "4": (0, None),  # every invented reseller sells to one buyer: the query must run and find none
     "5": (4, "cloud_compute"),
     "6": (3, "weak"),
     "7": (6, "H20"),
-    "8": (12, "北京智衡恒信科技有限公司"),  # two of them tenders whose chip is named only in an attachment
-    "9": (6, None),
-    "10": (10, "llm_tokens"),
+    "8": (14, "北京智衡恒信科技有限公司"),  # two of them tenders whose chip is named only in an attachment
+    "9": (7, None),
+    "10": (10, "哈尔滨工业大学（深圳）"),  # the listed campus's H800 award (CNY 2.26 M) is among the ten
     "11": (1, None),
-    "12": (0, None),  # the demo's buyers are invented: none is listed or military (the digest test covers them)
+    "12": (2, "Harbin Institute of Technology"),  # its Shenzhen campus (H800) and a PLA unit (A100)
 }
 
 
@@ -113,6 +115,13 @@ def test_card_totals_multiply_item_rows_and_match_the_hit_quantities(snapshot):
         ).fetchall()
     )
     assert cards == {"90000301": 16, "90000202": 8}  # 2 servers × 8 A800; 4 workstations × 2 RTX 4090
+    attached = dict(
+        snapshot.execute(
+            "SELECT notice_id, cards FROM purchases_by_category WHERE notice_id IN ('90000907', '90000908')"
+        ).fetchall()
+    )
+    # The attachments' English specifications: "2 nodes / Each node: 8 x A800", "4 units / Each unit: 8 x H800".
+    assert attached == {"90000907": 16, "90000908": 32}
     a100 = snapshot.execute("SELECT amount_cny FROM matches WHERE notice_id = '90000804' AND model = 'A100'").fetchall()
     assert a100 and all(amount is None or amount > 1000 for (amount,) in a100)  # not the table's row number 1
 
@@ -121,7 +130,7 @@ def test_purchases_by_category_has_one_row_per_matched_notice_and_category(snaps
     rows = snapshot.execute(
         "SELECT category, count(*) FROM purchases_by_category GROUP BY category ORDER BY category"
     ).fetchall()
-    assert rows == [("ai_chip", 9), ("cloud_compute", 4), ("llm_tokens", 2)]
+    assert rows == [("ai_chip", 11), ("cloud_compute", 4), ("llm_tokens", 2)]
     token_buy = snapshot.execute(
         "SELECT buyer, tokens, providers, suppliers_named, amount_cny FROM purchases_by_category "
         "WHERE category = 'llm_tokens' AND tokens IS NOT NULL"
@@ -165,3 +174,39 @@ def test_the_known_intermediaries_query_in_the_guide_runs_on_the_snapshot(snapsh
     # The demo's companies are invented, so none is on the watch-list; the query and the loaded list must still work.
     assert snapshot.execute(sql).fetchall() == []
     assert snapshot.execute("SELECT count(*) FROM supplier_watchlist").fetchone()[0] >= 1
+
+
+def test_the_demo_digest_puts_the_listed_and_military_purchases_first_in_english(demo_data):
+    """The demo night's digest: the listed campus and the PLA unit first, flagged; every headline English with the
+    Chinese title beside it, in every format and in the feed."""
+    (folder,) = [path for path in (demo_data / "published").iterdir() if path.is_dir()]
+    matches = json.loads((folder / "matches.json").read_text(encoding="utf-8"))["matches"]
+    assert [m["notice_id"] for m in matches[:2]] == ["90000911", "90000910"]  # both priority 1, newest first
+    assert all(m["priority"] > 1 for m in matches[2:])
+    pla, campus = matches[:2]
+    assert pla["headline_en"] == "Award: 2 × A100 (restricted since Oct 2022), CNY 196 k"
+    assert (pla["buyer_military"], pla["buyer_list"], pla["buyer_en"]) == (True, None, "PLA 93212 Unit")
+    assert campus["headline_en"] == "Award: 1 GPU server with 8 × H800 (restricted since Oct 2023), CNY 2.26 M"
+    assert (campus["buyer_list"], campus["buyer_relation"]) == ("Entity List", "campus (深圳)")
+    assert campus["buyer_en"] == "Harbin Institute of Technology, Shenzhen"
+    for match in (pla, campus):
+        assert match["licence_statement"] == (
+            "licence required; presumption of denial for Entity-List and military end users"
+        )
+    markdown = (folder / "digest.md").read_text(encoding="utf-8")
+    entries = markdown.split("\n## [")[1:]
+    assert len(entries) == len(matches)
+    for entry, match in zip(entries, matches, strict=True):
+        heading, _, body = entry.partition("\n")
+        assert not re.search(r"[\u4e00-\u9fff]", heading), heading  # the headline is English
+        assert match["headline_en"].split(" (")[0] in heading.replace("\\", "")
+        assert f"- **Title (Chinese):** {match['title']}" in body.replace("\\", "")
+    assert "**PRIORITY: restricted chip, listed or military buyer \\| MILITARY BUYER" in entries[0]
+    assert "LISTED BUYER: Harbin Institute of Technology \\(Entity List; campus \\(深圳\\)\\)" in entries[1]
+    page = (folder / "digest.html").read_text(encoding="utf-8")
+    assert page.index("90000911") < page.index("90000910") < page.index("90000901")
+    feed = feedparser.parse((demo_data / "published" / "feed.atom").read_bytes())
+    titles = {entry.id.rsplit("/", 1)[-1]: entry.title for entry in feed.entries}
+    assert len(titles) == len(matches)
+    for match in matches:
+        assert titles[match["notice_id"]] == f"[{match['tier']}] {match['headline_en']} ({match['title']})"

@@ -65,7 +65,7 @@ def test_the_night_writes_its_log_under_the_data_directory(demo_night):
     (log,) = (data / "logs").glob("nightly-*.log")
     text = log.read_text(encoding="utf-8")
     assert "INFO prefect.flow_runs: nightly summary: " in text
-    assert '"ccgp": {"verdict": "ok", "reason": "51 notices from 57 responses; attachments: 3 fetched (2.4 kB)"' in text
+    assert '"ccgp": {"verdict": "ok", "reason": "53 notices from 59 responses; attachments: 3 fetched (2.4 kB)"' in text
     assert "INFO prefect.task_runs: Finished in state Completed()" in text
 
 
@@ -99,13 +99,13 @@ def test_a_second_demo_night_makes_only_list_requests_and_publishes_nothing_new(
     first_run = stored_runs(data)
     assert run_cli("nightly", "--replay", str(DEMO), "--data-dir", str(data)) == 0
     out = capsys.readouterr().out
-    assert "ccgp: ok: 0 notices from 3 responses (51 listed notices stored already)" in out
+    assert "ccgp: ok: 0 notices from 3 responses (53 listed notices stored already)" in out
     assert "notices: 0 (0 new), parse errors: 0, newly published matches: 0" in out
     assert published_csv(data) == before
-    # The first night fetched the 3 list pages, 51 notices and 3 attachments; the second only the list pages.
+    # The first night fetched the 3 list pages, 53 notices and 3 attachments; the second only the list pages.
     first, second = crawl_rows(data)
-    assert first[:3] == (57, 51, 0)
-    assert second[:4] == (3, 0, 51, "ok")
+    assert first[:3] == (59, 53, 0)
+    assert second[:4] == (3, 0, 53, "ok")
     with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM notices").fetchone() == (len(EXPECTED),)
         assert con.execute("SELECT count(*) FROM publications").fetchone() == (len(before),)
@@ -119,9 +119,9 @@ def test_refetch_fetches_every_notice_again_and_stores_no_unchanged_one(demo_nig
     assert run_cli("nightly", "--replay", str(DEMO), "--data-dir", str(data), "--refetch") == 0
     out = capsys.readouterr().out
     # Every notice page again; the attachments stored already are not (they are files, not notices that change).
-    assert "ccgp: ok: 51 notices from 54 responses\n" in out
-    assert "notices: 51 (0 new), parse errors: 0, newly published matches: 0" in out
-    assert crawl_rows(data)[-1][:3] == (54, 51, 0)
+    assert "ccgp: ok: 53 notices from 56 responses\n" in out
+    assert "notices: 53 (0 new), parse errors: 0, newly published matches: 0" in out
+    assert crawl_rows(data)[-1][:3] == (56, 53, 0)
     # Fetched again, the same content: no row rewritten, nothing published.
     assert stored_runs(data) == first_run
     assert published_csv(data) == before

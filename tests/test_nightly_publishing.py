@@ -233,7 +233,7 @@ def test_nights_killed_at_every_ingest_step_lose_and_double_nothing(prefect_harn
     finally:
         receiver.close()
     with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
-        assert con.execute("SELECT count(*), count(DISTINCT notice_id) FROM notices").fetchall() == [(51, 51)]
+        assert con.execute("SELECT count(*), count(DISTINCT notice_id) FROM notices").fetchall() == [(53, 53)]
     assert ledger(data) == [(notice_id, "2026-11-25", "published") for notice_id in sorted(PURCHASES)]
     (_, body) = receiver.bodies
     assert sorted(match["notice_id"] for match in body["matches"]) == sorted(PURCHASES)

@@ -174,7 +174,7 @@ def test_a_night_on_its_own_temporary_server_completes_without_telemetry_errors(
         timeout=WAIT_S,
     )  # fmt: skip
     assert night.returncode == 0, night.stderr[-3000:]
-    assert "ccgp: ok: 51 notices" in night.stdout
+    assert "ccgp: ok: 53 notices" in night.stdout
     assert "Starting temporary server" in night.stderr
     assert "telemetry" not in night.stderr
     assert "Traceback" not in night.stderr

@@ -227,7 +227,7 @@ def test_a_worker_of_the_process_pool_runs_the_yaml_deployment(server, tmp_path)
     assert state["type"] == "COMPLETED", f"{state.get('message')}\n{server.log_tail()}"
     with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*), min(publish_date)::VARCHAR FROM publications").fetchone() == (
-            14,
+            16,
             "2026-11-24",
         )
 
@@ -317,5 +317,5 @@ def test_serve_starts_its_own_server_runs_a_night_each_minute_and_leaves_nothing
     assert runs[0]["parameters"]["replay"] == str(DEMO_WARC)
     assert wait_for(lambda: not _processes_with(marker), timeout=60), "serve left processes behind"
     with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM publications").fetchone() == (14,)
+        assert con.execute("SELECT count(*) FROM publications").fetchone() == (16,)
         assert con.execute("SELECT DISTINCT verdict, replay FROM crawl_runs").fetchall() == [("ok", str(DEMO_WARC))]

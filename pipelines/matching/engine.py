@@ -55,7 +55,7 @@ from pipelines.matching.rules import (
 from pipelines.national.notice_types import BY_CODE
 
 # Bump when the engine (not the rules file) changes what a notice yields, e.g. how quantities are read.
-ENGINE_VERSION = "3"
+ENGINE_VERSION = "4"
 
 _MAX_HITS = 50
 # Finds the positions of a normalized field where some pattern may start.

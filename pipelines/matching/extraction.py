@@ -18,8 +18,18 @@ _CARDS_MULTIPLIER_AFTER = re.compile(
 _CARDS_COUNT_AFTER = re.compile(r"^[^,;。，；、]{0,20}?(?<![0-9.])([0-9]{1,4}) ?(?:块|张|片|颗|pcs)")
 _QUANTITY_FIELD_AFTER = re.compile(r"数量[:]?([0-9]{1,4}) ?(块|张|片|颗|个|台|套)?")
 _CARDS_PER_SERVER = re.compile(r"(?<![0-9])([0-9]{1,2}) ?卡(?!通|片|号|座)")
-_SERVERS = re.compile(r"(?<![0-9.])([0-9]{1,4}) ?(?:台|个节点|节点)(?!账|式|灯|班|风)")
-_PER_SERVER = re.compile(r"每台|单台|每节点|单节点|每个节点|/台|每套|单机")
+# English specifications (attachments) count machines as units or nodes and say "each unit: 8 x …".
+_SERVERS = re.compile(
+    r"(?<![0-9.])([0-9]{1,4}) ?(?:台|个节点|节点|(?:units?|nodes?|servers?)(?![a-z]))(?!账|式|灯|班|风)"
+)
+_PER_SERVER = re.compile(r"每台|单台|每节点|单节点|每个节点|/台|每套|单机|(?:each|per) (?:unit|node|server)(?![a-z])")
+# "服务器2台，每台配置8块A800": the cards of each machine, in the clause right after the machine count, and only when
+# a GPU or accelerator is what is counted, right after the count (每台配置2颗CPU, 每台8块SSD are not cards).
+_CARDS_EACH_MACHINE = re.compile(
+    r"[,(]?(?:每台|单台|每节点|单节点|每个节点|单机)均?[^,;。，；、0-9]{0,6}?"
+    r"(?<![0-9.])([0-9]{1,2}) ?(?:块|张|片|颗|个|卡)"
+    r" ?(?:nvidia|英伟达|tesla)? ?(?:gpu|显卡|加速卡|计算卡|geforce|rtx|[ahlb][0-9]{2,3}(?![0-9]))"
+)
 _CARD_HOURS = re.compile(r"(?<![0-9.])([0-9]+(?:\.[0-9]+)?) ?(万)? ?(?:卡时|gpu ?时|卡·?小时)")
 _MEMORY_AFTER = re.compile(r"^[^,;。，；、]{0,12}?(?<![0-9.])([0-9]{2,3}) ?g(?:b)?(?![a-z0-9])")
 _MEMORY_LABELLED = re.compile(r"显存(?:容量)?[:]?(?:≥|>=)?([0-9]{2,3}) ?g(?:b)?(?![a-z0-9])")
@@ -85,6 +95,8 @@ def quantity_near(text: str, start: int, end: int) -> tuple[int | None, str | No
     server_match = nearest_match(server_counts, start, end)
     if servers is None and server_match:
         servers = int(server_match.group(1))
+    if cards is None and server_match and (each := _CARDS_EACH_MACHINE.match(text, server_match.end())):
+        return int(each.group(1)) * int(server_match.group(1)), "card"
     per_server_match = nearest_match(_CARDS_PER_SERVER.finditer(text, max(start - 30, 0), end + 30), start, end)
     per_server_cards = int(per_server_match.group(1)) if per_server_match else None
     said_per_server = bool(_PER_SERVER.search(text, server_window_start, end + 10))

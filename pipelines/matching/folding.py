@@ -103,9 +103,61 @@ class NormalizedText:
         return self.original[original_start:original_end]
 
     def snippet(self, start: int, end: int, radius: int = 40) -> str:
-        """The original text around the normalized span ``[start, end)``, ``radius`` characters each side."""
+        """The original text around the normalized span ``[start, end)``, about ``radius`` characters each side, cut
+        where no number, model name or ASCII word is split (``snippet_bounds``)."""
         original_start, original_end = self.original_span(start, end)
-        return self.original[max(original_start - radius, 0) : original_end + radius].strip()
+        low, high = snippet_bounds(self.original, original_start, original_end, radius)
+        return self.original[low:high].strip()
+
+
+# Characters of a number, a model name or an ASCII word (full-width forms included), and the marks that join two
+# such runs into one when they sit between them: 1,395.00 / 8×A800 / SXM5-80G / 2026-11-24 / 10:30.
+_WORD_CHARS = frozenset(
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    + "".join(chr(c) for c in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)))
+)
+_WORD_JOINERS = frozenset(".,:/-_+×*＊．，：／－")
+# A word longer than this is cut rather than quoted whole (a URL, a hash): the snippet stays short.
+_LONGEST_COMPLETED = 16
+
+
+def _splits_word(text: str, cut: int) -> bool:
+    """Whether cutting ``text`` before position ``cut`` splits a number, a model name or an ASCII word."""
+    if cut <= 0 or cut >= len(text):
+        return False
+    before, after = text[cut - 1], text[cut]
+    if before in _WORD_CHARS and after in _WORD_CHARS:
+        return True
+    if before in _WORD_JOINERS and after in _WORD_CHARS:
+        return cut >= 2 and text[cut - 2] in _WORD_CHARS
+    if after in _WORD_JOINERS and before in _WORD_CHARS:
+        return cut + 1 < len(text) and text[cut + 1] in _WORD_CHARS
+    return False
+
+
+def snippet_bounds(text: str, start: int, end: int, radius: int) -> tuple[int, int]:
+    """``[low, high)`` of a quote of ``text[start:end]`` with about ``radius`` characters each side, never cutting a
+    number, a model name or an ASCII word: a cut word is completed when it is short, else left out."""
+    low, high = max(start - radius, 0), min(end + radius, len(text))
+    if _splits_word(text, low):
+        completed = low
+        while completed > 0 and low - completed < _LONGEST_COMPLETED and _splits_word(text, completed):
+            completed -= 1
+        if _splits_word(text, completed):  # too long to complete: leave the piece out
+            while low < start and _splits_word(text, low):
+                low += 1
+        else:
+            low = completed
+    if _splits_word(text, high):
+        completed = high
+        while completed < len(text) and completed - high < _LONGEST_COMPLETED and _splits_word(text, completed):
+            completed += 1
+        if _splits_word(text, completed):
+            while high > end and _splits_word(text, high):
+                high -= 1
+        else:
+            high = completed
+    return low, high
 
 
 class _Builder:

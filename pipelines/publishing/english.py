@@ -131,7 +131,10 @@ _KIND = {
     "inquiry": "Tender", "invited_tender": "Tender", "intent": "Purchase intent", "correction": "Correction",
     "termination": "Cancelled",
 }  # fmt: skip
-_WHAT = {"ai_chip": "AI accelerators", "cloud_compute": "remote GPU compute", "llm_tokens": "LLM tokens"}
+_WHAT = {
+    "ai_chip": "AI accelerators", "cloud_compute": "remote GPU compute", "llm_tokens": "LLM tokens",
+    "ai_compute_unspecified": "AI compute, chip not named",
+}  # fmt: skip
 
 
 def _short_money(value: Decimal | float | None) -> str | None:

@@ -273,7 +273,9 @@ def render_markdown(publish_date: date, rows: list[dict], new: int, sources: lis
         ]
         for row in unnamed:
             link = f" <{safe_url(row['url'])}>" if row.get("url") else ""
-            lines.append(f"- {md(row['title'])} ({md(row.get('buyer') or 'buyer unknown')}){link}")
+            buyer = outputs.with_english(row.get("buyer"), row.get("buyer_en")) or "buyer unknown"
+            headline = f"{md(row['headline_en'])}: " if row.get("headline_en") else ""
+            lines.append(f"- {headline}{md(row['title'])} ({md(buyer)}){link}")
         lines.append("")
     return "\n".join(lines)
 

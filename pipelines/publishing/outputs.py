@@ -124,30 +124,51 @@ def flag_line(row: dict) -> str:
 
 
 def merged_evidence(snippets: list[str] | None) -> list[str]:
-    """One snippet per place: a snippet inside (or overlapping most of) an earlier one is dropped."""
+    """One snippet per place: a snippet inside another is dropped, two that overlap are joined into one.
+
+    The matcher cuts each snippet where no number, model name or ASCII word is split, so a join is cut there too.
+    """
     kept: list[str] = []
     for snippet in snippets or []:
         flat = " ".join(str(snippet).split())
         if not flat:
             continue
-        if any(flat in other or _overlap(flat, other) >= 0.6 * len(flat) for other in kept):
-            continue
-        kept = [other for other in kept if other not in flat]
         kept.append(flat)
+        merged = True
+        while merged:  # a join can make a snippet meet another one kept before
+            merged = False
+            for i in range(len(kept)):
+                for j in range(i + 1, len(kept)):
+                    joined = _joined(kept[i], kept[j])
+                    if joined is not None:
+                        kept[i] = joined
+                        del kept[j]
+                        merged = True
+                        break
+                if merged:
+                    break
     return kept
 
 
-def _overlap(one: str, other: str) -> int:
-    """Length of the longest suffix of one that begins other, or prefix of one that ends other."""
-    best = 0
-    for size in range(min(len(one), len(other)), 0, -1):
-        if one.endswith(other[:size]) or other.endswith(one[:size]):
-            best = size
-            break
-    return best
+# Two snippets are one place when one ends with at least this much of the other's start: a shared model name
+# ("A800服务器") is not enough; the matcher's windows (40 characters each side) share far more.
+_MIN_OVERLAP = 12
 
 
-def _with_english(chinese: str | None, english: str | None) -> str:
+def _joined(one: str, other: str) -> str | None:
+    """``one`` and ``other`` as one snippet when one holds the other or they overlap enough, else None."""
+    if other in one:
+        return one
+    if one in other:
+        return other
+    for first, second in ((one, other), (other, one)):
+        for size in range(min(len(first), len(second)) - 1, _MIN_OVERLAP - 1, -1):
+            if first.endswith(second[:size]):
+                return first + second[size:]
+    return None
+
+
+def with_english(chinese: str | None, english: str | None) -> str:
     if not chinese:
         return ""
     return f"{english} ({chinese})" if english and english != chinese else chinese
@@ -158,8 +179,8 @@ def match_facts(row: dict) -> list[tuple[str, str]]:
     suppliers = row.get("suppliers") or []
     english = row.get("suppliers_en") or [None] * len(suppliers)
     facts = [
-        ("Buyer", _with_english(row.get("buyer"), row.get("buyer_en"))),
-        ("Supplier(s)", "; ".join(_with_english(s, e) for s, e in zip(suppliers, english, strict=False) if s)),
+        ("Buyer", with_english(row.get("buyer"), row.get("buyer_en"))),
+        ("Supplier(s)", "; ".join(with_english(s, e) for s, e in zip(suppliers, english, strict=False) if s)),
         ("Licence", row.get("licence_statement") or ""),
         ("Why", row.get("reason") or ""),
         ("Same process", joined(row.get("same_process"))),
@@ -250,8 +271,9 @@ def _unnamed_section(rows: list[dict]) -> list[str]:
         facts = "; ".join(f"{label}: {value}" for label, value in match_facts(row) if label in ("Buyer", "Published"))
         link = http_url(row.get("url"))
         anchor = f' <a href="{esc(link)}" rel="noopener noreferrer nofollow">link</a>' if link else ""
+        headline = f'<span lang="en">{esc(row.get("headline_en"))}</span>: ' if row.get("headline_en") else ""
         english = f' <span lang="en">({esc(row["title_en"])})</span>' if row.get("title_en") else ""
-        parts.append(f'<li><span lang="zh">{esc(row.get("title"))}</span>{english} {esc(facts)}{anchor}</li>')
+        parts.append(f'<li>{headline}<span lang="zh">{esc(row.get("title"))}</span>{english} {esc(facts)}{anchor}</li>')
     parts.append("</ul></section>")
     return parts
 
@@ -430,9 +452,12 @@ def _rfc3339(value: datetime) -> str:
 def _entry_html(row: dict) -> str:
     flag = f"<p><strong>{esc(flag_line(row))}</strong></p>" if flag_line(row) else ""
     facts = flag + "".join(f"<li>{esc(label)}: {esc(value)}</li>" for label, value in match_facts(row))
-    evidence = "".join(f"<blockquote>{esc(snippet)}</blockquote>" for snippet in (row.get("evidence") or [])[:2])
+    evidence = "".join(
+        f"<blockquote>{esc(snippet)}</blockquote>" for snippet in merged_evidence(row.get("evidence"))[:2]
+    )
     title_en = f"<p>{esc(row['title_en'])}</p>" if row.get("title_en") else ""
-    return f"{title_en}<ul>{facts}</ul>{evidence}"
+    title_zh = f'<p lang="zh">{esc(row.get("title"))}</p>' if row.get("title") else ""
+    return f"{title_zh}{title_en}<ul>{facts}</ul>{evidence}"
 
 
 def render_atom(
@@ -496,10 +521,19 @@ def _health_entry(night: date, sources: list[dict], authority: str, tag_date: st
     return entry
 
 
+def feed_heading(row: dict) -> str:
+    """An entry's title as feed readers list it: the English headline, the Chinese title beside it."""
+    chinese = " ".join(str(row.get("title") or "").split())
+    english = row.get("headline_en") or row.get("title_en")
+    if english and chinese:
+        return f"{english} ({chinese})"
+    return english or chinese or f"{row['source']} notice {row['notice_id']}"
+
+
 def _atom_entry(row: dict, authority: str, tag_date: str, fallback: datetime) -> ET.Element:
     entry = ET.Element(f"{{{ATOM}}}entry")
     ET.SubElement(entry, f"{{{ATOM}}}id").text = entry_id(row["source"], row["notice_id"], authority, tag_date)
-    heading = row.get("title_en") or row.get("title") or f"{row['source']} notice {row['notice_id']}"
+    heading = feed_heading(row)
     mark = "[withdrawn] " if row.get("withdrawn") else ""
     ET.SubElement(entry, f"{{{ATOM}}}title").text = _xml_text(f"{mark}[{row.get('tier')}] {heading}")
     ET.SubElement(entry, f"{{{ATOM}}}updated").text = _rfc3339(row.get("entered_at") or fallback)

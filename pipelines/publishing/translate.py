@@ -25,7 +25,7 @@ import urllib.request
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from hashlib import sha256
 from pathlib import Path
 from typing import Protocol
@@ -231,14 +231,38 @@ _CJK_MARKS = str.maketrans({"：": ": ", "，": ", ", "；": "; ", "。": ". ", 
 # Marks that attach to the word before them, and those that attach to the word after.
 _CLOSING = tuple(",.:;)!?%]")
 _OPENING = tuple("([")
+# What a glossary cannot list but a rule can write exactly: dates and times the Chinese way, and list markers.
+_DATE = re.compile(r"(?<!\d)(\d{4})年(\d{1,2})月(\d{1,2})日")
+_CLOCK = re.compile(r"(?<!\d)(\d{1,2})[点时](\d{2})分")
+_NUMERALS = dict(zip("一二三四五六七八九十", range(1, 11), strict=True))
+_LIST_MARK = re.compile(r"^([一二三四五六七八九十]), ")  # 一、 once the marks are in their English form
+_PAREN_MARK = re.compile(r"^\(([一二三四五六七八九十])\)")
+
+
+def _is_date(found: re.Match[str]) -> bool:
+    try:
+        date(int(found[1]), int(found[2]), int(found[3]))
+    except ValueError:
+        return False
+    return True
+
+
+def _written_out(text: str) -> str:
+    """Dates, clock times and list markers in their English form: 2026年12月8日 09点30分 → 2026-12-08 09:30."""
+    text = _DATE.sub(lambda m: f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}" if _is_date(m) else m[0], text)
+    text = _CLOCK.sub(lambda m: f"{int(m[1]):02d}:{m[2]}" if int(m[1]) < 24 and int(m[2]) < 60 else m[0], text)
+    text = _LIST_MARK.sub(lambda m: f"{_NUMERALS[m[1]]}. ", text)
+    return _PAREN_MARK.sub(lambda m: f"({_NUMERALS[m[1]]}) ", text)
 
 
 class GlossaryEngine:
     """Translates a short segment word for word when every Han character in it is a glossary term.
 
     Longest terms win (``中标供应商`` before ``供应商``). Digits, Latin text and punctuation pass through
-    (width-normalized). A segment with any Han character outside the glossary is declined, so this engine never
-    produces half-translated text; such segments are left to a machine-translation engine.
+    (width-normalized); dates, clock times and list markers written the Chinese way are written out first
+    (``2026年12月8日 09点30分`` → ``2026-12-08 09:30``, ``一、`` → ``1.``). A segment with any other Han character
+    outside the glossary is declined, so this engine never produces half-translated text; such segments are left
+    to a machine-translation engine.
     """
 
     name = "glossary"
@@ -260,7 +284,7 @@ class GlossaryEngine:
         return [self.translate_one(text) for text in texts]
 
     def translate_one(self, text: str) -> str | None:
-        text = unicodedata.normalize("NFKC", text.translate(_CJK_MARKS))
+        text = _written_out(unicodedata.normalize("NFKC", text.translate(_CJK_MARKS)))
         text = re.sub(r"\s+", " ", text).strip()
         if not text or len(text) > self.max_chars or not _HAN.search(text):
             return None

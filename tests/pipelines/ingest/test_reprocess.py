@@ -77,7 +77,7 @@ def reprocessed(prefect_harness, tmp_path_factory):
 def test_reprocess_rebuilds_every_archived_notice_with_the_current_parser(reprocessed):
     reprocessed, code, out = reprocessed
     assert code == 0
-    assert f"reprocessed {len(EXPECTED)} notice(s) from 75 archived response(s) with parser {PARSER_VERSION}" in out
+    assert f"reprocessed {len(EXPECTED)} notice(s) from 77 archived response(s) with parser {PARSER_VERSION}" in out
     assert f"{len(EXPECTED) - 1} new, 1 updated, parse errors: 0, skipped: none" in out
     with duckdb.connect(str(reprocessed / "tenders.duckdb"), read_only=True) as con:
         rows = {

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.matching.engine import Matcher, match_jsonl
-from pipelines.matching.folding import normalize
+from pipelines.matching.folding import normalize, snippet_bounds
 from pipelines.national.notice_types import NOTICE_TYPES
 from tests.conftest import ROOT, shared_path
 from tests.corpora import hefei_notices, real_page_documents
@@ -85,6 +85,43 @@ def test_card_count_spellings(matcher: Matcher, written: str, quantity: int) -> 
     assert (chip[0]["quantity"], chip[0]["unit"]) == (quantity, "card")
 
 
+# English specifications (attachments): "4 units / Each unit: 8 x H800" is 32 cards; without "each" a count of
+# units or nodes multiplies nothing.
+@pytest.mark.parametrize(
+    ("body", "quantity"),
+    [
+        ("Item 1: GPU server, 4 units\nEach unit: 8 x NVIDIA H800 80GB SXM5, 2 x 400Gb/s NICs", 32),
+        ("Part 2. Training servers: 2 nodes\nEach node: 8 x NVIDIA A800 80GB SXM4, NVLink", 16),
+        ("GPU server, 1 unit: 8 x NVIDIA H800 80GB SXM5", 8),
+        ("Storage: 4 units. GPU server: 8 x NVIDIA H800 80GB SXM5", 8),
+    ],
+)
+def test_english_specifications_count_cards_per_unit(matcher: Matcher, body: str, quantity: int) -> None:
+    chip = _hits(matcher.match("GPU server", body), "chip.")
+    assert chip, body
+    assert (chip[0]["quantity"], chip[0]["unit"]) == (quantity, "card")
+
+
+# A server hit reads the cards of each machine in the clause after its count; what else a machine holds is no card.
+@pytest.mark.parametrize(
+    ("body", "quantity"),
+    [
+        ("本项目采购GPU服务器2台，每台配置8块NVIDIA A800 80GB，用于教学。", (16, "card")),
+        ("采购推理服务器4台，每台8卡H20，用于推理", (32, "card")),
+        ("采购GPU服务器3台（每台配置4张英伟达A800加速卡）", (12, "card")),
+        # traps: CPUs, disks, and disks before the chip are counted per machine, not cards
+        ("采购GPU服务器2台，每台配置2颗CPU、8块SSD，配备NVIDIA A800", (2, "server")),
+        ("采购GPU服务器2台，每台配置16块硬盘，A800显卡", (2, "server")),
+        ("采购GPU服务器2台，每台配置8块SSD硬盘及A800加速卡", (2, "server")),
+        ("采购GPU服务器2台，每台配置2颗不低于32核的处理器，A800", (2, "server")),
+    ],
+)
+def test_server_hits_count_the_cards_of_each_machine(matcher: Matcher, body: str, quantity: tuple) -> None:
+    server = [hit for hit in _hits(matcher.match("GPU服务器采购项目", body), "server.") if hit["quantity"]]
+    assert server, body
+    assert (server[0]["quantity"], server[0]["unit"]) == quantity
+
+
 @pytest.mark.parametrize(
     ("row", "quantity"),
     [
@@ -129,6 +166,40 @@ def test_offsets_quote_the_original() -> None:
     two = normalized.text.index("2台")
     assert normalized.original_text(two, two + 1) == "两"
     assert normalized.original_text(0, len(normalized.text)) == original
+
+
+# (text, the hit, radius, the quote): a snippet never starts or ends inside a number, a model or an ASCII word; a
+# short cut word is completed, a long one (a URL) left out; Chinese text is cut anywhere.
+@pytest.mark.parametrize(
+    ("text", "hit", "radius", "quote"),
+    [
+        # the radius would start inside "A800" ("00 80GB…"), or end inside "2260000" ("…| 22600")
+        ("配置8×NVIDIA A800 80GB | 1台", "1台", 10, "A800 80GB | 1台"),
+        ("配置8×NVIDIA A800 80GB | 1台 | 2260000元", "1台", 8, "80GB | 1台 | 2260000"),
+        # just after "8×": the multiplier stays with its model
+        ("服务器 8×A800，8台", "8台", 5, "8×A800，8台"),
+        # inside an amount with separators ("1,3"), and inside an English word ("U server")
+        ("预算金额：1,395.00万元，采购GPU服务器", "预算", 6, "预算金额：1,395.00"),
+        ("Item 1: GPU server, 4 units", "4 units", 12, "GPU server, 4 units"),
+        # full-width digits and letters are words too
+        ("单价１２３４５元 Ａ８００ 八卡", "元", 3, "１２３４５元 Ａ８００"),
+        # a long word is left out rather than quoted whole
+        ("see https://example.org/aaaaaaaaaaaaaaaaaaaaaaaaa then A100 cards", "A100", 12, "then A100 cards"),
+        # Chinese is cut where the radius falls; a hit at the edge of the text is kept whole
+        ("采购计算加速卡A100两块", "A100", 2, "速卡A100两块"),
+        ("A100", "A100", 40, "A100"),
+        # a hit inside a longer word is quoted with the whole word
+        ("xxA100yy", "A100", 0, "xxA100yy"),
+    ],
+)
+def test_evidence_snippets_cut_at_word_and_number_boundaries(text: str, hit: str, radius: int, quote: str) -> None:
+    start = text.index(hit)
+    low, high = snippet_bounds(text, start, start + len(hit), radius)
+    assert text[low:high].strip() == quote
+    normalized = normalize(text)
+    folded = normalize(hit).text
+    position = normalized.text.index(folded)
+    assert normalized.snippet(position, position + len(folded), radius) == quote  # through the text's map
 
 
 _ALPHABET = st.sampled_from(

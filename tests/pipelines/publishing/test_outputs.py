@@ -18,7 +18,7 @@ import pytest
 
 from pipelines import config
 from pipelines.matching import parties
-from pipelines.publishing import delivery, outputs
+from pipelines.publishing import delivery, english, outputs
 from pipelines.publishing import ledger as publish
 from pipelines.publishing.outputs import merged_evidence
 from pipelines.storage import schema, snapshot, store
@@ -144,9 +144,10 @@ def test_an_english_title_is_shown_once_a_translation_relation_exists(con, tmp_p
 @pytest.mark.parametrize(
     ("title", "expected_title"),
     [
-        (HOSTILE_TITLE, "[strong] " + HOSTILE_TITLE),
-        ("GPU服务器\x00\x07采购 & <b>", "[strong] GPU服务器采购 & <b>"),  # control characters XML cannot carry
-        ("]]><evil/>", "[strong] ]]><evil/>"),
+        # The English headline from the facts, the Chinese title beside it.
+        (HOSTILE_TITLE, f"[strong] Notice: 16 × A800 ({HOSTILE_TITLE})"),
+        ("GPU服务器\x00\x07采购 & <b>", "[strong] Notice: 16 × A800 (GPU服务器采购 & <b>)"),  # control characters
+        ("]]><evil/>", "[strong] Notice: 16 × A800 (]]><evil/>)"),
     ],
 )
 def test_the_feed_is_valid_atom_whatever_the_titles(con, tmp_path, title, expected_title):
@@ -480,16 +481,24 @@ def test_unnamed_ai_compute_gets_its_own_section_apart_from_the_matches():
         _digest_row("1", "GPU服务器采购（A800-class）", ["ai_chip"]),
         _digest_row("2", HOSTILE_TITLE, ["ai_compute_unspecified"]),
     ]
+    rows[1] |= {"notice_type": "open_tender", "amount_cny": 1_200_000, "amount_kind": "budget", "buyer_en": "A Univ"}
+    rows[1]["headline_en"] = english.headline(rows[1])
+    assert rows[1]["headline_en"] == "Tender: AI compute, chip not named, budget CNY 1.2 M"
     page = outputs.render_html(NIGHT_1, rows, 2, {})
     matches, unnamed = page.split('<section id="unnamed-compute">')
     assert matches.count('<article class="match"') == 1 and "A800-class" in matches
     assert "1 matched notice(s)" in matches and "1 unnamed AI-compute notice(s) to follow up" in matches
     assert "&lt;script&gt;" in unnamed and "<script>" not in page and HOSTILE_TITLE not in page
     assert 'href="https://www.ccgp.gov.cn/2.htm"' in unnamed
+    assert (
+        '<li><span lang="en">Tender: AI compute, chip not named, budget CNY 1.2 M</span>: <span lang="zh">' in unnamed
+    )
     text = publish.render_markdown(NIGHT_1, rows, 2)
     named, follow_up = text.split("## Unnamed AI compute (to follow up)")
     assert "## [review] GPU服务器采购" in named and "script" not in named
     assert "\\<script\\>" in follow_up and "<https://www.ccgp.gov.cn/2.htm>" in follow_up
+    assert "- Tender: AI compute, chip not named, budget CNY 1.2 M: \\<script\\>" in follow_up
+    assert "(A Univ \\(某大学\\))" in follow_up
 
 
 def test_listed_and_military_buyers_come_first_marked_with_english_headlines(con, tmp_path):
@@ -523,6 +532,11 @@ def test_listed_and_military_buyers_come_first_marked_with_english_headlines(con
     page = read(tmp_path, NIGHT_1, "digest.html")
     assert page.index("哈尔滨工业大学（深圳）") < page.index("北辰理工大学")
     assert '<p class="flag">' in page
+    feed = feedparser.parse((tmp_path / "published" / "feed.atom").read_bytes())
+    titles = {entry.id.rsplit("/", 1)[-1]: entry.title for entry in feed.entries}
+    assert titles["2"] == f"[strong] Award: 16 × A800 (restricted since Oct 2023), CNY 1.4 M ({first['title']})"
+    summary = next(e.summary for e in feed.entries if e.id.endswith("/2"))
+    assert "PRIORITY: restricted chip, listed or military buyer" in summary and first["title"] in summary
 
 
 @pytest.mark.parametrize(
@@ -532,6 +546,26 @@ def test_listed_and_military_buyers_come_first_marked_with_english_headlines(con
         (["8块A800", "服务器2台，每台配置8块A800 80GB"], ["服务器2台，每台配置8块A800 80GB"]),
         (["AWS账号", "Azure OpenAI 4000万tokens"], ["AWS账号", "Azure OpenAI 4000万tokens"]),
         (["  ", "a\nb"], ["a b"]),
+        # two windows over one item row overlap: joined into one snippet, nothing of either lost
+        (
+            [
+                "GPU服务器 | 超聚变 | G8600 V7（8×NVIDIA H800 80GB SXM5） | 1台",
+                "G8600 V7（8×NVIDIA H800 80GB SXM5） | 1台 | 2260000",
+            ],
+            ["GPU服务器 | 超聚变 | G8600 V7（8×NVIDIA H800 80GB SXM5） | 1台 | 2260000"],
+        ),
+        # the later window first (scores order the snippets, not places)
+        (
+            ["每台配置8块NVIDIA A800 80GB，用于教学", "采购GPU服务器2台，每台配置8块NVIDIA A800"],
+            ["采购GPU服务器2台，每台配置8块NVIDIA A800 80GB，用于教学"],
+        ),
+        # sharing a model name is not sharing a place
+        (["采购A800服务器", "A800服务器维保"], ["采购A800服务器", "A800服务器维保"]),
+        # a third snippet that bridges two kept ones joins all three
+        (
+            ["AAAAAAAAAAAAAAAAB", "CDDDDDDDDDDDDDDDD", "AAAAAAAAAAAAAABxxxxxxxxxxxxxxCDDDDDDDDDDD"],
+            ["AAAAAAAAAAAAAAAABxxxxxxxxxxxxxxCDDDDDDDDDDDDDDDD"],
+        ),
     ],
 )
 def test_evidence_is_one_snippet_per_place(snippets, merged):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -95,9 +96,19 @@ def terms():
         ("中标供应商：", "Winning supplier:"),
         ("北京市", "Beijing"),
         ("更正公告", "Correction notice"),
+        # Dates, clock times and list markers are written out by rule, not looked up.
+        ("截止时间：2026年12月8日 9点30分", "Deadline: 2026-12-08 09:30"),
+        ("首次公告日期：2026年10月28日", "First notice date: 2026-10-28"),
+        ("一、项目基本情况", "1. basic project information"),
+        ("（二）采购人信息", "(2) purchaser information"),
+        ("收费金额2040.00元，由成交供应商支付。", "Fee 2040.00 yuan, paid by the selected supplier."),
         # Any Han character outside the glossary: declined, never half-translated.
         ("采购人：滨江大学", None),
         ("A100 80GB", None),
+        # Not a date or a list marker: left to the glossary, which declines what it does not cover.
+        ("更正日期：2026年2月30日", None),
+        ("二十、附件", None),
+        ("截止时间：2026年12月8日 25点30分", None),
     ],
 )
 def test_glossary_engine_translates_only_fully_covered_segments(terms, segment, english):
@@ -275,6 +286,9 @@ def test_translate_command_with_the_glossary_and_libretranslate(demo_db, libretr
     assert cli.main(["translate", "--engine", "glossary", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("glossary → en: translated ")
+    # What the glossary honestly covers of the demo: field labels, methods, amounts, dates and times, list markers.
+    glossed, declined = map(int, re.search(r"translated (\d+) segment\(s\), (\d+) declined", out).groups())
+    assert (glossed, glossed + declined) == (205, 843), out
     argv = ["translate", "--engine", "libretranslate", "--url", server.url, "--limit", "7", "--data-dir", str(tmp_path)]
     assert cli.main(argv) == 0
     assert "libretranslate → en: translated 7 segment(s)" in capsys.readouterr().out
