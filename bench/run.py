@@ -133,8 +133,8 @@ def rows_for(size: int, now: dict, before: dict | None) -> list[tuple[str, str, 
     if "insert_s" in store:
         for key, name in (("insert_s", "insert"), ("rerun_s", "re-run (same rows)")):
             ratio = store[key] / store["read_json_s"]
-            # The insert's own peak where the stage records it; the stage's (insert and re-run) otherwise.
-            peak = store.get("insert_peak_mib") if key == "insert_s" else store.get("peak_mib")
+            # The insert's own peak, then the larger of both loads' (the stage's peak also holds the baseline's).
+            peak = store.get("insert_peak_mib") if key == "insert_s" else store.get("loads_peak_mib")
             rows.append((
                 f"store {store['rows']:,} notices: {name}",
                 was("store", lambda b, key=key: f"{_rate(b['rows'], b[key])} ({b[key] / b['read_json_s']:.1f}×)"),
