@@ -139,8 +139,9 @@ def store_notices(notices_paths: list[str], db_path: str, run_id: str) -> dict:
         loaded = store.load_jsonl(con, notices_paths, run_id, datetime.now(UTC))
         resolved = pending_fetches.resolve(con)
         waiting, given_up = pending_fetches.counts(con)
-    return {"inserted": loaded.inserted, "updated": loaded.updated, "pending_resolved": resolved,
-            "pending_waiting": waiting, "pending_given_up": given_up}  # fmt: skip
+    # Files DuckDB refused as typed were stored by the slower Python converters: listed so an operator sees them.
+    return {"inserted": loaded.inserted, "updated": loaded.updated, "python_path_files": loaded.python_files,
+            "pending_resolved": resolved, "pending_waiting": waiting, "pending_given_up": given_up}  # fmt: skip
 
 
 @task(name="read-attachments", cache_policy=NO_CACHE)
