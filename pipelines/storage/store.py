@@ -10,16 +10,18 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from pipelines.model import NOTICE_COLUMNS, NOTICE_SCHEMA, portal_date
+from pipelines.model import NOTICE_COLUMNS, NOTICE_SCHEMA, portal_date, without_surrogates
 from pipelines.storage import schema
 
 # Schema set-up writes to the catalog; two connections doing it at once in one process (the nightly flow's crawl tasks
@@ -60,22 +62,50 @@ def session(db_path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
 # --- converting normalized notices to Arrow ---------------------------------------------------------------------
 
 
+# The Python converters give what DuckDB's JSON reader gives for the same value wherever DuckDB accepts it (amounts
+# rounded half away from zero, 1/"yes"/"t" as true, a number or object in a text column as its JSON text), so a row
+# is stored alike whichever path reads its file; they also take what DuckDB refuses ("1,200", "", "n/a": no value).
+_CENTS = Decimal("0.01")
+# DECIMAL(18,2): an amount needs fewer than 10^16 yuan.
+_MONEY_LIMIT = Decimal(10) ** 16
+_TRUE = frozenset({"true", "t", "yes", "y", "1"})
+_FALSE = frozenset({"false", "f", "no", "n", "0"})
+
+
 def _money(value) -> Decimal | None:
     if value is None or value == "":
         return None
     try:
-        return Decimal(str(value)).quantize(Decimal("0.01"))
+        amount = Decimal(int(value) if isinstance(value, bool) else str(value)).quantize(_CENTS, ROUND_HALF_UP)
     except (InvalidOperation, ValueError):
         return None
+    return amount if amount.is_finite() and abs(amount) < _MONEY_LIMIT else None
 
 
 def _number(value) -> float | None:
     if value is None or value == "":
         return None
     try:
-        return float(str(value).replace(",", ""))
-    except ValueError:
+        return float(value) if isinstance(value, bool | int | float) else float(str(value).replace(",", ""))
+    except (ValueError, OverflowError):
         return None
+
+
+def _boolean(value) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0
+    if isinstance(value, str):
+        word = value.lower()
+        return True if word in _TRUE else False if word in _FALSE else None
+    return None
+
+
+def _text(value) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _timestamp(value) -> datetime | None:
@@ -122,9 +152,9 @@ def _converter(arrow_type: pa.DataType):
     if pa.types.is_timestamp(arrow_type):
         return _timestamp
     if pa.types.is_boolean(arrow_type):
-        return lambda value: value if isinstance(value, bool) else None
+        return _boolean
     if pa.types.is_string(arrow_type):
-        return lambda value: value if value is None or isinstance(value, str) else str(value)
+        return _text
     return lambda value: value
 
 
@@ -141,7 +171,7 @@ def notices_to_arrow(notices: Iterable[dict], run_id: str, seen_at: datetime) ->
     for name in _STRING_COLUMNS:
         values = [notice.get(name) for notice in notices]
         if any(value is not None and not isinstance(value, str) for value in values):
-            values = [value if value is None or isinstance(value, str) else str(value) for value in values]
+            values = [_text(value) for value in values]
         columns[name] = values
     for name, convert in _OTHER_COLUMNS:
         columns[name] = [None if (value := notice.get(name)) is None else convert(value) for notice in notices]
@@ -153,52 +183,195 @@ def notices_to_arrow(notices: Iterable[dict], run_id: str, seen_at: datetime) ->
     )
 
 
+# --- loading notices: DuckDB reads the typed JSONL, Python only for rows it refuses ---------------------------------
+
+# The columns a batch file carries (what the normalizer fills, plus the fetch time), typed from NOTICE_COLUMNS: DuckDB
+# converts the JSON to these types itself, so no row passes through Python on the usual path.
+_BATCH_COLUMNS: tuple[tuple[str, str], ...] = tuple(
+    (c.name, c.sql.removesuffix(" NOT NULL")) for c in NOTICE_COLUMNS if c.parsed or c.name == "fetched_at"
+)
+_BATCH_NAMES = ", ".join(name for name, _ in _BATCH_COLUMNS)
+_STAGE_DDL = ", ".join(f"{name} {sql}" for name, sql in _BATCH_COLUMNS)
+_READ_JSON = (
+    "read_json(?, format = 'newline_delimited', records = true, columns = {"
+    + ", ".join(f"{name}: '{sql}'" for name, sql in _BATCH_COLUMNS)
+    + "})"
+)
+# Rows the Python path converts and stages at once: its memory follows this, not the file.
+PYTHON_BATCH_ROWS = 5_000
+# DuckDB's working memory during a load; past it the staged rows spill to its temporary folder next to the database,
+# so a load's memory does not grow with the file. The setting is restored afterwards.
+LOAD_MEMORY_LIMIT = "1GB"
+
 # ocid is derived after the upsert (pipelines.storage.processes), so a re-stored notice keeps its process.
 _KEEP = {"source", "notice_id", "first_seen_at", "ocid"}
-_UPDATES = ", ".join(f"{c.name} = excluded.{c.name}" for c in NOTICE_COLUMNS if c.name not in _KEEP)
 _COMPARED = tuple(c.name for c in NOTICE_COLUMNS if c.parsed and c.name not in _KEEP)
 
 
-def _changed(other: str) -> str:
-    """SQL: the stored notice differs from ``other``'s row in a parsed column."""
-    return " OR ".join(f"notices.{name} IS DISTINCT FROM {other}.{name}" for name in _COMPARED)
+class MalformedBatch(ValueError):
+    """A batch file has lines that are not JSON objects; nothing of the load was stored."""
+
+
+@dataclass
+class LoadSummary:
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    # Files DuckDB refused as typed (a value of the wrong type, a lone surrogate…), read by the Python converters.
+    python_files: list[str] = dataclass_field(default_factory=list)
+
+
+def load_jsonl(
+    con: duckdb.DuckDBPyConnection, paths: Iterable[str | Path], run_id: str, seen_at: datetime
+) -> LoadSummary:
+    """Store the notices of the normalizer's JSONL files: new ones inserted, changed ones rewritten, in one
+    transaction.
+
+    DuckDB reads each file straight into the column types; a file it refuses is read again by the Python converters
+    (``notices_to_arrow``), a batch at a time. A line that is not a JSON object stops the load before anything is
+    stored, with every such line named (``MalformedBatch``). A notice present more than once (in one file or across
+    files) is stored as its newest fetch; of equal fetch times, the last one read.
+    """
+    summary = LoadSummary()
+
+    def stage_files(stage: str) -> None:
+        for path in map(str, paths):
+            try:
+                con.execute(f"INSERT INTO {stage} SELECT {_BATCH_NAMES} FROM {_READ_JSON}", [path])
+            except (duckdb.InvalidInputException, duckdb.ConversionException):
+                summary.python_files.append(path)
+                _stage_with_python(con, stage, path)
+
+    summary.rows, summary.inserted, summary.updated = _load(con, stage_files, run_id, seen_at)
+    return summary
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection, stage_rows: Callable[[str], None], run_id: str, seen_at: datetime
+) -> tuple[int, int, int]:
+    """Stage rows into a temporary table with ``stage_rows(name)``, then merge them in one transaction.
+
+    Staging runs outside the transaction: a file DuckDB refuses fails only its own statement (a failed statement
+    inside a DuckDB transaction aborts the whole transaction), and the temporary table is the connection's own.
+    """
+    stage = f"stage_{uuid.uuid4().hex}"
+    with _load_memory(con):
+        con.execute(f"CREATE TEMP TABLE {stage} ({_STAGE_DDL})")
+        try:
+            stage_rows(stage)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                counts = _merge(con, stage, run_id, seen_at)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            con.execute(f"DROP TABLE IF EXISTS {stage}")
+            con.execute(f"DROP TABLE IF EXISTS {stage}_latest")
+            con.execute(f"DROP TABLE IF EXISTS {stage}_changed")
+    return counts
+
+
+@contextmanager
+def _load_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    previous = scalar(con, "SELECT current_setting('memory_limit')")
+    con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{previous}'")
+
+
+def _stage_with_python(con: duckdb.DuckDBPyConnection, stage: str, path: str) -> None:
+    """Stage one file through the Python converters, ``PYTHON_BATCH_ROWS`` at a time; a line that is not a JSON
+    object fails the load, after every such line of the file has been named."""
+    bad: list[str] = []
+    batch: list[dict] = []
+    with Path(path).open(encoding="utf-8") as stream:
+        for number, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            try:
+                notice = json.loads(line)
+            except json.JSONDecodeError as error:
+                bad.append(f"line {number}: not JSON ({error.msg}, column {error.colno})")
+                continue
+            if not isinstance(notice, dict):
+                bad.append(f"line {number}: a JSON {type(notice).__name__}, not an object")
+            elif not bad:
+                batch.append(without_surrogates(notice))
+                if len(batch) >= PYTHON_BATCH_ROWS:
+                    _stage_arrow(con, stage, batch)
+                    batch = []
+    if bad:
+        shown = "; ".join(bad[:10]) + (f"; and {len(bad) - 10} more" if len(bad) > 10 else "")
+        raise MalformedBatch(f"{path}: {len(bad)} malformed line(s), nothing stored: {shown}")
+    _stage_arrow(con, stage, batch)
+
+
+def _stage_arrow(con: duckdb.DuckDBPyConnection, stage: str, notices: list[dict]) -> None:
+    if notices:
+        table = notices_to_arrow(notices, "", datetime.now(UTC))
+        insert_arrow(con, stage, table.select([name for name, _ in _BATCH_COLUMNS]))
+
+
+def _merge(con: duckdb.DuckDBPyConnection, stage: str, run_id: str, seen_at: datetime) -> tuple[int, int, int]:
+    """Staged rows → notices: (rows staged, inserted, updated). Unchanged notices are not touched."""
+    rows, keys = con.execute(f"SELECT count(*), count(DISTINCT (source, notice_id)) FROM {stage}").fetchone()
+    if rows == 0:
+        return 0, 0, 0
+    latest = stage
+    if keys != rows:
+        # Rowids follow the order rows were staged in (files in order, lines in order): the last one read wins ties.
+        latest = f"{stage}_latest"
+        con.execute(
+            f"""CREATE TEMP TABLE {latest} AS SELECT {_BATCH_NAMES} FROM {stage} QUALIFY row_number() OVER (
+                PARTITION BY source, notice_id ORDER BY fetched_at DESC NULLS LAST, rowid DESC) = 1"""
+        )
+    params = {"seen_at": seen_at, "run_id": run_id}
+    same_key = "notices.source = b.source AND notices.notice_id = b.notice_id"
+    published_date = "CAST(b.published_at AT TIME ZONE 'Asia/Shanghai' AS DATE)"
+    updates = ", ".join(f"{name} = b.{name}" for name, _ in _BATCH_COLUMNS if name not in _KEEP)
+    # Changed notices are found by a digest of their parsed columns on each side, so the join holds keys and digests,
+    # not whole rows twice (at 1M the whole rows spilled to disk and the re-run took 2.3x read_json). A digest that
+    # differs proves a change; equal digests of different rows (2^-64 per row) would leave that change unstored.
+    digest = "hash(" + ", ".join(f"{{table}}.{name}" for name in _COMPARED) + ")"
+    con.execute(
+        f"""CREATE TEMP TABLE {stage}_changed AS SELECT b.source, b.notice_id FROM notices
+            JOIN (SELECT source, notice_id, {digest.format(table="l")} AS digest FROM {latest} AS l) AS b ON {same_key}
+            WHERE {digest.format(table="notices")} <> b.digest"""
+    )
+    updated = con.execute(
+        f"""UPDATE notices SET {updates}, last_seen_at = $seen_at, run_id = $run_id, published_date = {published_date}
+            FROM (SELECT * FROM {latest} SEMI JOIN {stage}_changed USING (source, notice_id)) AS b WHERE {same_key}""",
+        params,
+    ).fetchone()[0]
+    inserted = con.execute(
+        f"""INSERT INTO notices ({_BATCH_NAMES}, first_seen_at, last_seen_at, run_id, published_date)
+            SELECT {", ".join(f"b.{name}" for name, _ in _BATCH_COLUMNS)}, $seen_at, $seen_at, $run_id, {published_date}
+            FROM {latest} AS b WHERE NOT EXISTS (SELECT 1 FROM notices WHERE {same_key})""",
+        params,
+    ).fetchone()[0]
+    return rows, inserted, updated
 
 
 def upsert_notices(con: duckdb.DuckDBPyConnection, table: pa.Table) -> tuple[int, int]:
-    """Insert new notices and refresh changed ones in one statement; returns (inserted, updated).
+    """Insert new notices and refresh changed ones, from an Arrow table (``notices_to_arrow``); returns
+    (inserted, updated).
 
-    A known notice whose parsed content is unchanged (same text hash, parser version, fields) is left as it is:
-    its row, its ``last_seen_at`` and its run stay those of the fetch that last changed it, and nothing derived
-    from it (processes, segments, matches) has anything to redo. The batch is deduplicated first: DuckDB keeps only
-    the first of two rows with the same key in one ``INSERT … ON CONFLICT`` statement, so the newest fetch must be
-    the only one left.
+    The same rules as ``load_jsonl``: a known notice whose parsed content is unchanged (same text hash, parser
+    version, fields) is left as it is, with its ``last_seen_at`` and run those of the fetch that last changed it, so
+    nothing derived from it (processes, segments, matches) has anything to redo; of two rows with one key the newest
+    fetch wins, then the later row.
     """
     if table.num_rows == 0:
         return 0, 0
-    name = f"batch_{uuid.uuid4().hex}"
-    con.register(name, table)
-    try:
-        before = scalar(con, "SELECT count(*) FROM notices")
-        latest = f"""
-            SELECT DISTINCT ON (source, notice_id) * FROM {name}
-            ORDER BY source, notice_id, fetched_at DESC NULLS LAST
-        """
-        columns = ", ".join(c.name for c in NOTICE_COLUMNS)
-        changed = scalar(
-            con,
-            f"SELECT count(*) FROM ({latest}) AS b JOIN notices USING (source, notice_id) WHERE {_changed('b')}",
-        )
-        con.execute(
-            f"""
-            INSERT INTO notices ({columns})
-            SELECT {columns} FROM ({latest})
-            ON CONFLICT (source, notice_id) DO UPDATE SET {_UPDATES} WHERE {_changed("excluded")}
-            """
-        )
-        after = scalar(con, "SELECT count(*) FROM notices")
-    finally:
-        con.unregister(name)
-    return after - before, changed
+    run_id = table.column("run_id")[0].as_py()
+    seen_at = table.column("last_seen_at")[0].as_py()
+    rows = table.select([name for name, _ in _BATCH_COLUMNS])
+    _, inserted, updated = _load(con, lambda stage: insert_arrow(con, stage, rows), run_id, seen_at)
+    return inserted, updated
 
 
 # Days before a crawl's window whose stored notices still count as known: a list may date a notice a day or two

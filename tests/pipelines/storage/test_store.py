@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 import threading
@@ -11,6 +13,8 @@ from decimal import Decimal
 import duckdb
 import pytest
 
+from pipelines.ingest.normalize import to_json
+from pipelines.model import NOTICE_COLUMNS, without_surrogates
 from pipelines.storage import schema, snapshot, store
 
 READ_COUNTS = """
@@ -113,7 +117,7 @@ def test_values_of_the_wrong_type_are_coerced_or_dropped_not_fatal(con):
     assert con.execute(
         "SELECT notice_id, budget_cny, tax_included, suppliers, items[1].name, items[1].quantity, "
         "items[1].unit_price_cny, published_at FROM notices"
-    ).fetchall() == [("9", None, None, None, "42", 1200.0, Decimal("3.00"), None)]
+    ).fetchall() == [("9", None, True, None, "42", 1200.0, Decimal("3.00"), None)]  # "yes" reads as DuckDB reads it
 
 
 def test_nested_fields_and_amounts_survive_the_arrow_load(con):
@@ -207,3 +211,187 @@ def test_a_database_set_up_by_other_code_gets_the_current_schema(tmp_path):
         assert con.execute("SELECT fingerprint FROM store_schema").fetchall() == [(schema.SCHEMA_FINGERPRINT,)]
         comment = con.execute("SELECT comment FROM duckdb_views() WHERE view_name = 'matched_notices'").fetchall()
         assert comment == [(schema.VIEWS["matched_notices"][0],)]
+
+
+# --- load_jsonl: DuckDB reads the normalizer's files; the Python converters take what it refuses ----------------------
+
+SEEN_AT = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
+# Every stored column but the process id (derived later).
+STORED = ", ".join(c.name for c in NOTICE_COLUMNS if c.name != "ocid")
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    """One database loaded with ``load_jsonl`` and one with the Python converters (``upsert_notices``), shared by
+    the cases below: each case uses its own notice ids."""
+    folder = tmp_path_factory.mktemp("load")
+    fast, python = store.connect(folder / "fast.duckdb"), store.connect(folder / "python.duckdb")
+    yield folder, fast, python
+    fast.close()
+    python.close()
+
+
+def write_jsonl(path, rows: list) -> str:
+    """Rows as the normalizer writes them; a str row is written as it is (a malformed line)."""
+    lines = [row if isinstance(row, str) else to_json(row, exact_amounts=True) for row in rows]
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return str(path)
+
+
+def stored_rows(con, notice_ids) -> list[tuple]:
+    ids = list(notice_ids)
+    return con.execute(
+        f"SELECT {STORED} FROM notices WHERE list_contains(?, notice_id) ORDER BY notice_id", [ids]
+    ).fetchall()
+
+
+# (case, field, odd value, read by DuckDB?, what is stored). DuckDB's own conversions are the reference: the Python
+# converters agree with them, so a row is stored alike whichever path its file takes.
+ODD_VALUES = [
+    ("yes is true", "tax_included", "yes", True, True),
+    ("F is false", "tax_included", "F", True, False),
+    ("1 is true", "tax_included", 1, True, True),
+    ("a word is no answer", "tax_included", "maybe", False, None),
+    ("half a cent rounds up", "budget_cny", "1.005", True, Decimal("1.01")),
+    ("negative half a cent", "budget_cny", "-1.005", True, Decimal("-1.01")),
+    ("an amount as a number", "budget_cny", 12, True, Decimal("12.00")),
+    ("not an amount", "budget_cny", "abc", False, None),
+    ("an empty amount", "budget_cny", "", False, None),
+    ("an amount too large for DECIMAL(18,2)", "budget_cny", "1e17", False, None),
+    ("a number as text", "title", 42, True, "42"),
+    ("an object as text", "title", {"名": "值"}, True, '{"名":"值"}'),
+    ("true as text", "title", True, True, "true"),
+    ("a naive time is UTC", "published_at", "2026-11-20T07:32:00", True, datetime(2026, 11, 20, 7, 32, tzinfo=UTC)),
+    ("a date alone", "published_at", "2026-11-20", True, datetime(2026, 11, 20, tzinfo=UTC)),
+    ("Z", "published_at", "2026-11-20T07:32:00Z", True, datetime(2026, 11, 20, 7, 32, tzinfo=UTC)),
+    ("not a time", "published_at", "not a date", False, None),
+    ("an empty time", "published_at", "", False, None),
+    ("a list as a string", "suppliers", "none", False, None),
+    ("an object for a list", "suppliers", {"name": "x"}, False, None),
+    ("a quantity with a comma", "items", [{"name": "GPU", "quantity": "1,200"}], False, 1200.0),
+    ("a quantity as text", "items", [{"name": "GPU", "quantity": "8"}], True, 8.0),
+    ("an escaped lone surrogate", "title", "\ud800", False, "\ufffd"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "column", "value", "by_duckdb", "expected"), ODD_VALUES, ids=[c[0] for c in ODD_VALUES]
+)
+def test_both_paths_store_an_odd_value_alike(loaded, case, column, value, by_duckdb, expected):
+    folder, fast, python = loaded
+    key = "odd-" + case.replace(" ", "-")
+    rows = [notice(f"{key}-plain", "2026-11-20T01:00:00+00:00"), notice(f"{key}-odd", "2026-11-20T01:00:00+00:00")]
+    rows[1][column] = value
+    if column == "title" and value == "\ud800":
+        path = write_jsonl(folder / f"{key}.jsonl", [rows[0], json.dumps(rows[1])])  # escaped, as a JSON API sends it
+        rows[1] = json.loads(json.dumps(rows[1]))
+    else:
+        path = write_jsonl(folder / f"{key}.jsonl", rows)
+    summary = store.load_jsonl(fast, [path], "r1", SEEN_AT)
+    assert (summary.rows, summary.inserted, summary.updated) == (2, 2, 0)
+    assert summary.python_files == ([] if by_duckdb else [path])
+    # The Python converters on the same values (lone surrogates replaced, as the Python path reads a file).
+    store.upsert_notices(python, store.notices_to_arrow([without_surrogates(r) for r in rows], "r1", SEEN_AT))
+    stored = stored_rows(fast, [f"{key}-plain", f"{key}-odd"])
+    assert stored == stored_rows(python, [f"{key}-plain", f"{key}-odd"])
+    read = "items[1].quantity" if column == "items" else column
+    assert fast.execute(f"SELECT {read} FROM notices WHERE notice_id = ?", [f"{key}-odd"]).fetchone()[0] == expected
+
+
+# (case, lines, the line numbers named). A line that is not a JSON object stops the load: nothing is stored.
+MALFORMED = [
+    ("a torn last line", ['{"source": "ccgp", "notice_id": "t1", "title": "半'], [3]),
+    ("an array", ["[1, 2]"], [3]),
+    ("a bare string", ['"ccgp"'], [3]),
+    ("two bad lines, both named", ["{", "null"], [3, 4]),
+]
+
+
+@pytest.mark.parametrize(("case", "bad_lines", "numbers"), MALFORMED, ids=[c[0] for c in MALFORMED])
+def test_a_malformed_line_is_named_and_nothing_is_stored(loaded, case, bad_lines, numbers):
+    folder, fast, _ = loaded
+    key = f"bad-{case.replace(' ', '-')}"
+    path = write_jsonl(
+        folder / f"{key}.jsonl",
+        [notice(f"{key}-1", "2026-11-20T01:00:00+00:00"), notice(f"{key}-2", "2026-11-20T01:00:00+00:00"), *bad_lines],
+    )
+    good = write_jsonl(folder / f"{key}-good.jsonl", [notice(f"{key}-3", "2026-11-20T01:00:00+00:00")])
+    before = store.scalar(fast, "SELECT count(*) FROM notices")
+    with pytest.raises(store.MalformedBatch) as error:
+        store.load_jsonl(fast, [good, path], "r1", SEEN_AT)
+    message = str(error.value)
+    assert message.startswith(f"{path}: {len(numbers)} malformed line(s), nothing stored")
+    assert [int(n) for n in re.findall(r"line (\d+)", message)] == numbers
+    # Nothing stored, not even the good file's notice; no staging table left; the memory limit is back.
+    assert store.scalar(fast, "SELECT count(*) FROM notices") == before
+    assert store.scalar(fast, "SELECT count(*) FROM duckdb_tables() WHERE temporary") == 0
+    assert store.scalar(fast, "SELECT current_setting('memory_limit')") != store.LOAD_MEMORY_LIMIT
+
+
+def test_a_huge_row_is_stored_whole(loaded):
+    folder, fast, _ = loaded
+    text = "算力" * 12_000_000  # 72 MB of UTF-8 on one line
+    path = write_jsonl(folder / "huge.jsonl", [notice("huge", "2026-11-20T01:00:00+00:00", text=text)])
+    summary = store.load_jsonl(fast, [path], "r1", SEEN_AT)
+    assert (summary.inserted, summary.updated) == (1, 0)
+    assert fast.execute("SELECT length(text), text[-2:] FROM notices WHERE notice_id = 'huge'").fetchone() == (
+        len(text),
+        "算力",
+    )
+
+
+# (case, files as lists of (suffix, fetched_at, budget), the budget stored). The newest fetch wins; of equal fetch
+# times the last one read (later line, later file); an undated fetch loses to a dated one.
+DUPLICATES = [
+    ("newer fetch first in a file", [[("2026-11-21", "2"), ("2026-11-20", "1")]], "2"),
+    ("equal fetches: the later line", [[("2026-11-20", "1"), ("2026-11-20", "2")]], "2"),
+    ("undated loses", [[("2026-11-20", "1"), (None, "2")]], "1"),
+    ("across files: the newer fetch", [[("2026-11-21", "1")], [("2026-11-20", "2")]], "1"),
+    ("across files: equal fetches, the later file", [[("2026-11-20", "1")], [("2026-11-20", "2")]], "2"),
+]
+
+
+@pytest.mark.parametrize("python_path", [False, True], ids=["duckdb", "python"])
+@pytest.mark.parametrize(("case", "files", "budget"), DUPLICATES, ids=[c[0] for c in DUPLICATES])
+def test_a_notice_read_twice_is_stored_as_its_last_fetch(loaded, case, files, budget, python_path):
+    folder, fast, _ = loaded
+    key = f"dup-{case.replace(' ', '-')}-{python_path}"
+    paths = []
+    for number, rows in enumerate(files):
+        notices = [
+            notice(key, f"{day}T01:00:00+00:00" if day else None, budget_cny=f"{amount}.00") for day, amount in rows
+        ]
+        if python_path:  # a value DuckDB refuses sends the whole file through the Python converters
+            notices.append(notice(f"{key}-odd-{number}", "2026-11-20T01:00:00+00:00", budget_cny="abc"))
+        paths.append(write_jsonl(folder / f"{key}-{number}.jsonl", notices))
+    summary = store.load_jsonl(fast, paths, "r1", SEEN_AT)
+    assert (summary.python_files != []) == python_path
+    assert summary.inserted == 1 + (len(files) if python_path else 0)
+    assert store.scalar(fast, "SELECT budget_cny FROM notices WHERE notice_id = ?", [key]) == Decimal(f"{budget}.00")
+
+
+def test_a_reloaded_file_records_only_what_changed(loaded):
+    folder, fast, _ = loaded
+    first = [notice(f"again-{n}", "2026-11-20T01:00:00+00:00", content_hash=f"{n}" * 64) for n in range(3)]
+    store.load_jsonl(fast, [write_jsonl(folder / "again-1.jsonl", first)], "r1", SEEN_AT)
+    before = stored_rows(fast, ["again-0", "again-1", "again-2"])
+    # The next night: the same three fetched again, one of them changed, and one new notice.
+    later = [{**row, "fetched_at": "2026-11-21T01:00:00+00:00"} for row in first]
+    later[1]["content_hash"] = "f" * 64
+    later.append(notice("again-3", "2026-11-21T01:00:00+00:00"))
+    next_night = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+    summary = store.load_jsonl(fast, [write_jsonl(folder / "again-2.jsonl", later)], "r2", next_night)
+    assert (summary.rows, summary.inserted, summary.updated) == (4, 1, 1)
+    after = fast.execute(
+        "SELECT notice_id, content_hash, fetched_at, first_seen_at, last_seen_at, run_id FROM notices "
+        "WHERE notice_id LIKE 'again-%' ORDER BY notice_id"
+    ).fetchall()
+    r1_fetch = datetime(2026, 11, 20, 1, tzinfo=UTC)
+    r2_fetch = datetime(2026, 11, 21, 1, tzinfo=UTC)
+    assert [(row[0], (row[1] or "")[:1], row[2], row[3], row[4], row[5]) for row in after] == [
+        ("again-0", "0", r1_fetch, SEEN_AT, SEEN_AT, "r1"),  # unchanged: left as it was
+        ("again-1", "f", r2_fetch, SEEN_AT, next_night, "r2"),  # changed: rewritten, first seen kept
+        ("again-2", "2", r1_fetch, SEEN_AT, SEEN_AT, "r1"),
+        ("again-3", "", r2_fetch, next_night, next_night, "r2"),
+    ]
+    assert stored_rows(fast, ["again-0", "again-2"]) == [before[0], before[2]]
