@@ -29,7 +29,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-STAGES = ("parse", "store", "match", "rematch", "snapshot", "queries")
+STAGES = ("parse", "store", "link", "match", "rematch", "snapshot", "queries")
 # What the code of another commit needs to run the stages (its own versions of them).
 CODE_PATHS = ("pipelines", "spiders", "demo", "tests/__init__.py", "tests/corpora.py", "tests/spiders", "cli.py",
               "flows.py", "scrapy.cfg")  # fmt: skip
@@ -137,6 +137,19 @@ def rows_for(size: int, now: dict, before: dict | None) -> list[tuple[str, str, 
                 was("store", lambda b, key=key: f"{_rate(b['rows'], b[key])} ({b[key] / b['read_json_s']:.1f}×)"),
                 _rate(store["rows"], store[key]), f"DuckDB read_json {_rate(store['rows'], store['read_json_s'])}",
                 _x(ratio), "≤ 2×", "met" if ratio <= 2 else "not met",
+            ))  # fmt: skip
+
+    link = now.get("link", {})
+    if "noop_s" in link:
+        for key, name in (("first", "first linking"), ("noop", "night with no change"),
+                          ("change", "night changing 1% of the buyers")):  # fmt: skip
+            rows.append((
+                f"processes (ocids), {name}",
+                was("link", lambda b, key=key: f"{b[f'{key}_s']:.2f} s (CPU {b[f'{key}_cpu_s']:.2f} s)"),
+                f"{link[f'{key}_s']:.2f} s (CPU {link[f'{key}_cpu_s']:.2f} s)",
+                f"first linking {link['first_s']:.2f} s",
+                f"{link[f'{key}_s'] / link['first_s']:.2f}×" if link["first_s"] else "-",
+                "grows with the night's changes", "compare sizes" if key != "first" else "-",
             ))  # fmt: skip
 
     match = now.get("match", {})

@@ -153,6 +153,25 @@ def stage_match(corpus: Path, work: Path, repeat: int, limit: int = 0) -> dict:
 # --- rematch, snapshot, queries over the stored rows -----------------------------------------------------------------
 
 
+def stage_link(corpus: Path, work: Path, repeat: int) -> dict:
+    """Procurement processes (ocids): the first linking, a night with no change, and a night whose 1% of notices
+    got another buyer (each one's process and the ones sharing its code computed again)."""
+    from pipelines.storage import processes, store
+
+    def night(con) -> tuple[float, float, int]:
+        cpu, started = cpu_s(), time.perf_counter()
+        summary = processes.assign_ocids(con)
+        return time.perf_counter() - started, cpu_s() - cpu, summary.changed
+
+    with store.session(work / "warehouse.duckdb") as con:
+        first_s, first_cpu, linked = night(con)
+        noop_s, noop_cpu, _ = night(con)
+        con.execute("UPDATE notices SET buyer = buyer || '（本级）' WHERE hash(notice_id) % 100 = 7")
+        change_s, change_cpu, changed = night(con)
+    return {"first_s": first_s, "first_cpu_s": first_cpu, "linked": linked, "noop_s": noop_s, "noop_cpu_s": noop_cpu,
+            "change_s": change_s, "change_cpu_s": change_cpu, "changed": changed}  # fmt: skip
+
+
 class _Enough(Exception):
     """Raised by the counting matcher after ``limit`` notices: the rematch stops there."""
 
@@ -288,6 +307,7 @@ def stage_queries(corpus: Path, work: Path, repeat: int) -> dict:
 STAGES = {
     "parse": stage_parse,
     "store": stage_store,
+    "link": stage_link,
     "match": stage_match,
     "rematch": stage_rematch,
     "snapshot": stage_snapshot,
