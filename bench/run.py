@@ -195,9 +195,10 @@ def rows_for(size: int, now: dict, before: dict | None) -> list[tuple[str, str, 
             seconds = snap["snapshot_s" if key == "snapshot" else f"{key}_s"]
             cpu = snap["first_cpu_s" if key == "snapshot" else f"{key}_cpu_s"]
             before_key = "snapshot_s" if key == "snapshot" else f"{key}_s"
+            before_cpu = "first_cpu_s" if key == "snapshot" else f"{key}_cpu_s"
             rows.append((
                 f"snapshot + Parquet, {name} ({size})",
-                was("snapshot", lambda b, k=before_key: f"{b[k]:.1f} s" if k in b else f"{b['snapshot_s']:.1f} s"),
+                was("snapshot", lambda b, k=before_key, c=before_cpu: f"{b[k]:.1f} s (CPU {b[c]:.1f} s)"),
                 f"{seconds:.1f} s (CPU {cpu:.1f} s)",
                 f"whole copy {whole:.1f} s; file copy {snap['file_copy_s']:.2f} s",
                 f"{seconds / whole:.2f}× whole" if whole else "-", "grows with the night's changes",

@@ -46,7 +46,14 @@ def publish_snapshot(
     remove_leftovers(snapshot_path, parquet)
     tmp = snapshot_path.with_name(f".{snapshot_path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        changed = _patch(db_path, snapshot_path, tmp) if incremental and snapshot_path.exists() else None
+        changed = None
+        if incremental and snapshot_path.exists():
+            try:
+                changed = _patch(db_path, snapshot_path, tmp)
+            except duckdb.Error:
+                # A previous snapshot that cannot be patched (damaged, half-written by hand): copied whole instead.
+                for leftover in (tmp, _wal(tmp)):
+                    leftover.unlink(missing_ok=True)
         if changed is None:
             _build(db_path, tmp)
         disk_full_point("snapshot-disk-full")

@@ -273,6 +273,30 @@ def test_rows_an_analyst_changed_in_the_snapshot_are_put_back(tmp_path):
         assert con.execute("SELECT notice_id, title FROM notices").fetchall() == [("1", "公告")]
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b"not a database at all" * 100,  # does not attach
+        None,  # a DuckDB file, truncated: its blocks are gone
+    ],
+    ids=["garbage", "truncated"],
+)
+def test_a_damaged_previous_snapshot_is_replaced_by_a_whole_copy(tmp_path, damage):
+    db = working_db(tmp_path)
+    target = tmp_path / "tenders.duckdb"
+    snapshot.publish_snapshot(db, target)
+    if damage is None:
+        damage = target.read_bytes()[: target.stat().st_size // 3]
+    target.write_bytes(damage)
+
+    snapshot.publish_snapshot(db, target)
+
+    assert snapshot.snapshot_problem(target) is None
+    with duckdb.connect(str(target), read_only=True) as con:
+        assert con.execute("SELECT notice_id, title FROM notices").fetchall() == [("1", "公告")]
+    assert not list(tmp_path.glob(".tenders.duckdb.*.tmp*"))
+
+
 def test_a_snapshot_with_another_schema_is_copied_whole(tmp_path):
     db = working_db(tmp_path)
     target = tmp_path / "tenders.duckdb"
