@@ -187,12 +187,12 @@ def _relink(con: duckdb.DuckDBPyConnection, changed: pa.Table, gone: pa.Table) -
                 f"""
                 SELECT n.source, n.notice_id, n.project_code, n.buyer FROM notices n
                 JOIN process_keys k USING (source, notice_id)
-                WHERE list_contains(?, k.code) OR list_contains(?, k.base)
+                WHERE k.code IN (SELECT code FROM {group}) OR k.base IN (SELECT code FROM {group})
                 UNION ALL
                 SELECT b.source, b.notice_id, b.project_code, b.buyer FROM {batch} b WHERE b.code IS NULL
-                """,
-                params=[sorted(group), sorted(group)],
+                """
             ).to_arrow_table()
+            con.unregister(group)
             written = _write(con, assign(rows.to_pylist()))
             con.execute("COMMIT")
         except BaseException:
@@ -204,17 +204,23 @@ def _relink(con: duckdb.DuckDBPyConnection, changed: pa.Table, gone: pa.Table) -
     return written
 
 
-def _closure(con: duckdb.DuckDBPyConnection, codes: set[str]) -> set[str]:
-    """Codes and bases of every notice whose code or base is in ``codes``, until no new one comes."""
+def _closure(con: duckdb.DuckDBPyConnection, codes: set[str]) -> str:
+    """Codes and bases of every notice whose code or base is in ``codes``, until no new one comes; registered as a
+    one-column relation (``code``) whose name is returned (joined, not passed as a list: the first night has them all).
+    """
     group, new = set(), set(codes)
+    name = f"codes_{uuid.uuid4().hex}"
     while new:
         group |= new
+        con.register(name, pa.table({"code": sorted(new)}))
         found = con.execute(
-            "SELECT code, base FROM process_keys WHERE list_contains(?, code) OR list_contains(?, base)",
-            [sorted(new), sorted(new)],
+            f"SELECT code, base FROM process_keys WHERE code IN (SELECT code FROM {name}) "
+            f"OR base IN (SELECT code FROM {name})"
         ).fetchall()
+        con.unregister(name)
         new = {value for row in found for value in row if value} - group
-    return group
+    con.register(name, pa.table({"code": pa.array(sorted(group), pa.string())}))
+    return name
 
 
 def _write(con: duckdb.DuckDBPyConnection, ocids: dict[tuple[str, str], str]) -> int:
