@@ -19,6 +19,11 @@ from pipelines.storage.store import connect, scalar
 _OWN_TABLES = frozenset({"store_schema"})
 
 
+# In the Parquet folder: which snapshot file (inode, mtime, size) its files were last brought up to. Readers of
+# Parquet datasets skip names starting with "_".
+PARQUET_STAMP = "_snapshot.json"
+
+
 class SnapshotError(RuntimeError):
     """The new snapshot does not open: it is not swapped in, the analysts keep the previous one."""
 
@@ -33,7 +38,8 @@ def publish_snapshot(
     not open) or with ``incremental=False`` it is copied whole from the working database. Either way the previous
     file is never written: sessions already open on it keep reading it, new connections see the new one, and a
     crash at any point leaves it as it was. With ``parquet_dir``, the tables that changed (and every view, when
-    anything changed) are written there as ``<name>.parquet``.
+    anything changed) are written there as ``<name>.parquet``; all of them when the folder's stamp does not name the
+    previous snapshot.
 
     Temporary files a killed or failed run left are removed first; a failure now removes its own. The new file is
     opened read-only before the swap (one that does not open is never swapped in), and a ``.wal`` beside the
@@ -65,17 +71,18 @@ def publish_snapshot(
             snap.execute("CHECKPOINT")
             # From the new file before it is swapped in: reopening the snapshot path in this process could hand
             # back a cached instance of the old file (DuckDB reuses instances per path within a process).
-            due = _parquet_due(snapshot_path, changed)
             if parquet is not None:
-                export_parquet(snap, parquet, only=due)
+                export_parquet(snap, parquet, only=_parquet_due(snapshot_path, parquet, changed))
         finally:
             snap.close()
-        # What the Parquet files still lack, for the next run that writes them (this one wrote none, or all of it).
-        _record_parquet_due(snapshot_path, due if parquet is None else set())
         fault_point("snapshot-written")
         _check_opens(tmp)
         _wal(snapshot_path).unlink(missing_ok=True)
         os.replace(tmp, snapshot_path)
+        if parquet is not None:
+            # Written after the swap: a crash before it leaves no stamp for the new file, and the next run writes
+            # every Parquet file (a torn stamp does not parse: the same).
+            (parquet / PARQUET_STAMP).write_text(json.dumps(_identity(snapshot_path)), encoding="utf-8")
     except BaseException:
         for leftover in (tmp, _wal(tmp)):
             leftover.unlink(missing_ok=True)
@@ -83,31 +90,24 @@ def publish_snapshot(
     return snapshot_path
 
 
-def _parquet_due(snapshot_path: Path, changed: set[str] | None) -> set[str] | None:
-    """The tables whose Parquet file is behind the new snapshot: tonight's changes plus those a run without
-    ``parquet_dir`` (``cli translate``) left; None for all of them."""
-    due_file = _due_path(snapshot_path)
-    if changed is None:
+def _parquet_due(snapshot_path: Path, parquet: Path | None, changed: set[str] | None) -> set[str] | None:
+    """The tables whose Parquet file is behind the new snapshot, None for all of them.
+
+    Only tonight's changes when the Parquet folder was last written with the snapshot now in place (its stamp names
+    that file); otherwise a run without ``parquet_dir`` (``cli translate``) or a crash came in between: all.
+    """
+    if changed is None or parquet is None or not snapshot_path.exists():
         return None
     try:
-        earlier = json.loads(due_file.read_text(encoding="utf-8")) if due_file.exists() else []
+        recorded = json.loads((parquet / PARQUET_STAMP).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return None if earlier is None else changed | set(earlier)
+    return changed if recorded == _identity(snapshot_path) else None
 
 
-def _record_parquet_due(snapshot_path: Path, due: set[str] | None) -> None:
-    due_file = _due_path(snapshot_path)
-    if due == set():
-        due_file.unlink(missing_ok=True)
-        return
-    staged = due_file.with_name(due_file.name + f".{uuid.uuid4().hex}.tmp")
-    staged.write_text(json.dumps(sorted(due) if due is not None else None), encoding="utf-8")
-    os.replace(staged, due_file)
-
-
-def _due_path(snapshot_path: Path) -> Path:
-    return snapshot_path.with_name(f".{snapshot_path.name}.parquet-due")
+def _identity(path: Path) -> list[int]:
+    stat = path.stat()
+    return [stat.st_ino, stat.st_mtime_ns, stat.st_size]
 
 
 def _build(db_path: str | Path, tmp: Path) -> None:
