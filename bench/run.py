@@ -30,7 +30,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 # "seed" runs only when "rematch" is skipped: it gives the stored copies their templates' matches (bench/stages.py).
-STAGES = ("parse", "store", "match", "rematch", "seed", "snapshot", "queries")
+STAGES = ("parse", "store", "link", "match", "rematch", "seed", "snapshot", "queries")
 # What the code of another commit needs to run the stages (its own versions of them).
 CODE_PATHS = ("pipelines", "spiders", "demo", "tests/__init__.py", "tests/corpora.py", "tests/spiders", "cli.py",
               "flows.py", "scrapy.cfg")  # fmt: skip
@@ -150,6 +150,19 @@ def rows_for(size: int, now: dict, before: dict | None) -> list[tuple[str, str, 
                 _x(ratio), "≤ 2×", "met" if ratio <= 2 else "not met",
             ))  # fmt: skip
 
+    link = now.get("link", {})
+    if "noop_s" in link:
+        for key, name in (("first", "first linking"), ("noop", "night with no change"),
+                          ("change", "night changing 1% of the buyers")):  # fmt: skip
+            rows.append((
+                f"processes (ocids), {name}",
+                was("link", lambda b, key=key: f"{b[f'{key}_s']:.2f} s (CPU {b[f'{key}_cpu_s']:.2f} s)"),
+                f"{link[f'{key}_s']:.2f} s (CPU {link[f'{key}_cpu_s']:.2f} s)",
+                f"first linking {link['first_s']:.2f} s",
+                f"{link[f'{key}_s'] / link['first_s']:.2f}×" if link["first_s"] else "-",
+                "grows with the night's changes", "compare sizes" if key != "first" else "-",
+            ))  # fmt: skip
+
     match = now.get("match", {})
     if "match_s" in match:
         before_rate = None
@@ -181,14 +194,41 @@ def rows_for(size: int, now: dict, before: dict | None) -> list[tuple[str, str, 
 
     rematch = now.get("rematch", {})
     if "rematch_s" in rematch:
+        of = f" (stopped after {rematch['limit']:,} of {rematch['stored']:,})" if rematch.get("limit") else ""
         rows.append((
-            f"rematch {rematch['notices']:,} notices",
-            was("rematch", lambda b: f"{b['rematch_s']:.1f} s, {b['peak_mib']:.0f} MiB"),
-            f"{rematch['rematch_s']:.1f} s, {rematch['peak_mib']:.0f} MiB peak", "-", "-",
+            f"rematch {rematch['notices']:,} notices{of}",
+            was("rematch", lambda b: f"{b['rematch_s']:.1f} s (CPU {b.get('rematch_cpu_s', 0):.1f} s), "
+                                     f"{b['peak_mib']:.0f} MiB"),
+            f"{rematch['rematch_s']:.1f} s (CPU {rematch.get('rematch_cpu_s', 0):.1f} s), "
+            f"{rematch['peak_mib']:.0f} MiB peak", "-", "-",
             "peak RSS at 1M ≤ 1.5× 100k", "compare sizes",
         ))  # fmt: skip
     snap = now.get("snapshot", {})
-    if "snapshot_s" in snap:
+    if "snapshot_s" in snap and "noop_s" in snap:
+        size = f"{snap['notices']:,} notices, {snap['db_mib']:.0f} MiB database"
+        whole = snap["whole_s"]
+        for key, name in (
+            ("snapshot", "first snapshot (nothing to patch: whole copy)"),
+            ("noop", "night with no change"),
+            ("change", "night changing 1% of the notices"),
+            ("whole", "whole copy of that night (every night before)"),
+        ):
+            seconds = snap["snapshot_s" if key == "snapshot" else f"{key}_s"]
+            cpu = snap["first_cpu_s" if key == "snapshot" else f"{key}_cpu_s"]
+            before_key = "snapshot_s" if key == "snapshot" else f"{key}_s"
+            before_cpu = "first_cpu_s" if key == "snapshot" else f"{key}_cpu_s"
+            rows.append((
+                f"snapshot + Parquet, {name} ({size})",
+                was("snapshot", lambda b, k=before_key, c=before_cpu: f"{b[k]:.1f} s (CPU {b[c]:.1f} s)"),
+                f"{seconds:.1f} s (CPU {cpu:.1f} s)",
+                f"whole copy {whole:.1f} s; file copy {snap['file_copy_s']:.2f} s",
+                f"{seconds / whole:.2f}× whole" if whole else "-", "grows with the night's changes",
+                "compare sizes" if key in ("noop", "change") else "-",
+            ))  # fmt: skip
+        before_peak = was("snapshot", lambda b: f"{b['peak_mib']:.0f} MiB")
+        rows.append((f"peak memory of the snapshot stage ({size})", before_peak, f"{snap['peak_mib']:.0f} MiB",
+                     "-", "-", "-", "-"))  # fmt: skip
+    elif "snapshot_s" in snap:
         ratio = snap["snapshot_s"] / max(snap["file_copy_s"], 1e-9)
         rows.append((
             f"snapshot + Parquet, {snap['notices']:,} notices ({snap['db_mib']:.0f} MiB database)",
@@ -261,6 +301,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", default="", help="stages to skip, comma-separated: " + ",".join(STAGES))
     parser.add_argument("--repeat", type=int, default=1, help="repeats of the cheap measurements (best kept)")
     parser.add_argument("--match-limit", type=int, default=0, help="match only the first N Hefei notices")
+    parser.add_argument(
+        "--rematch-limit",
+        type=int,
+        default=0,
+        help="rematch stops after N notices (its peak memory is reached by then)",
+    )
     parser.add_argument("--corpus", type=Path, default=None, help="corpus folder (default: a temporary cache)")
     parser.add_argument("--results", type=Path, default=BENCH / "RESULTS.md", help="where the table goes")
     args = parser.parse_args(argv)
@@ -293,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
             if stage in skip or (stage == "seed" and ("rematch" not in skip or "queries" in skip)):
                 continue
             for label, code_root in roots.items():
-                results[label][stage] = run_stage(stage, corpus, works[label], code_root, args.repeat, args.match_limit)
+                limit = {"match": args.match_limit, "rematch": args.rematch_limit}.get(stage, 0)
+                results[label][stage] = run_stage(stage, corpus, works[label], code_root, args.repeat, limit)
                 print(f"[{label}] {stage}: {json.dumps(results[label][stage], ensure_ascii=False)[:300]}", flush=True)
     rows = rows_for(args.size, results["now"], results.get("before"))
     rendered = table(rows)

@@ -206,20 +206,79 @@ def stage_match(corpus: Path, work: Path, repeat: int, limit: int = 0) -> dict:
 # --- rematch, snapshot, queries over the stored rows -----------------------------------------------------------------
 
 
-def stage_rematch(corpus: Path, work: Path, repeat: int) -> dict:
+def stage_link(corpus: Path, work: Path, repeat: int) -> dict:
+    """Procurement processes (ocids): the first linking, a night with no change, and a night whose 1% of notices
+    got another buyer (each one's process and the ones sharing its code computed again)."""
+    from pipelines.storage import processes, store
+
+    def night(con) -> tuple[float, float, int]:
+        cpu, started = cpu_s(), time.perf_counter()
+        summary = processes.assign_ocids(con)
+        return time.perf_counter() - started, cpu_s() - cpu, summary.changed
+
+    with store.session(work / "warehouse.duckdb") as con:
+        first_s, first_cpu, linked = night(con)
+        noop_s, noop_cpu, _ = night(con)
+        con.execute("UPDATE notices SET buyer = buyer || '（本级）' WHERE hash(notice_id) % 100 = 7")
+        change_s, change_cpu, changed = night(con)
+    return {"first_s": first_s, "first_cpu_s": first_cpu, "linked": linked, "noop_s": noop_s, "noop_cpu_s": noop_cpu,
+            "change_s": change_s, "change_cpu_s": change_cpu, "changed": changed}  # fmt: skip
+
+
+class _Enough(Exception):
+    """Raised by the counting matcher after ``limit`` notices: the rematch stops there."""
+
+
+def stage_rematch(corpus: Path, work: Path, repeat: int, limit: int = 0) -> dict:
+    """Every stored notice matched again (as after a rules change). With ``limit``, it stops after that many
+    notices: peak memory of a rematch that streams is reached within the first batches, and one that reads all
+    pending notices first has already paid for them, so the memory figure for a large history needs no full run."""
     from pipelines.matching.engine import Matcher
     from pipelines.matching.pending import match_pending
     from pipelines.storage import store
 
     matcher = Matcher.load()
+    calls = 0
+    original = matcher.match
+
+    def counted(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if limit and calls > limit:
+            raise _Enough
+        return original(*args, **kwargs)
+
+    matcher.match = counted
     db = work / "warehouse.duckdb"
     with store.session(db) as con:
         con.execute("DELETE FROM matches")
         con.execute("DELETE FROM match_results")
-        started = time.perf_counter()
-        summary = match_pending(con, matcher)
-        seconds = time.perf_counter() - started
-    return {"notices": summary.matched, "hits": summary.hits, "rematch_s": seconds}
+        cpu, started = cpu_s(), time.perf_counter()
+        try:
+            summary = match_pending(con, matcher)
+            matched, hits = summary.matched, summary.hits
+        except _Enough:
+            matched, hits = limit, None
+        seconds, cpu = time.perf_counter() - started, cpu_s() - cpu
+        stored = con.execute("SELECT count(*) FROM notices").fetchone()[0]
+    return {"notices": matched, "stored": stored, "hits": hits, "rematch_s": seconds, "rematch_cpu_s": cpu,
+            "limit": limit}  # fmt: skip
+
+
+def cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+# A night that changes 1% of the notices: half of them corrected (new text, new content hash, matched again), half
+# new (copies under new ids).
+ONE_PERCENT_NIGHT = (
+    "UPDATE notices SET text = text || ' 更正', content_hash = md5(coalesce(content_hash, '')), "
+    "last_seen_at = now() WHERE hash(notice_id) % 200 = 0",
+    "UPDATE match_results SET matched_at = now() WHERE hash(notice_id) % 200 = 0",
+    "INSERT INTO notices SELECT * REPLACE (notice_id || '-new' AS notice_id) FROM notices "
+    "WHERE hash(notice_id) % 200 = 1",
+)
 
 
 def stage_seed(corpus: Path, work: Path, repeat: int) -> dict:
@@ -271,26 +330,53 @@ def stage_seed(corpus: Path, work: Path, repeat: int) -> dict:
 
 
 def stage_snapshot(corpus: Path, work: Path, repeat: int) -> dict:
+    """The first snapshot (nothing to patch), a night with no change, a night changing 1% of the notices, and the
+    whole copy of that night: what every night cost before the snapshot was patched."""
+    import inspect
+
     import duckdb
 
-    from pipelines.storage import snapshot
+    from pipelines.storage import snapshot, store
 
     db = work / "warehouse.duckdb"
     target = work / "tenders.duckdb"
     parquet = work / "parquet"
-    started = time.perf_counter()
-    snapshot.publish_snapshot(db, target, parquet)
-    seconds = time.perf_counter() - started
+    # main's code has no incremental snapshot: every night of it is a whole copy.
+    patches = "incremental" in inspect.signature(snapshot.publish_snapshot).parameters
+
+    def night() -> tuple[float, float]:
+        cpu, started = cpu_s(), time.perf_counter()
+        snapshot.publish_snapshot(db, target, parquet)
+        return time.perf_counter() - started, cpu_s() - cpu
+
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute("SELECT count(*) FROM notices").fetchone()[0]
+    con.close()
+    first_s, first_cpu = night()
+    noop_s, noop_cpu = night()
+    with store.session(db) as con:
+        for statement in ONE_PERCENT_NIGHT:
+            con.execute(statement)
+    change_s, change_cpu = night()
+    cpu, started = cpu_s(), time.perf_counter()
+    whole = work / "whole"
+    if patches:
+        snapshot.publish_snapshot(db, whole / "tenders.duckdb", whole / "parquet", incremental=False)
+    else:
+        snapshot.publish_snapshot(db, whole / "tenders.duckdb", whole / "parquet")
+    whole_s, whole_cpu = time.perf_counter() - started, cpu_s() - cpu
+    shutil.rmtree(whole, ignore_errors=True)
 
     def copy_file() -> None:
         shutil.copyfile(db, work / "copy.duckdb")
 
     copy_s = best(copy_file, 1)
     (work / "copy.duckdb").unlink(missing_ok=True)
-    con = duckdb.connect(str(db), read_only=True)
-    rows = con.execute("SELECT count(*) FROM notices").fetchone()[0]
-    con.close()
-    return {"notices": rows, "snapshot_s": seconds, "file_copy_s": copy_s, "db_mib": db.stat().st_size / 2**20}
+    return {
+        "notices": rows, "snapshot_s": first_s, "first_cpu_s": first_cpu, "noop_s": noop_s, "noop_cpu_s": noop_cpu,
+        "change_s": change_s, "change_cpu_s": change_cpu, "whole_s": whole_s, "whole_cpu_s": whole_cpu,
+        "file_copy_s": copy_s, "db_mib": db.stat().st_size / 2**20, "snapshot_mib": target.stat().st_size / 2**20,
+    }  # fmt: skip
 
 
 def readme_queries() -> list[tuple[str, str]]:
@@ -324,6 +410,7 @@ def stage_queries(corpus: Path, work: Path, repeat: int) -> dict:
 STAGES = {
     "parse": stage_parse,
     "store": stage_store,
+    "link": stage_link,
     "match": stage_match,
     "rematch": stage_rematch,
     "seed": stage_seed,
@@ -338,10 +425,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("corpus", type=Path)
     parser.add_argument("work", type=Path)
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--limit", type=int, default=0, help="match: only the first N Hefei notices")
+    parser.add_argument("--limit", type=int, default=0, help="match: the first N Hefei notices; rematch: N notices")
     args = parser.parse_args(argv)
     stage = STAGES[args.stage]
-    extra = {"limit": args.limit} if args.stage == "match" else {}
+    extra = {"limit": args.limit} if args.stage in ("match", "rematch") else {}
     result = stage(args.corpus, args.work, args.repeat, **extra)
     result["peak_mib"] = peak_mib()
     print(json.dumps(result, ensure_ascii=False))

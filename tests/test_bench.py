@@ -30,8 +30,14 @@ def test_bench_runs_at_a_small_size_and_reports_every_figure(tmp_path):
         "parse + normalize, 16 generated pages",
         f"store {SIZE} notices: insert",
         f"store {SIZE} notices: re-run (same rows)",
+        "processes (ocids), first linking",
+        "processes (ocids), night with no change",
+        "processes (ocids), night changing 1% of the buyers",
         f"rematch {SIZE} notices",
-        f"snapshot + Parquet, {SIZE} notices",
+        "snapshot + Parquet, first snapshot (nothing to patch: whole copy)",
+        "snapshot + Parquet, night with no change",
+        "snapshot + Parquet, night changing 1% of the notices",
+        "snapshot + Parquet, whole copy of that night",
         "README queries on the snapshot",
     ]
     for name in expected:

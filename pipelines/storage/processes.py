@@ -11,9 +11,12 @@ process is a code *and* a buyer. Buyer names of one code that contain one anothe
 count as one buyer. A notice without a buyer joins the code's only buyer on the same portal, or stays with its portal.
 A notice without a project code is a process of its own.
 
-The ocid is ``ocds-tw0001-`` plus a hash of that key, so it does not change when more notices arrive. The whole
-assignment is one batch over every notice (a code seen tonight can join notices stored months ago) and one
-set-based ``UPDATE`` of the rows whose ocid changed.
+The ocid is ``ocds-tw0001-`` plus a hash of that key, so it does not change when more notices arrive. A code seen
+tonight can join notices stored months ago, so each night recomputes every process a changed notice touches, old
+and new: the notices whose normalized code or base is one of the changed notices' codes or bases, closed over the
+codes and bases of the notices found (``process_keys`` keeps each notice's code and base as last computed). Nothing
+outside that set can change, since a notice's ocid reads only notices sharing its code or base. The result is
+written with one set-based ``UPDATE`` of the rows whose ocid changed.
 """
 
 from __future__ import annotations
@@ -133,9 +136,96 @@ class ProcessSummary:
 
 
 def assign_ocids(con: duckdb.DuckDBPyConnection) -> ProcessSummary:
-    """Recompute every notice's ocid in one batch and write the changed ones in one statement."""
-    table = con.sql("SELECT source, notice_id, project_code, buyer FROM notices").to_arrow_table()
-    ocids = assign(table.to_pylist())
+    """Recompute the ocids of the processes that changed notices touch, and write the changed ones in one statement.
+
+    The first run (an empty ``process_keys``) computes every notice; a night with no new or changed notice reads
+    only the comparison of ``notices`` with ``process_keys`` (in SQL).
+    """
+    changed = con.sql(
+        """
+        SELECT n.source, n.notice_id, n.project_code, n.buyer, k.code AS old_code, k.base AS old_base
+        FROM notices n LEFT JOIN process_keys k USING (source, notice_id)
+        WHERE k.notice_id IS NULL OR n.ocid IS NULL
+           OR k.project_code IS DISTINCT FROM n.project_code OR k.buyer IS DISTINCT FROM n.buyer
+        """
+    ).to_arrow_table()
+    gone = con.sql(
+        "SELECT k.source, k.notice_id, k.code, k.base FROM process_keys k ANTI JOIN notices n USING (source, notice_id)"
+    ).to_arrow_table()
+    written = 0
+    if changed.num_rows or gone.num_rows:
+        written = _relink(con, changed, gone)
+    notices, processes = con.execute("SELECT count(*), count(DISTINCT ocid) FROM notices").fetchall()[0]
+    return ProcessSummary(notices=notices, processes=processes, changed=written)
+
+
+def _relink(con: duckdb.DuckDBPyConnection, changed: pa.Table, gone: pa.Table) -> int:
+    codes: set[str] = set()
+    keys = {"source": [], "notice_id": [], "project_code": [], "buyer": [], "code": [], "base": []}
+    for row in changed.to_pylist():
+        code = normalize_code(row["project_code"])
+        for value in (code.code if code else None, code.base if code else None, row["old_code"], row["old_base"]):
+            if value:
+                codes.add(value)
+        for name in ("source", "notice_id", "project_code", "buyer"):
+            keys[name].append(row[name])
+        keys["code"].append(code.code if code else None)
+        keys["base"].append(code.base if code else None)
+    codes |= {value for name in ("code", "base") for value in gone.column(name).to_pylist() if value}
+    batch, gone_name = f"keys_{uuid.uuid4().hex}", f"gone_{uuid.uuid4().hex}"
+    con.register(batch, pa.table(keys))
+    con.register(gone_name, gone)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f"DELETE FROM process_keys k USING {gone_name} g WHERE k.source = g.source "
+                        f"AND k.notice_id = g.notice_id")  # fmt: skip
+            con.execute(f"INSERT OR REPLACE INTO process_keys SELECT * FROM {batch}")
+            group = _closure(con, codes)
+            # The changed notices without a code are processes of their own: only they are computed again.
+            rows = con.sql(
+                f"""
+                SELECT n.source, n.notice_id, n.project_code, n.buyer FROM notices n
+                JOIN process_keys k USING (source, notice_id)
+                WHERE k.code IN (SELECT code FROM {group}) OR k.base IN (SELECT code FROM {group})
+                UNION ALL
+                SELECT b.source, b.notice_id, b.project_code, b.buyer FROM {batch} b WHERE b.code IS NULL
+                """
+            ).to_arrow_table()
+            con.unregister(group)
+            written = _write(con, assign(rows.to_pylist()))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.unregister(batch)
+        con.unregister(gone_name)
+    return written
+
+
+def _closure(con: duckdb.DuckDBPyConnection, codes: set[str]) -> str:
+    """Codes and bases of every notice whose code or base is in ``codes``, until no new one comes; registered as a
+    one-column relation (``code``) whose name is returned (joined, not passed as a list: the first night has them all).
+    """
+    group, new = set(), set(codes)
+    name = f"codes_{uuid.uuid4().hex}"
+    while new:
+        group |= new
+        con.register(name, pa.table({"code": sorted(new)}))
+        found = con.execute(
+            f"SELECT code, base FROM process_keys WHERE code IN (SELECT code FROM {name}) "
+            f"OR base IN (SELECT code FROM {name})"
+        ).fetchall()
+        con.unregister(name)
+        new = {value for row in found for value in row if value} - group
+    con.register(name, pa.table({"code": pa.array(sorted(group), pa.string())}))
+    return name
+
+
+def _write(con: duckdb.DuckDBPyConnection, ocids: dict[tuple[str, str], str]) -> int:
+    if not ocids:
+        return 0
     batch = pa.table(
         {
             "source": [key[0] for key in ocids],
@@ -146,7 +236,7 @@ def assign_ocids(con: duckdb.DuckDBPyConnection) -> ProcessSummary:
     name = f"ocids_{uuid.uuid4().hex}"
     con.register(name, batch)
     try:
-        changed = con.execute(
+        return con.execute(
             f"""
             UPDATE notices SET ocid = b.ocid FROM {name} b
             WHERE notices.source = b.source AND notices.notice_id = b.notice_id
@@ -155,7 +245,6 @@ def assign_ocids(con: duckdb.DuckDBPyConnection) -> ProcessSummary:
         ).fetchall()[0][0]
     finally:
         con.unregister(name)
-    return ProcessSummary(notices=len(ocids), processes=len(set(ocids.values())), changed=changed)
 
 
 def termination_status(title: str | None) -> str:

@@ -763,10 +763,34 @@ NOTICE_PARTIES_COMMENTS = {
     "class by name, apart from the lists.",
 }
 
+PROCESS_KEYS_DDL = """
+CREATE TABLE IF NOT EXISTS process_keys (
+    source VARCHAR NOT NULL,
+    notice_id VARCHAR NOT NULL,
+    project_code VARCHAR,
+    buyer VARCHAR,
+    code VARCHAR,
+    base VARCHAR,
+    PRIMARY KEY (source, notice_id)
+);
+"""
+PROCESS_KEYS_TABLE_COMMENT = (
+    "Internal: each notice's project code and buyer as its ocid was last computed from, so the nightly linking "
+    "recomputes only the processes whose notices changed."
+)
+PROCESS_KEYS_COMMENTS = {
+    "source": "Portal of the notice.",
+    "notice_id": "Portal id of the notice.",
+    "project_code": "notices.project_code when the ocid was computed.",
+    "buyer": "notices.buyer when the ocid was computed.",
+    "code": "The normalized project code (NULL: none, a process of its own).",
+    "base": "The normalized code without its trailing -N, when it has one.",
+}
+
 
 def schema_statements() -> list[str]:
     """Every statement that sets the schema up, except the view column comments (they need the views to exist)."""
-    statements = [DDL, REVIEWS_DDL, WATCHLIST_DDL, PARTIES_DDL, SCHEMA_DDL]
+    statements = [DDL, REVIEWS_DDL, WATCHLIST_DDL, PARTIES_DDL, PROCESS_KEYS_DDL, SCHEMA_DDL]
     for name, (comment, sql) in VIEWS.items():
         statements += [f"CREATE OR REPLACE VIEW {name} AS {sql}", f"COMMENT ON VIEW {name} IS {quote(comment)}"]
     for table, comment in {**TABLE_COMMENTS, "store_schema": SCHEMA_TABLE_COMMENT}.items():
@@ -776,6 +800,7 @@ def schema_statements() -> list[str]:
         ("supplier_watchlist", WATCHLIST_TABLE_COMMENT, WATCHLIST_COMMENTS),
         ("listed_parties", PARTIES_TABLE_COMMENT, PARTIES_COMMENTS),
         ("notice_parties", NOTICE_PARTIES_TABLE_COMMENT, NOTICE_PARTIES_COMMENTS),
+        ("process_keys", PROCESS_KEYS_TABLE_COMMENT, PROCESS_KEYS_COMMENTS),
     ):
         statements.append(f"COMMENT ON TABLE {table} IS {quote(table_comment)}")
         statements += [f"COMMENT ON COLUMN {table}.{n} IS {quote(c)}" for n, c in comments.items()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
@@ -13,16 +14,33 @@ from pipelines.config import disk_full_point, fault_point
 from pipelines.storage import schema
 from pipelines.storage.store import connect, scalar
 
+# The snapshot's own record of its schema: checked equal to the working database's before a patch, and not copied
+# over (its applied_at says when the snapshot's schema was applied).
+_OWN_TABLES = frozenset({"store_schema"})
+
+
+# In the Parquet folder: which snapshot file (inode, mtime, size) its files were last brought up to. Readers of
+# Parquet datasets skip names starting with "_".
+PARQUET_STAMP = "_snapshot.json"
+
 
 class SnapshotError(RuntimeError):
     """The new snapshot does not open: it is not swapped in, the analysts keep the previous one."""
 
 
-def publish_snapshot(db_path: str | Path, snapshot_path: str | Path, parquet_dir: str | Path | None = None) -> Path:
-    """Copy the working database into a new file and swap it in atomically for analysts.
+def publish_snapshot(
+    db_path: str | Path, snapshot_path: str | Path, parquet_dir: str | Path | None = None, *, incremental: bool = True
+) -> Path:
+    """Bring the analysts' snapshot up to the working database and swap it in atomically.
 
-    Sessions already open on the old snapshot keep reading it; new connections see the new one. With
-    ``parquet_dir``, every table and view of the new snapshot is also written there as ``<name>.parquet``.
+    The new file is the previous snapshot, copied, with only the rows that differ from the working database deleted
+    and re-inserted (``_patch``); without a usable previous snapshot (none yet, another schema, a file that does
+    not open) or with ``incremental=False`` it is copied whole from the working database. Either way the previous
+    file is never written: sessions already open on it keep reading it, new connections see the new one, and a
+    crash at any point leaves it as it was. With ``parquet_dir``, the tables that changed (and every view, when
+    anything changed) are written there as ``<name>.parquet``; all of them when the folder's stamp does not name the
+    previous snapshot.
+
     Temporary files a killed or failed run left are removed first; a failure now removes its own. The new file is
     opened read-only before the swap (one that does not open is never swapped in), and a ``.wal`` beside the
     snapshot is removed before it: written by an analyst who opened the old file read-write, DuckDB would replay it
@@ -30,14 +48,41 @@ def publish_snapshot(db_path: str | Path, snapshot_path: str | Path, parquet_dir
     """
     snapshot_path = Path(snapshot_path)
     snapshot_path.parent.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(snapshot_path, Path(parquet_dir) if parquet_dir is not None else None)
+    parquet = Path(parquet_dir) if parquet_dir is not None else None
+    remove_leftovers(snapshot_path, parquet)
     tmp = snapshot_path.with_name(f".{snapshot_path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        _build(db_path, tmp, Path(parquet_dir) if parquet_dir is not None else None)
+        changed = None
+        if incremental and snapshot_path.exists():
+            try:
+                changed = _patch(db_path, snapshot_path, tmp)
+            except duckdb.Error:
+                # A previous snapshot that cannot be patched (damaged, half-written by hand): copied whole instead.
+                for leftover in (tmp, _wal(tmp)):
+                    leftover.unlink(missing_ok=True)
+        if changed is None:
+            _build(db_path, tmp)
+        disk_full_point("snapshot-disk-full")
+        snap = duckdb.connect(str(tmp))
+        try:
+            if changed is None:
+                # Views and comments are re-declared in the copy itself so they resolve against its own tables.
+                schema.apply_schema(snap)
+            snap.execute("CHECKPOINT")
+            # From the new file before it is swapped in: reopening the snapshot path in this process could hand
+            # back a cached instance of the old file (DuckDB reuses instances per path within a process).
+            if parquet is not None:
+                export_parquet(snap, parquet, only=_parquet_due(snapshot_path, parquet, changed))
+        finally:
+            snap.close()
         fault_point("snapshot-written")
         _check_opens(tmp)
         _wal(snapshot_path).unlink(missing_ok=True)
         os.replace(tmp, snapshot_path)
+        if parquet is not None:
+            # Written after the swap: a crash before it leaves no stamp for the new file, and the next run writes
+            # every Parquet file (a torn stamp does not parse: the same).
+            (parquet / PARQUET_STAMP).write_text(json.dumps(_identity(snapshot_path)), encoding="utf-8")
     except BaseException:
         for leftover in (tmp, _wal(tmp)):
             leftover.unlink(missing_ok=True)
@@ -45,7 +90,27 @@ def publish_snapshot(db_path: str | Path, snapshot_path: str | Path, parquet_dir
     return snapshot_path
 
 
-def _build(db_path: str | Path, tmp: Path, parquet_dir: Path | None) -> None:
+def _parquet_due(snapshot_path: Path, parquet: Path | None, changed: set[str] | None) -> set[str] | None:
+    """The tables whose Parquet file is behind the new snapshot, None for all of them.
+
+    Only tonight's changes when the Parquet folder was last written with the snapshot now in place (its stamp names
+    that file); otherwise a run without ``parquet_dir`` (``cli translate``) or a crash came in between: all.
+    """
+    if changed is None or parquet is None or not snapshot_path.exists():
+        return None
+    try:
+        recorded = json.loads((parquet / PARQUET_STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return changed if recorded == _identity(snapshot_path) else None
+
+
+def _identity(path: Path) -> list[int]:
+    stat = path.stat()
+    return [stat.st_ino, stat.st_mtime_ns, stat.st_size]
+
+
+def _build(db_path: str | Path, tmp: Path) -> None:
     con = connect(db_path)
     try:
         con.execute(f"ATTACH {schema.quote(str(tmp))} AS snapshot")
@@ -53,18 +118,116 @@ def _build(db_path: str | Path, tmp: Path, parquet_dir: Path | None) -> None:
         con.execute("DETACH snapshot")
     finally:
         con.close()
-    disk_full_point("snapshot-disk-full")
-    # Views and comments are re-declared in the snapshot itself so they resolve against its own tables.
-    snap = duckdb.connect(str(tmp))
+
+
+def _patch(db_path: str | Path, previous: Path, tmp: Path) -> set[str] | None:
+    """Copy ``previous`` to ``tmp`` and make its tables equal the working database's; returns the changed tables.
+
+    None (and no ``tmp``) when the previous snapshot cannot serve as the base: it does not open, or its schema
+    fingerprint or tables differ from the working database's. Rows are compared by primary key and a hash of all
+    their columns, so a row an analyst changed in the snapshot is put back too. A table without a primary key is
+    small (a few rows per night) and is replaced whole when any row differs.
+    """
+    shutil.copyfile(previous, tmp)
+    con = connect(db_path)
     try:
-        schema.apply_schema(snap)
-        snap.execute("CHECKPOINT")
-        # From the new file before it is swapped in: reopening the snapshot path in this process could hand back
-        # a cached instance of the old file (DuckDB reuses instances per path within a process).
-        if parquet_dir is not None:
-            export_parquet(snap, parquet_dir)
+        try:
+            con.execute(f"ATTACH {schema.quote(str(tmp))} AS snapshot")
+        except duckdb.Error:
+            tmp.unlink(missing_ok=True)
+            return None
+        work = _db_name(con)
+        tables = _tables(con, work)
+        if _tables(con, "snapshot") != tables or _fingerprint(con, "snapshot") != schema.SCHEMA_FINGERPRINT:
+            con.execute("DETACH snapshot")
+            tmp.unlink(missing_ok=True)
+            return None
+        keys = _primary_keys(con, work)
+        changed = set()
+        for number, (table, columns) in enumerate(sorted(tables.items())):
+            if number == len(tables) // 2:
+                fault_point("snapshot-half-patched")
+            if table in _OWN_TABLES:
+                continue
+            names = [name for name, _ in columns]
+            if _sync_table(con, work, table, names, keys.get(table)):
+                changed.add(table)
+        con.execute("DETACH snapshot")
     finally:
-        snap.close()
+        con.close()
+    return changed
+
+
+def _tables(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, tuple[tuple[str, str], ...]]:
+    rows = con.execute(
+        "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+        "WHERE database_name = ? AND schema_name = 'main' AND NOT internal "
+        "AND table_name IN (SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main') "
+        "ORDER BY table_name, column_index",
+        [database, database],
+    ).fetchall()
+    tables: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in rows:
+        tables.setdefault(table, []).append((column, data_type))
+    return {table: tuple(columns) for table, columns in tables.items()}
+
+
+def _primary_keys(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, list[str]]:
+    rows = con.execute(
+        "SELECT table_name, constraint_column_names FROM duckdb_constraints() "
+        "WHERE database_name = ? AND schema_name = 'main' AND constraint_type = 'PRIMARY KEY'",
+        [database],
+    ).fetchall()
+    return {table: list(columns) for table, columns in rows}
+
+
+def _fingerprint(con: duckdb.DuckDBPyConnection, database: str) -> str | None:
+    rows = con.execute(f"SELECT fingerprint FROM {database}.main.store_schema").fetchall()
+    return rows[0][0] if len(rows) == 1 else None
+
+
+def _sync_table(
+    con: duckdb.DuckDBPyConnection, work: str, table: str, columns: list[str], key: list[str] | None
+) -> bool:
+    """Make ``snapshot.<table>`` equal ``<work>.<table>``; True when anything had to change."""
+    ours, theirs = f'{work}.main."{table}"', f'snapshot.main."{table}"'
+    listed = ", ".join(f'"{c}"' for c in columns)
+    if not key:
+        differs = scalar(
+            con,
+            f"SELECT count(*) FROM ((SELECT {listed} FROM {ours} EXCEPT ALL SELECT {listed} FROM {theirs}) "
+            f"UNION ALL (SELECT {listed} FROM {theirs} EXCEPT ALL SELECT {listed} FROM {ours}))",
+        )
+        if differs:
+            con.execute(f"DELETE FROM {theirs}")
+            con.execute(f"INSERT INTO {theirs} ({listed}) SELECT {listed} FROM {ours}")
+        return bool(differs)
+    keys = ", ".join(f'"{c}"' for c in key)
+    # A hash of each row rather than the rows themselves: the comparison holds keys and 8 bytes a row, not texts.
+    row_hash = f"hash({listed})"
+    joined = " AND ".join(f'w."{c}" = s."{c}"' for c in key)
+    diff = f"snapshot_diff_{uuid.uuid4().hex}"
+    either = ", ".join(f'coalesce(w."{c}", s."{c}") AS "{c}"' for c in key)
+    con.execute(
+        f"CREATE TEMP TABLE {diff} AS "
+        f"SELECT {either}, w.h IS NOT NULL AS present "
+        f"FROM (SELECT {keys}, {row_hash} AS h FROM {ours}) w "
+        f"FULL JOIN (SELECT {keys}, {row_hash} AS h FROM {theirs}) s ON {joined} "
+        f"WHERE w.h IS DISTINCT FROM s.h"
+    )
+    try:
+        count = scalar(con, f"SELECT count(*) FROM {diff}")
+        if count:
+            matches = " AND ".join(f'd."{c}" = t."{c}"' for c in key)
+            con.execute(f"DELETE FROM {theirs} t USING {diff} d WHERE {matches}")
+            from_ours = ", ".join(f't."{c}"' for c in columns)
+            con.execute(
+                f"INSERT INTO {theirs} ({listed}) SELECT {from_ours} "
+                f"FROM {ours} t SEMI JOIN (SELECT * FROM {diff} WHERE present) d ON {matches}"
+            )
+    finally:
+        con.execute(f"DROP TABLE {diff}")
+    return bool(count)
 
 
 def _wal(path: Path) -> Path:
@@ -105,36 +268,50 @@ def snapshot_problem(snapshot_path: str | Path) -> str | None:
     return None
 
 
-def export_parquet(con: duckdb.DuckDBPyConnection, parquet_dir: Path) -> list[Path]:
+def export_parquet(con: duckdb.DuckDBPyConnection, parquet_dir: Path, only: set[str] | None = None) -> list[Path]:
     """Every table and view as ``<name>.parquet``, each swapped in atomically; files of dropped ones removed.
 
-    All files are written to a staging folder first, so a failure leaves the previous set untouched.
+    With ``only`` (the tables that changed), other tables keep their file unless it is missing, and the views are
+    written again only when some table changed (a view may read any table). All files are written to a staging
+    folder first, so a failure leaves the previous set untouched.
     """
-    names = [
+    tables = {
         row[0]
         for row in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-            "UNION SELECT view_name FROM duckdb_views() WHERE NOT internal AND database_name = current_database() "
-            "ORDER BY 1"
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
         ).fetchall()
-    ]
+    }
+    views = {
+        row[0]
+        for row in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal AND database_name = current_database()"
+        ).fetchall()
+    }
+    names = sorted(tables | views)
     parquet_dir.mkdir(parents=True, exist_ok=True)
+    if only is None:
+        due = names
+    else:
+        due = [
+            name
+            for name in names
+            if name in only or (name in views and only) or not (parquet_dir / f"{name}.parquet").exists()
+        ]
     staging = parquet_dir / f".staging-{uuid.uuid4().hex}"
     staging.mkdir()
     try:
-        for name in names:
+        for name in due:
             target = staging / f"{name}.parquet"
             target_sql = schema.quote(str(target))
             con.execute(f'COPY (SELECT * FROM "{name}") TO {target_sql} (FORMAT parquet, COMPRESSION zstd)')
-        written = []
-        for name in names:
-            written.append(parquet_dir / f"{name}.parquet")
-            os.replace(staging / f"{name}.parquet", written[-1])
+        for name in due:
+            os.replace(staging / f"{name}.parquet", parquet_dir / f"{name}.parquet")
+        written = [parquet_dir / f"{name}.parquet" for name in names]
         for stale in set(parquet_dir.glob("*.parquet")) - set(written):
             stale.unlink()
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return written
+    return [parquet_dir / f"{name}.parquet" for name in due]
 
 
 def _db_name(con: duckdb.DuckDBPyConnection) -> str:

@@ -12,7 +12,7 @@ import pytest
 from pipelines.ingest.normalize import empty_notice
 from pipelines.ingest.reprocess import reprocess_archive
 from pipelines.storage import store
-from pipelines.storage.processes import OCID_PREFIX, ProjectCode, assign_ocids, normalize_code
+from pipelines.storage.processes import OCID_PREFIX, ProjectCode, assign, assign_ocids, normalize_code
 from spiders.registry import PORTALS
 from tests.conftest import ROOT
 
@@ -213,3 +213,71 @@ def test_demo_notices_outside_the_linked_processes_stand_alone(demo_db):
         "SELECT status, award_cny FROM procurement_processes WHERE project_code = '[230109]HDSJ[GK]20260041'"
     ).fetchall()[0]
     assert hdsj == ("complete", Decimal("13865000.00"))
+
+
+# --- nightly linking recomputes only the processes changed notices touch -------------------------------------------
+
+# Each night's statements, applied in order to one database; after each, the incremental linking must give every
+# notice the ocid a computation over all notices gives.
+LINKING_NIGHTS = [
+    ("nothing", [], 0),
+    (
+        "insert",  # joins an existing process by its base code; and the first process by its code and buyer
+        [
+            "INSERT INTO notices (source, notice_id, project_code, buyer) VALUES "
+            "('ccgp', '3004', 'XJ-2026-2', '滨江中学'), ('ccgp', '8001', 'ZB-2026-001', '滨江大学')",
+        ],
+        2,
+    ),
+    (
+        "change code",  # 3001 leaves XJ-2026: 3002 and 3004 (XJ-2026-1/-2) no longer fold into it
+        ["UPDATE notices SET project_code = 'XJ-2027' WHERE notice_id = '3001'"],
+        4,
+    ),
+    (
+        "change buyer",  # 2002 gains a buyer: it joins 2001's process
+        ["UPDATE notices SET buyer = '滨江市第一医院' WHERE notice_id = '2002'"],
+        1,
+    ),
+    ("withdraw", ["DELETE FROM notices WHERE notice_id IN ('1003', '3003')"], 0),
+    ("lose code", ["UPDATE notices SET project_code = NULL WHERE notice_id = '5002'"], 1),
+    ("nothing again", [], 0),
+]
+
+
+@pytest.fixture(scope="module")
+def linking_nights(tmp_path_factory):
+    con = store.connect(tmp_path_factory.mktemp("linking") / "w.duckdb")
+    store.upsert_notices(con, store.notices_to_arrow(OWN_NOTICES, "test", datetime.now(UTC)))
+    assign_ocids(con)
+    seen = {}
+    for night, statements, _ in LINKING_NIGHTS:
+        for statement in statements:
+            con.execute(statement)
+        summary = assign_ocids(con)
+        rows = con.execute("SELECT source, notice_id, project_code, buyer FROM notices").fetchall()
+        whole = assign([dict(zip(("source", "notice_id", "project_code", "buyer"), row, strict=True)) for row in rows])
+        stored = {(source, notice_id): ocid for source, notice_id, ocid in con.execute(
+            "SELECT source, notice_id, ocid FROM notices").fetchall()}  # fmt: skip
+        seen[night] = (summary, stored, whole)
+    yield seen
+    con.close()
+
+
+@pytest.mark.parametrize(("night", "changed"), [(night, changed) for night, _, changed in LINKING_NIGHTS])
+def test_nightly_linking_equals_linking_everything(linking_nights, night, changed):
+    summary, stored, whole = linking_nights[night]
+    assert stored == whole
+    assert summary.changed == changed
+    assert summary.notices == len(whole)
+    assert summary.processes == len(set(whole.values()))
+
+
+def test_the_linking_nights_moved_notices_between_processes(linking_nights):
+    """Not vacuous: the nights did join and split processes."""
+    _, inserted, _ = linking_nights["insert"]
+    _, recoded, _ = linking_nights["change code"]
+    assert inserted[("ccgp", "3004")] == inserted[("ccgp", "3001")] == inserted[("ccgp", "3002")]
+    assert inserted[("ccgp", "8001")] == inserted[("ccgp", "1001")]
+    assert recoded[("ccgp", "3002")] != recoded[("ccgp", "3001")]
+    assert recoded[("ccgp", "3002")] != inserted[("ccgp", "3002")]
