@@ -33,8 +33,10 @@ serve: $(STAMP)
 
 # One worker per core (pytest-xdist); --dist loadfile keeps a file's tests on one worker, so a module-scoped crawl
 # or flow run is paid once, not once per worker. Each worker starts its own temporary Prefect server.
+# --no-loadscope-reorder keeps the order tests/conftest.py gives (longest files first) instead of xdist's (most tests
+# first), so the run does not end on one long file while the other core idles.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -146,9 +146,24 @@ def prefect_harness():
         yield
 
 
-# Files whose time is mostly waiting (the serve test waits for three cron minutes) or that run many nights: handed
-# to the workers first, so their waits overlap the other files' work instead of ending the run alone on one core.
-LONG_FILES = ("tests/test_schedule.py", "tests/test_nightly_publishing.py", "tests/test_completeness.py")
+# The longest files, longest first: files whose time is mostly waiting (the serve test waits for three cron minutes)
+# or that run many nights. Handed to the workers first (`make test` passes --no-loadscope-reorder, without which
+# xdist orders files by their number of tests), so their waits overlap the other files' work and the run ends on
+# many short files instead of one long one on one core.
+LONG_FILES = (
+    "tests/test_schedule.py",
+    "tests/test_nightly_publishing.py",
+    "tests/test_operations.py",
+    "tests/test_completeness.py",
+    "tests/test_cli.py",
+    "tests/test_flows.py",
+    "tests/pipelines/ingest/test_reprocess_portals.py",
+    "tests/test_backfill.py",
+    "tests/test_attachments_night.py",
+    "tests/test_blocks.py",
+    "tests/test_matching_commands.py",
+    "tests/test_analyst_queries.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
