@@ -41,6 +41,8 @@ _WORDS = {
     "发展": "Development", "贸易": "Trading", "产业": "Industry", "设备": "Equipment", "系统": "Systems",
     "联合": "United", "创新": "Innovation", "实业": "Industrial", "部队": "Unit", "军医": "Military Medical",
     "解放军": "PLA", "中国人民解放军": "PLA", "空军": "Air Force", "海军": "Navy", "陆军": "Army",
+    # A CAS institute's name starts with the academy's: word by word it read "China Science Yuan".
+    "中国科学院": "Chinese Academy of Sciences", "与": "and", "设计": "Design", "工具": "Tools", "大数据": "Big Data",
 }  # fmt: skip
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
