@@ -309,6 +309,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--corpus", type=Path, default=None, help="corpus folder (default: a temporary cache)")
     parser.add_argument("--results", type=Path, default=BENCH / "RESULTS.md", help="where the table goes")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="keep the stages' databases in this folder (default: a temporary one), e.g. to query the 1M snapshot",
+    )
     args = parser.parse_args(argv)
     pages = args.pages or min(args.size, 2000)
     skip = {name for name in args.skip.split(",") if name}
@@ -322,10 +328,11 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="tw-bench-") as scratch:
-        scratch_path = Path(scratch)
+        scratch_path = args.work or Path(scratch)
+        scratch_path.mkdir(parents=True, exist_ok=True)
         roots = {"now": ROOT}
         if args.before:
-            (scratch_path / "before-code").mkdir()
+            (scratch_path / "before-code").mkdir(exist_ok=True)
             old = checkout(args.before, scratch_path / "before-code")
             if old is not None:
                 roots["before"] = old
@@ -333,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         # the pair of one stage should see the same load.
         works = {label: scratch_path / f"work-{label}" for label in roots}
         for label in roots:
-            works[label].mkdir()
+            works[label].mkdir(exist_ok=True)
             results[label] = {"commands": command_times(roots[label], args.repeat)}
         for stage in STAGES:
             if stage in skip or (stage == "seed" and ("rematch" not in skip or "queries" in skip)):
