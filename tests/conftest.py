@@ -163,6 +163,7 @@ LONG_FILES = (
     "tests/test_blocks.py",
     "tests/test_matching_commands.py",
     "tests/test_analyst_queries.py",
+    "tests/test_bench.py",
 )
 
 

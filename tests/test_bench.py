@@ -1,4 +1,7 @@
-"""The benchmark runs end to end at a small size and its table has every figure of issue 14 (no timings asserted)."""
+"""CI's smoke run of the 10k benchmark: every stage runs end to end and its table has every figure of issue 14.
+
+No timing is asserted (CI machines are noisy). The parser and the matcher see 16 pages and 40 texts: their figures
+do not depend on the number of stored notices."""
 
 from __future__ import annotations
 
@@ -7,10 +10,10 @@ import sys
 
 from tests.conftest import ROOT, SHARED
 
-SIZE = 400
+SIZE = 10_000
 
 
-def test_bench_runs_at_a_small_size_and_reports_every_figure(tmp_path):
+def test_bench_runs_at_10k_and_reports_every_figure(tmp_path):
     results = tmp_path / "RESULTS.md"
     results.write_text("# kept\n\n## N = 7\n\nan older section\n", encoding="utf-8")
     done = subprocess.run(
@@ -28,12 +31,12 @@ def test_bench_runs_at_a_small_size_and_reports_every_figure(tmp_path):
         "`flows.py --help`",
         "`flows.py match-text`, one text",
         "parse + normalize, 16 generated pages",
-        f"store {SIZE} notices: insert",
-        f"store {SIZE} notices: re-run (same rows)",
+        f"store {SIZE:,} notices: insert",
+        f"store {SIZE:,} notices: re-run (same rows)",
         "processes (ocids), first linking",
         "processes (ocids), night with no change",
         "processes (ocids), night changing 1% of the buyers",
-        f"rematch {SIZE} notices",
+        f"rematch {SIZE:,} notices",
         "snapshot + Parquet, first snapshot (nothing to patch: whole copy)",
         "snapshot + Parquet, night with no change",
         "snapshot + Parquet, night changing 1% of the notices",
