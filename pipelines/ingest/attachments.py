@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from pipelines.ingest.warc import WarcIndex
 from pipelines.storage.schema import ATTACHMENT_COLUMNS, ATTACHMENT_SCHEMA
+from pipelines.storage.transactions import transaction
 
 logger = logging.getLogger(__name__)
 
@@ -363,18 +364,14 @@ def _upsert(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
         return
     table = pa.Table.from_pylist(rows, schema=ATTACHMENT_SCHEMA)
     names = ", ".join(c.name for c in ATTACHMENT_COLUMNS)
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.register("batch_attachments", table)
-        # A re-read file replaces all its rows (a ZIP may have lost or gained members).
-        con.execute(
-            "DELETE FROM attachments WHERE (source, notice_id, url) IN "
-            "(SELECT (source, notice_id, url) FROM batch_attachments)"
-        )
-        con.execute(f"INSERT INTO attachments ({names}) SELECT {names} FROM batch_attachments")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.register("batch_attachments", table)
+            # A re-read file replaces all its rows (a ZIP may have lost or gained members).
+            con.execute(
+                "DELETE FROM attachments WHERE (source, notice_id, url) IN "
+                "(SELECT (source, notice_id, url) FROM batch_attachments)"
+            )
+            con.execute(f"INSERT INTO attachments ({names}) SELECT {names} FROM batch_attachments")
     finally:
         con.unregister("batch_attachments")

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.storage.transactions import transaction
+
 PARTIES_PATH = Path(__file__).with_name("parties.toml")
 PARTIES_ENV = "TENDERWATCH_PARTIES"
 LISTS = {"entity_list": "Entity List", "meu_list": "Military End-User List", "unverified_list": "Unverified List"}
@@ -242,8 +244,7 @@ def load_parties(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> Pa
                 (source, notice_id, role, name, party.id if party else None, party.name_en if party else None,
                  LISTS[party.list] if party and who.listed else None, who.relation, who.listed, who.military)
             )  # fmt: skip
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM listed_parties")
         con.executemany(
             "INSERT INTO listed_parties VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -266,8 +267,4 @@ def load_parties(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> Pa
         con.execute("DELETE FROM notice_parties")
         if found:
             con.executemany("INSERT OR IGNORE INTO notice_parties VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", found)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return data

@@ -16,6 +16,7 @@ import pyarrow as pa
 from pipelines.model import portal_date
 from pipelines.storage.schema import MATCH_SCHEMA, RESULT_COLUMNS, RESULT_SCHEMA
 from pipelines.storage.store import insert_arrow
+from pipelines.storage.transactions import transaction
 
 PUBLISHED_TIERS = ("strong", "review")
 _RESULT_NAMES = ", ".join(c.name for c in RESULT_COLUMNS)
@@ -223,25 +224,23 @@ def _replace_results(con: duckdb.DuckDBPyConnection, result_rows: list[dict], hi
     """Swap in a batch's results and hits in one transaction: old hits of these notices go, new ones come."""
     results = pa.Table.from_pylist(result_rows, schema=RESULT_SCHEMA)
     hits = pa.Table.from_pylist(hit_rows, schema=MATCH_SCHEMA)
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.register("batch_results", results)
-        con.execute("DELETE FROM matches WHERE (source, notice_id) IN (SELECT (source, notice_id) FROM batch_results)")
-        insert_arrow(con, "matches", hits)
-        con.execute(
-            f"""
-            INSERT INTO match_results ({_RESULT_NAMES})
-            SELECT {_RESULT_NAMES} FROM batch_results
-            ON CONFLICT (source, notice_id) DO UPDATE SET
-                tier = excluded.tier, score = excluded.score, categories = excluded.categories,
-                rules_version = excluded.rules_version, content_hash = excluded.content_hash,
-                first_matched_at = coalesce(match_results.first_matched_at, excluded.first_matched_at),
-                matched_at = excluded.matched_at
-            """
-        )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.register("batch_results", results)
+            con.execute(
+                "DELETE FROM matches WHERE (source, notice_id) IN (SELECT (source, notice_id) FROM batch_results)"
+            )
+            insert_arrow(con, "matches", hits)
+            con.execute(
+                f"""
+                INSERT INTO match_results ({_RESULT_NAMES})
+                SELECT {_RESULT_NAMES} FROM batch_results
+                ON CONFLICT (source, notice_id) DO UPDATE SET
+                    tier = excluded.tier, score = excluded.score, categories = excluded.categories,
+                    rules_version = excluded.rules_version, content_hash = excluded.content_hash,
+                    first_matched_at = coalesce(match_results.first_matched_at, excluded.first_matched_at),
+                    matched_at = excluded.matched_at
+                """
+            )
     finally:
         con.unregister("batch_results")

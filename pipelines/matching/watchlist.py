@@ -15,6 +15,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.storage.transactions import transaction
+
 WATCHLIST_PATH = Path(__file__).with_name("watchlist.toml")
 # Another watch-list file (a candidate under review, a test's variant), as TENDERWATCH_RULES is for the rules.
 WATCHLIST_ENV = "TENDERWATCH_WATCHLIST"
@@ -71,15 +73,10 @@ def read_watchlist(path: Path | None = None) -> list[WatchedSupplier]:
 def load_watchlist(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> int:
     """Replace ``supplier_watchlist`` with the watch-list file, in one transaction; returns the number of entries."""
     watched = read_watchlist(path)
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM supplier_watchlist")
         if watched:
             con.executemany(
                 "INSERT INTO supplier_watchlist VALUES (?, ?, ?)", [(w.name_zh, w.name_en, w.why) for w in watched]
             )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return len(watched)

@@ -29,6 +29,7 @@ from pipelines.config import FAULT_ENV, FAULT_EXIT_CODE, Outputs, fault_point  #
 from pipelines.matching.pending import PUBLISHED_TIERS
 from pipelines.publishing import english, outputs
 from pipelines.publishing.delivery import Message, enqueue
+from pipelines.storage.transactions import transaction
 
 CSV_COLUMNS = (
     "published_at",
@@ -429,18 +430,13 @@ def publish(
         digest = write_outputs(con, out_root, publish_date, 0, options, sources)
     digest.announced = announced
     digest.recovered = sorted({row["publish_date"] for row in announced} - {publish_date})
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for pending in dates:
             mark_published(con, pending)
         message = delivery_message(digest)
         # A night with an unhealthy source is news even without matches: it must not pass for a quiet one.
         if channels and (announced or send_empty or message.payload.get("unhealthy")):
             enqueue(con, run_id, channels, message, now)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     fault_point("after-mark-published")
     return digest
 

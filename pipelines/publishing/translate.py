@@ -33,6 +33,8 @@ from typing import Protocol
 import duckdb
 import pyarrow as pa
 
+from pipelines.storage.transactions import transaction
+
 GLOSSARY_PATH = Path(__file__).with_name("glossary.toml")
 GLOSSARY_KINDS = ("method", "category", "unit", "term")
 SEGMENT_BATCH = 2000
@@ -141,20 +143,17 @@ def _replace_links(con: duckdb.DuckDBPyConnection, keys: pa.Table, links: pa.Tab
     con.register(names["links"], links)
     con.register(names["segments"], segments)
     try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute(
-            f"DELETE FROM notice_segments WHERE (source, notice_id) IN (SELECT source, notice_id FROM {names['keys']})"
-        )
-        con.execute(f"INSERT INTO notice_segments SELECT * FROM {names['links']}")
-        # Keys are distinct within the batch (a dict), so ON CONFLICT sees each at most once.
-        con.execute(
-            f"INSERT INTO segments (segment_hash, text, chars, first_seen_at) "
-            f"SELECT segment_hash, text, chars, first_seen_at FROM {names['segments']} ON CONFLICT DO NOTHING"
-        )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute(
+                "DELETE FROM notice_segments WHERE (source, notice_id) IN "
+                f"(SELECT source, notice_id FROM {names['keys']})"
+            )
+            con.execute(f"INSERT INTO notice_segments SELECT * FROM {names['links']}")
+            # Keys are distinct within the batch (a dict), so ON CONFLICT sees each at most once.
+            con.execute(
+                f"INSERT INTO segments (segment_hash, text, chars, first_seen_at) "
+                f"SELECT segment_hash, text, chars, first_seen_at FROM {names['segments']} ON CONFLICT DO NOTHING"
+            )
     finally:
         for name in names.values():
             con.unregister(name)
@@ -202,13 +201,9 @@ def load_glossary(con: duckdb.DuckDBPyConnection, path: Path = GLOSSARY_PATH) ->
     name = f"glossary_{uuid.uuid4().hex}"
     con.register(name, table)
     try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM glossary")
-        con.execute(f"INSERT INTO glossary SELECT term_zh, kind, term_en FROM {name}")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute("DELETE FROM glossary")
+            con.execute(f"INSERT INTO glossary SELECT term_zh, kind, term_en FROM {name}")
     finally:
         con.unregister(name)
     return len(terms)

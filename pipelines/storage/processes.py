@@ -31,6 +31,8 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
+from pipelines.storage.transactions import transaction
+
 # The OCDS prefix this publisher uses (ocds- + a registered-looking prefix); registering one is the operator's step.
 OCID_PREFIX = "ocds-tw0001-"
 # Words in a termination notice's title that mean nobody could be awarded (OCDS status unsuccessful, not cancelled).
@@ -176,8 +178,7 @@ def _relink(con: duckdb.DuckDBPyConnection, changed: pa.Table, gone: pa.Table) -
     con.register(batch, pa.table(keys))
     con.register(gone_name, gone)
     try:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(f"DELETE FROM process_keys k USING {gone_name} g WHERE k.source = g.source "
                         f"AND k.notice_id = g.notice_id")  # fmt: skip
             con.execute(f"INSERT OR REPLACE INTO process_keys SELECT * FROM {batch}")
@@ -194,10 +195,6 @@ def _relink(con: duckdb.DuckDBPyConnection, changed: pa.Table, gone: pa.Table) -
             ).to_arrow_table()
             con.unregister(group)
             written = _write(con, assign(rows.to_pylist()))
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     finally:
         con.unregister(batch)
         con.unregister(gone_name)

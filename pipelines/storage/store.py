@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from pipelines.model import NOTICE_COLUMNS, NOTICE_SCHEMA, portal_date, without_surrogates
 from pipelines.storage import schema
+from pipelines.storage.transactions import transaction
 
 # Schema set-up writes to the catalog; two connections doing it at once in one process (the nightly flow's crawl tasks
 # run in threads) fail with "Catalog write-write conflict". The lock makes set-up one at a time per process; DuckDB's
@@ -259,13 +260,8 @@ def _load(
         con.execute(f"CREATE TEMP TABLE {stage} ({_STAGE_DDL})")
         try:
             stage_rows(stage)
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(con):
                 counts = _merge(con, stage, run_id, seen_at)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
         finally:
             con.execute(f"DROP TABLE IF EXISTS {stage}")
             con.execute(f"DROP TABLE IF EXISTS {stage}_latest")
