@@ -371,15 +371,27 @@ class RulesLoader:
         for raw in patterns:
             line = self.where.line_of(table, index, key, raw)
             self._check_lower_case(raw, line, what)
-            pattern = self.expand(raw, line=line, what=what)
-            try:
-                compiled = re.compile(pattern)
-            except re.error as error:
-                raise self.fail(line, f"{what}: bad regex in '{key}' {raw!r}: {error}") from None
-            if compiled.fullmatch(""):
-                raise self.fail(line, f"{what}: pattern {raw!r} in '{key}' matches the empty string")
-            expanded.append(pattern)
-        return re.compile("|".join(f"(?:{pattern})" for pattern in expanded))
+            expanded.append((raw, line, self.expand(raw, line=line, what=what)))
+        # The alternation is compiled once; each pattern alone only when it fails, to name the culprit (compiling
+        # the ~500 patterns twice was half of a command's start-up). A pattern that does not compile alone makes
+        # the alternation fail too, and the alternation matches "" exactly when one of its patterns does.
+        try:
+            combined = re.compile("|".join(f"(?:{pattern})" for _, _, pattern in expanded))
+        except re.error as error:
+            combined, combined_error = None, error
+        if combined is None or combined.fullmatch(""):
+            for raw, line, pattern in expanded:
+                try:
+                    alone = re.compile(pattern)
+                except re.error as error:
+                    raise self.fail(line, f"{what}: bad regex in '{key}' {raw!r}: {error}") from None
+                if alone.fullmatch(""):
+                    raise self.fail(line, f"{what}: pattern {raw!r} in '{key}' matches the empty string")
+        if combined is None:  # each compiles alone, not together (a group name used twice)
+            raise self.fail(
+                expanded[0][1], f"{what}: the patterns of '{key}' do not compile together: {combined_error}"
+            )
+        return combined
 
     def _check_lower_case(self, raw: str, line: int, what: str) -> None:
         # Escapes (\d, \S…) and group names may be upper case; literal letters never can: the text is lower-cased.

@@ -17,8 +17,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from pipelines.ingest.crawl import owned_command
@@ -40,6 +38,11 @@ def free_port() -> int:
 
 
 def answers(api_url: str, timeout: float = 5) -> bool:
+    # urllib is imported where it is used: the CLI imports this module for ServerError alone, and urllib.request
+    # (http.client, email…) was a tenth of the start-up of commands that never talk to a server.
+    import urllib.error
+    import urllib.request
+
     try:
         with urllib.request.urlopen(f"{api_url.rstrip('/')}/health", timeout=timeout) as answer:
             return answer.status == 200
@@ -117,6 +120,8 @@ def crash_unfinished_runs(api_url: str, flow_name: str, deployment: str, why: st
     left them): a run left RUNNING would hold the deployment's one concurrency slot, and every later night would be
     cancelled while it does.
     """
+    import urllib.error
+
     base = api_url.rstrip("/")
     try:
         found = _api(base, "GET", f"/deployments/name/{flow_name}/{deployment}")
@@ -137,6 +142,8 @@ def crash_unfinished_runs(api_url: str, flow_name: str, deployment: str, why: st
 
 
 def _api(base: str, method: str, path: str, body: dict | None = None):
+    import urllib.request
+
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(
         f"{base}{path}", data=data, method=method, headers={"Content-Type": "application/json"}

@@ -306,6 +306,15 @@ MALFORMED: list[tuple[str, str, str, str]] = [
     ("upper case", _GOOD_RULE.replace("'extra ?chip'", "'EXTRA'"), "'EXTRA'", "upper-case"),
     ("unknown vocab", _GOOD_RULE.replace("'extra ?chip'", "'{no_such_words}'"), "{no_such_words}", "unknown vocab"),
     ("empty match", _GOOD_RULE.replace("'extra ?chip'", "'x?'"), "'x?'", "empty string"),
+    # The alternation of a rule's patterns is compiled once; the culprit is still named when it is not the first.
+    ("bad regex second", _GOOD_RULE.replace("'extra ?chip'", "'extra ?chip', 'chip[x'"), "'chip[x'", "bad regex"),
+    ("empty match second", _GOOD_RULE.replace("'extra ?chip'", "'extra ?chip', 'y*'"), "'y*'", "empty string"),
+    (
+        "apart but not together",
+        _GOOD_RULE.replace("'extra ?chip'", "'(?P<n>extra)', '(?P<n>chip)'"),
+        "(?P<n>extra)",
+        "do not compile together",
+    ),
     ("duplicate id", _GOOD_RULE.replace("test.extra", "chip.a100"), 'id = "chip.a100"', "duplicate id"),
     ("weight range", _GOOD_RULE.replace("weight = 0.5", "weight = 1.5"), "weight = 1.5", "weight must be"),
     (
