@@ -3,12 +3,14 @@
 ``parties.toml`` is reviewed data (each entry cited; see its header). ``identify`` names the listed party a
 buyer or supplier name refers to, after normalization, and how: the party itself, a campus or a department of it,
 or something that only carries its name (an affiliated school, a company), which is shown but not flagged.
-Military buyers are a class decided by name patterns, apart from the lists. ``refresh_notice_parties`` rewrites
-the ``listed_parties`` and ``notice_parties`` tables the analysts' views read.
+Military buyers are a class decided by name patterns, apart from the lists. ``load_parties`` rewrites
+``listed_parties`` and brings ``notice_parties`` (the tables the analysts' views read) up to the notices: only the
+notices whose names changed, unless the party data did.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tomllib
@@ -18,6 +20,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from pipelines.storage.transactions import transaction
 
@@ -27,6 +30,9 @@ LISTS = {"entity_list": "Entity List", "meu_list": "Military End-User List", "un
 _FIELDS = ("id", "name_en", "names_zh", "aliases_zh", "list", "added", "citation", "licence_policy", "source",
            "checked")  # fmt: skip
 _TEXT_FIELDS = ("id", "name_en", "list", "citation", "licence_policy", "source", "checked")
+# Raise when the identification below changes what it says of a name: every notice is then identified again (as
+# when parties.toml changes), not only the new and changed ones.
+IDENTIFY_VERSION = 1
 
 # Company-form suffixes say nothing about who the party is; longest first.
 _COMPANY_FORMS = ("股份有限公司", "有限责任公司", "有限公司", "股份公司", "公司")
@@ -63,6 +69,8 @@ class PartyData:
     parties: tuple[Party, ...]
     military_patterns: tuple[re.Pattern[str], ...]
     military_why: str
+    # A digest of the file's text: notice_parties rows identified with other data are identified again.
+    version: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,7 +112,8 @@ def read_parties(path: Path | None = None) -> PartyData:
     """The party data; a malformed file raises ValueError naming the file, the entry and the reason in one line."""
     path = path or configured_path()
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        document = tomllib.loads(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ValueError(f"cannot read the listed-party file {path}: {' '.join(str(error).split())}") from None
     unknown = set(document) - {"parties", "military"}
@@ -169,7 +178,8 @@ def read_parties(path: Path | None = None) -> PartyData:
                 _distinct(entry, where),
             )  # fmt: skip
         )
-    return PartyData(tuple(parties), compiled, str(military.get("why", "")))
+    version = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return PartyData(tuple(parties), compiled, str(military.get("why", "")), version)
 
 
 def _distinct(entry: dict, where: str) -> tuple[str, ...]:
@@ -226,45 +236,90 @@ class Identifier:
         return Identified(None, None, False, military)
 
 
+_NOTICE_PARTY_SCHEMA = pa.schema([
+    ("source", pa.string()), ("notice_id", pa.string()), ("role", pa.string()), ("name", pa.string()),
+    ("party_id", pa.string()), ("party_name_en", pa.string()), ("list_name", pa.string()),
+    ("relation", pa.string()), ("listed", pa.bool_()), ("military", pa.bool_()),
+])  # fmt: skip
+# What a notice's parties are identified from: its buyer and its suppliers' names.
+_NAMES = "[s.name FOR s IN coalesce(n.suppliers, []) IF s.name IS NOT NULL]"
+_NAMES_HASH = f"hash(n.buyer, {_NAMES})"
+
+
 def load_parties(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> PartyData:
-    """Replace ``listed_parties`` with the file and recompute ``notice_parties`` for every notice."""
+    """Replace ``listed_parties`` with the file and bring ``notice_parties`` up to the notices.
+
+    ``party_keys`` keeps a hash of each notice's names and the party data they were identified with, so a night
+    identifies only the new notices and those whose buyer or suppliers changed (the comparison is one pass in SQL),
+    and drops the rows of deleted notices; when the file or the identification changes, every notice again.
+    """
     data = read_parties(path)
+    version = f"{IDENTIFY_VERSION}:{data.version}"
+    changed = con.sql(
+        f"""
+        SELECT n.source, n.notice_id, n.buyer, {_NAMES} AS suppliers, {_NAMES_HASH} AS names_hash
+        FROM notices n LEFT JOIN party_keys k USING (source, notice_id)
+        WHERE k.notice_id IS NULL OR k.names_hash <> {_NAMES_HASH} OR k.identified_with <> $version
+        """,
+        params={"version": version},
+    ).to_arrow_table()
+    gone = con.sql(
+        "SELECT k.source, k.notice_id FROM party_keys k ANTI JOIN notices n USING (source, notice_id)"
+    ).to_arrow_table()
     identifier = Identifier(data)
-    rows = con.execute(
-        "SELECT source, notice_id, buyer, [s.name FOR s IN coalesce(suppliers, []) IF s.name IS NOT NULL] FROM notices"
-    ).fetchall()
     found = []
-    for source, notice_id, buyer, suppliers in rows:
-        for role, name in [("buyer", buyer), *(("supplier", s) for s in suppliers)]:
+    for row in changed.select(["source", "notice_id", "buyer", "suppliers"]).to_pylist():
+        for role, name in [("buyer", row["buyer"]), *(("supplier", s) for s in row["suppliers"])]:
             who = identifier.identify(name)
             if who.party is None and not who.military:
                 continue
             party = who.party
-            found.append(
-                (source, notice_id, role, name, party.id if party else None, party.name_en if party else None,
-                 LISTS[party.list] if party and who.listed else None, who.relation, who.listed, who.military)
-            )  # fmt: skip
-    with transaction(con):
-        con.execute("DELETE FROM listed_parties")
-        con.executemany(
-            "INSERT INTO listed_parties VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    p.id,
-                    p.name_en,
-                    list(p.names_zh),
-                    list(p.aliases_zh),
-                    LISTS[p.list],
-                    p.added,
-                    p.citation,
-                    p.licence_policy,
-                    p.source,
-                    p.checked,
+            found.append({
+                "source": row["source"], "notice_id": row["notice_id"], "role": role, "name": name,
+                "party_id": party.id if party else None, "party_name_en": party.name_en if party else None,
+                "list_name": LISTS[party.list] if party and who.listed else None, "relation": who.relation,
+                "listed": who.listed, "military": who.military,
+            })  # fmt: skip
+    names = {
+        "changed": changed.select(["source", "notice_id", "names_hash"]),
+        "gone": gone,
+        "found": pa.Table.from_pylist(found, schema=_NOTICE_PARTY_SCHEMA),
+    }
+    for name, table in names.items():
+        con.register(f"parties_{name}", table)
+    try:
+        with transaction(con):
+            con.execute("DELETE FROM listed_parties")
+            con.executemany(
+                "INSERT INTO listed_parties VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        p.id,
+                        p.name_en,
+                        list(p.names_zh),
+                        list(p.aliases_zh),
+                        LISTS[p.list],
+                        p.added,
+                        p.citation,
+                        p.licence_policy,
+                        p.source,
+                        p.checked,
+                    )
+                    for p in data.parties
+                ],  # fmt: skip
+            )
+            if changed.num_rows or gone.num_rows:
+                for keys in ("parties_changed", "parties_gone"):
+                    con.execute(f"DELETE FROM notice_parties p USING {keys} k "
+                                "WHERE p.source = k.source AND p.notice_id = k.notice_id")  # fmt: skip
+                con.execute("INSERT OR IGNORE INTO notice_parties SELECT * FROM parties_found")
+                con.execute("DELETE FROM party_keys p USING parties_gone k "
+                            "WHERE p.source = k.source AND p.notice_id = k.notice_id")  # fmt: skip
+                con.execute(
+                    "INSERT OR REPLACE INTO party_keys SELECT source, notice_id, names_hash, ? FROM parties_changed",
+                    [version],
                 )
-                for p in data.parties
-            ],  # fmt: skip
-        )
-        con.execute("DELETE FROM notice_parties")
-        if found:
-            con.executemany("INSERT OR IGNORE INTO notice_parties VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", found)
+    finally:
+        for name in names:
+            con.unregister(f"parties_{name}")
     return data

@@ -788,10 +788,30 @@ PROCESS_KEYS_COMMENTS = {
     "base": "The normalized code without its trailing -N, when it has one.",
 }
 
+PARTY_KEYS_DDL = """
+CREATE TABLE IF NOT EXISTS party_keys (
+    source VARCHAR NOT NULL,
+    notice_id VARCHAR NOT NULL,
+    names_hash UBIGINT NOT NULL,
+    identified_with VARCHAR NOT NULL,
+    PRIMARY KEY (source, notice_id)
+);
+"""
+PARTY_KEYS_TABLE_COMMENT = (
+    "Internal: what each notice's notice_parties rows were identified from, so a night identifies only the notices "
+    "whose buyer or suppliers changed."
+)
+PARTY_KEYS_COMMENTS = {
+    "source": "Portal of the notice.",
+    "notice_id": "Portal id of the notice.",
+    "names_hash": "Hash of the notice's buyer and supplier names when its parties were identified.",
+    "identified_with": "The identification's version and a digest of parties.toml: other data identifies again.",
+}
+
 
 def schema_statements() -> list[str]:
     """Every statement that sets the schema up, except the view column comments (they need the views to exist)."""
-    statements = [DDL, REVIEWS_DDL, WATCHLIST_DDL, PARTIES_DDL, PROCESS_KEYS_DDL, SCHEMA_DDL]
+    statements = [DDL, REVIEWS_DDL, WATCHLIST_DDL, PARTIES_DDL, PROCESS_KEYS_DDL, PARTY_KEYS_DDL, SCHEMA_DDL]
     for name, (comment, sql) in VIEWS.items():
         statements += [f"CREATE OR REPLACE VIEW {name} AS {sql}", f"COMMENT ON VIEW {name} IS {quote(comment)}"]
     for table, comment in {**TABLE_COMMENTS, "store_schema": SCHEMA_TABLE_COMMENT}.items():
@@ -802,6 +822,7 @@ def schema_statements() -> list[str]:
         ("listed_parties", PARTIES_TABLE_COMMENT, PARTIES_COMMENTS),
         ("notice_parties", NOTICE_PARTIES_TABLE_COMMENT, NOTICE_PARTIES_COMMENTS),
         ("process_keys", PROCESS_KEYS_TABLE_COMMENT, PROCESS_KEYS_COMMENTS),
+        ("party_keys", PARTY_KEYS_TABLE_COMMENT, PARTY_KEYS_COMMENTS),
     ):
         statements.append(f"COMMENT ON TABLE {table} IS {quote(table_comment)}")
         statements += [f"COMMENT ON COLUMN {table}.{n} IS {quote(c)}" for n, c in comments.items()]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 import pytest
 
-from pipelines.matching.parties import PARTIES_PATH, Identifier, normalize_name, read_parties
+from pipelines.ingest.normalize import empty_notice
+from pipelines.matching.parties import PARTIES_PATH, Identifier, load_parties, normalize_name, read_parties
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +94,92 @@ def test_a_malformed_file_is_one_line_naming_the_entry(tmp_path, damage, message
         read_parties(broken)
     assert message in str(error.value)
     assert "\n" not in str(error.value)
+
+
+# --- notice_parties kept up to the notices, night by night ---------------------------------------------------------
+
+
+def _notice(notice_id: str, buyer: str | None, suppliers: tuple[str, ...] = ()) -> dict:
+    row = empty_notice()
+    row.update(source="ccgp", notice_id=notice_id, title=f"notice {notice_id}", notice_type="award", buyer=buyer,
+               published_at="2026-09-01T09:00:00+08:00",
+               suppliers=[{"name": name, "amount_cny": None} for name in suppliers])  # fmt: skip
+    return row
+
+
+def _with_a_new_party(path: Path) -> Path:
+    """parties.toml plus one invented party (a test's variant of the data, as TENDERWATCH_PARTIES allows)."""
+    text = PARTIES_PATH.read_text(encoding="utf-8") + (
+        '\n[[parties]]\nid = "test_lab"\nname_en = "Test Computing Lab"\nnames_zh = ["滨江计算实验室"]\n'
+        'aliases_zh = []\nlist = "entity_list"\nadded = 2026-01-02\ncitation = "invented for a test"\n'
+        'licence_policy = "presumption of denial"\nsource = "test"\nchecked = "secondary"\n'
+    )
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# Each night: notices stored (upserted), notices deleted, and whether the party data gains a party.
+PARTY_NIGHTS = [
+    ("first", [_notice("1", "哈尔滨工业大学（深圳）"), _notice("2", "滨江大学", ("曙光信息产业股份有限公司",)),
+               _notice("3", "中国人民解放军93212部队"), _notice("4", "滨江计算实验室")], [], False),
+    ("nothing", [], [], False),
+    ("buyer changed", [_notice("1", "滨江大学")], [], False),
+    ("supplier added", [_notice("2", "滨江大学", ("曙光信息产业股份有限公司", "国防科技大学"))], [], False),
+    ("notice deleted", [], ["3"], False),
+    ("new notice", [_notice("5", "四川大学华西医院")], [], False),
+    ("party data changed", [], [], True),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def party_nights(tmp_path_factory) -> list[tuple[str, int, list[tuple], list[tuple]]]:
+    """(night, notices identified, notice_parties after the night, the same identified from scratch)."""
+    from pipelines.storage import store
+
+    folder = tmp_path_factory.mktemp("party-nights")
+    changed_file = _with_a_new_party(folder / "parties-plus.toml")
+    columns = "source, notice_id, role, name, party_id, relation, list_name, listed, military"
+    results = []
+    with store.session(folder / "w.duckdb") as con:
+        path = None
+        for night, stored, deleted, data_changed in PARTY_NIGHTS:
+            path = changed_file if data_changed else path
+            if stored:
+                store.upsert_notices(con, store.notices_to_arrow(stored, night, datetime.now(UTC)))
+            for notice_id in deleted:
+                con.execute("DELETE FROM notices WHERE notice_id = ?", [notice_id])
+            keys = "SELECT notice_id, names_hash, identified_with FROM party_keys"
+            before = set(con.execute(keys).fetchall())
+            load_parties(con, path)
+            identified = len(set(con.execute(keys).fetchall()) - before)
+            nightly = con.execute(f"SELECT {columns} FROM notice_parties ORDER BY ALL").fetchall()
+            con.execute("DELETE FROM party_keys")  # from scratch: every notice identified again
+            load_parties(con, path)
+            scratch = con.execute(f"SELECT {columns} FROM notice_parties ORDER BY ALL").fetchall()
+            results.append((night, identified, nightly, scratch))
+    return results
+
+
+@pytest.mark.parametrize(
+    ("night", "flagged"),
+    [
+        ("first", {("1", "hit"), ("2", "sugon"), ("3", None)}),
+        ("nothing", {("1", "hit"), ("2", "sugon"), ("3", None)}),
+        ("buyer changed", {("2", "sugon"), ("3", None)}),
+        ("supplier added", {("2", "sugon"), ("2", "nudt"), ("3", None)}),
+        ("notice deleted", {("2", "sugon"), ("2", "nudt")}),
+        ("new notice", {("2", "sugon"), ("2", "nudt"), ("5", "sichuan_university")}),
+        ("party data changed", {("2", "sugon"), ("2", "nudt"), ("4", "test_lab"), ("5", "sichuan_university")}),
+    ],
+)
+def test_each_night_equals_identifying_every_notice(party_nights, night, flagged):
+    _, _, nightly, scratch = next(entry for entry in party_nights if entry[0] == night)
+    assert nightly == scratch
+    assert {(row[1], row[4]) for row in nightly} == flagged
+
+
+def test_a_night_identifies_only_new_and_changed_notices(party_nights):
+    # Counted from party_keys: the notices whose names or party data were (re)recorded that night.
+    identified = {night: count for night, count, _, _ in party_nights}
+    assert identified == {"first": 4, "nothing": 0, "buyer changed": 1, "supplier added": 1, "notice deleted": 0,
+                          "new notice": 1, "party data changed": 4}  # fmt: skip
