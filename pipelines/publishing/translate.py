@@ -215,6 +215,9 @@ def load_glossary(con: duckdb.DuckDBPyConnection, path: Path = GLOSSARY_PATH) ->
 class Engine(Protocol):
     name: str
     batch_size: int
+    # Set by an engine whose answer depends only on the text and this version (the glossary): a segment it declined
+    # is not offered to it again until the version changes. None: declines are retried every run (a server).
+    version: str | None
 
     def translate(self, texts: Sequence[str], target: str) -> list[str | None]:
         """One translation per text, or None where this engine declines (the segment stays pending)."""
@@ -263,6 +266,8 @@ class GlossaryEngine:
     name = "glossary"
     batch_size = 5000
     max_chars = 60
+    # Raise when translate_one changes what it declines or writes: declined segments are then offered again.
+    RULES_VERSION = 1
 
     def __init__(self, terms: Sequence[Term], target: str = "en"):
         if target != "en":
@@ -274,6 +279,8 @@ class GlossaryEngine:
                 if term.kind == kind:
                     self.terms.setdefault(unicodedata.normalize("NFKC", term.zh), term.en)
         self.longest = max((len(zh) for zh in self.terms), default=0)
+        terms_digest = sha256(json.dumps(sorted(self.terms.items()), ensure_ascii=False).encode()).hexdigest()
+        self.version = f"{self.RULES_VERSION}:{self.max_chars}:{terms_digest[:16]}"
 
     def translate(self, texts: Sequence[str], target: str) -> list[str | None]:
         return [self.translate_one(text) for text in texts]
@@ -337,6 +344,7 @@ class LibreTranslateEngine:
     backoff_s: float = 1.0
     timeout_s: float = 60.0
     name: str = field(default="libretranslate", init=False)
+    version: str | None = field(default=None, init=False)  # a server's answers may change: declines are retried
 
     def __post_init__(self):
         if not self.url.startswith(("http://", "https://")):
@@ -416,11 +424,13 @@ def translate_pending(
         FROM segments s
         WHERE NOT EXISTS (SELECT 1 FROM translations t WHERE t.segment_hash = s.segment_hash
                             AND t.target_lang = $lang AND t.engine = $engine)
+          AND NOT EXISTS (SELECT 1 FROM translation_declines d WHERE d.segment_hash = s.segment_hash
+                            AND d.target_lang = $lang AND d.engine = $engine AND d.engine_version = $version)
         ORDER BY EXISTS (SELECT 1 FROM notice_segments n WHERE n.segment_hash = s.segment_hash
                            AND n.field = 'title') DESC,
                  s.segment_hash
         """,
-        params={"lang": target, "engine": engine.name},
+        params={"lang": target, "engine": engine.name, "version": engine.version},
     ).to_arrow_table()
     summary = TranslateSummary(engine=engine.name, target_lang=target)
     rows = pending.to_pylist()
@@ -438,8 +448,29 @@ def translate_pending(
         summary.translated += len(done)
         summary.declined += len(batch) - len(done)
         _store_translations(con, done, target, engine.name)
-    summary.remaining = len(pending) - summary.translated
+        if engine.version is not None:
+            declined = [row["segment_hash"] for row, text in zip(batch, results, strict=True) if not text]
+            _store_declines(con, declined, target, engine.name, engine.version)
+    # Left for the next run: what this engine will be offered again (a versioned engine's declines are not).
+    offered_again = summary.considered if engine.version is not None else summary.translated
+    summary.remaining = len(pending) - offered_again
     return summary
+
+
+def _store_declines(con: duckdb.DuckDBPyConnection, hashes: list[str], target: str, engine: str, version: str) -> None:
+    if not hashes:
+        return
+    table = pa.table({"segment_hash": sorted(set(hashes))})
+    name = f"declines_{uuid.uuid4().hex}"
+    con.register(name, table)
+    try:
+        con.execute(
+            f"INSERT OR REPLACE INTO translation_declines SELECT segment_hash, $target, $engine, $version, now() "
+            f"FROM {name}",
+            {"target": target, "engine": engine, "version": version},
+        )
+    finally:
+        con.unregister(name)
 
 
 def _store_translations(con: duckdb.DuckDBPyConnection, done: list[tuple[str, str]], target: str, engine: str) -> None:

@@ -268,6 +268,14 @@ CREATE TABLE IF NOT EXISTS translations (
     translated_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (segment_hash, target_lang, engine)
 );
+CREATE TABLE IF NOT EXISTS translation_declines (
+    segment_hash VARCHAR NOT NULL,
+    target_lang VARCHAR NOT NULL,
+    engine VARCHAR NOT NULL,
+    engine_version VARCHAR NOT NULL,
+    declined_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (segment_hash, target_lang, engine)
+);
 """
 
 TABLE_COMMENTS = {
@@ -293,6 +301,8 @@ TABLE_COMMENTS = {
         "Domain terms and coded-field labels, Chinese to English (pipelines/publishing/glossary.toml and code tables)."
     ),
     "translations": "Translations of segments by target language and engine.",
+    "translation_declines": "Segments a deterministic engine (the glossary) declined, and with which version of it: "
+    "not offered to it again until it changes.",
 }
 SEGMENT_COMMENTS = {
     "segment_hash": "SHA-256 of the segment text: the key translations use.",
@@ -319,6 +329,13 @@ TRANSLATION_COMMENTS = {
     "engine": "Engine that produced it: glossary (exact terms) or libretranslate (machine translation).",
     "text": "The translation.",
     "translated_at": "When it was translated.",
+}
+DECLINE_COMMENTS = {
+    "segment_hash": "The segment declined (segments.segment_hash).",
+    "target_lang": "Language it was to be translated into.",
+    "engine": "Engine that declined it (glossary: a Han character outside the glossary, or too long).",
+    "engine_version": "The engine's version then (for the glossary, a digest of its terms and rules).",
+    "declined_at": "When it was declined.",
 }
 CRAWL_RUN_COMMENTS = {
     "run_id": "Nightly run id (UTC start time).",
@@ -845,6 +862,7 @@ def schema_statements() -> list[str]:
         ("notice_segments", NOTICE_SEGMENT_COMMENTS),
         ("glossary", GLOSSARY_COMMENTS),
         ("translations", TRANSLATION_COMMENTS),
+        ("translation_declines", DECLINE_COMMENTS),
         ("store_schema", SCHEMA_COMMENTS),
     ):
         statements += [f"COMMENT ON COLUMN {table}.{n} IS {quote(c)}" for n, c in comments.items()]

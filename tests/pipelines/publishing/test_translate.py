@@ -20,6 +20,7 @@ from pipelines.matching.pending import match_pending
 from pipelines.publishing.translate import (
     GlossaryEngine,
     LibreTranslateEngine,
+    Term,
     glossary_terms,
     load_glossary,
     segment_hash,
@@ -314,3 +315,30 @@ def test_bad_translate_arguments_are_clear_errors(demo_db, tmp_path, capsys, arg
     demo_db.close()
     assert cli.main(["translate", *argv, "--data-dir", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_glossary_is_not_offered_what_it_declined_until_it_changes(tmp_path):
+    con = store.connect(tmp_path / "w.duckdb")
+    store.upsert_notices(
+        con,
+        store.notices_to_arrow(
+            [notice("1", "项目编号：A-1", "滨江智算平台扩容。\n采购预算：100万元")], "t", datetime.now(UTC)
+        ),
+    )
+    segment_pending(con)
+    terms = glossary_terms()
+    first = translate_pending(con, GlossaryEngine(terms), "en")
+    assert (first.considered, first.declined, first.remaining) == (3, 1, 0)
+    # The same glossary: nothing offered again, however many nights.
+    again = translate_pending(con, GlossaryEngine(terms), "en")
+    assert (again.considered, again.translated, again.declined, again.remaining) == (0, 0, 0, 0)
+    # A new term: the glossary changed, so what it declined is offered again, and this time translated.
+    grown = GlossaryEngine([*terms, Term("滨江智算平台扩容", "term", "Binjiang compute platform expansion")])
+    assert grown.version != GlossaryEngine(terms).version
+    third = translate_pending(con, grown, "en")
+    assert (third.considered, third.translated, third.declined) == (1, 1, 0)
+    assert con.execute(
+        "SELECT t.text FROM translations t JOIN segments s USING (segment_hash) WHERE s.text = '滨江智算平台扩容。'"
+    ).fetchall() == [("Binjiang compute platform expansion.",)]
+    assert con.execute("SELECT count(*) FROM translation_declines").fetchone() == (1,)  # the old decline stays
+    con.close()
