@@ -33,7 +33,6 @@ from zoneinfo import ZoneInfo
 
 from pipelines.config import ConfigError, Paths, Settings, schedule_errors
 from pipelines.config import load as load_settings
-from pipelines.model import HEALTHY_VERDICTS
 from pipelines.operations import lock as run_lock
 from pipelines.operations.prefect_server import ServerError
 
@@ -673,6 +672,7 @@ def cmd_health(args: argparse.Namespace, context: Context) -> int:
     for a retry, and whether the analysts' snapshot opens. Exit 1 when a source has no live crawl, an unhealthy one
     or a stale one, or when the snapshot does not open."""
     from pipelines.config import stale_after
+    from pipelines.model import HEALTHY_VERDICTS
     from pipelines.storage import crawl_runs, pending_fetches, snapshot, store
 
     paths = context.paths

@@ -20,7 +20,6 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from pipelines.storage.transactions import transaction
 
@@ -236,11 +235,11 @@ class Identifier:
         return Identified(None, None, False, military)
 
 
-_NOTICE_PARTY_SCHEMA = pa.schema([
-    ("source", pa.string()), ("notice_id", pa.string()), ("role", pa.string()), ("name", pa.string()),
-    ("party_id", pa.string()), ("party_name_en", pa.string()), ("list_name", pa.string()),
-    ("relation", pa.string()), ("listed", pa.bool_()), ("military", pa.bool_()),
-])  # fmt: skip
+_NOTICE_PARTY_COLUMNS = [
+    ("source", "string"), ("notice_id", "string"), ("role", "string"), ("name", "string"),
+    ("party_id", "string"), ("party_name_en", "string"), ("list_name", "string"),
+    ("relation", "string"), ("listed", "bool"), ("military", "bool"),
+]  # fmt: skip
 # What a notice's parties are identified from: its buyer and its suppliers' names.
 _NAMES = "[s.name FOR s IN coalesce(n.suppliers, []) IF s.name IS NOT NULL]"
 _NAMES_HASH = f"hash(n.buyer, {_NAMES})"
@@ -253,6 +252,9 @@ def load_parties(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> Pa
     identifies only the new notices and those whose buyer or suppliers changed (the comparison is one pass in SQL),
     and drops the rows of deleted notices; when the file or the identification changes, every notice again.
     """
+    # pyarrow here, not at the top: match-text loads this module and never writes parties.
+    import pyarrow as pa
+
     data = read_parties(path)
     version = f"{IDENTIFY_VERSION}:{data.version}"
     changed = con.sql(
@@ -283,7 +285,7 @@ def load_parties(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> Pa
     names = {
         "changed": changed.select(["source", "notice_id", "names_hash"]),
         "gone": gone,
-        "found": pa.Table.from_pylist(found, schema=_NOTICE_PARTY_SCHEMA),
+        "found": pa.Table.from_pylist(found, schema=pa.schema(_NOTICE_PARTY_COLUMNS)),
     }
     for name, table in names.items():
         con.register(f"parties_{name}", table)

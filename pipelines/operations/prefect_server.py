@@ -19,8 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-from pipelines.ingest.crawl import owned_command
-
 # A server's first start creates and migrates its database: 10-20 s here, far more on a loaded machine.
 START_TIMEOUT_S = 180
 # Runs that no process can be running any more once ``serve`` is gone (or before it starts on its own server).
@@ -72,6 +70,10 @@ class LocalServer:
         }
 
     def __enter__(self) -> LocalServer:
+        # Imported here: the CLI imports this module for ServerError, and the crawl module brings the data model and
+        # pyarrow with it, a third of the start-up of commands that start no server.
+        from pipelines.ingest.crawl import owned_command
+
         self.home.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port",
