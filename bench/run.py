@@ -30,7 +30,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 # "seed" runs only when "rematch" is skipped: it gives the stored copies their templates' matches (bench/stages.py).
-STAGES = ("parse", "store", "link", "match", "rematch", "seed", "snapshot", "queries")
+STAGES = ("parse", "store", "link", "match", "rematch", "seed", "night", "snapshot", "queries")
 # What the code of another commit needs to run the stages (its own versions of them).
 CODE_PATHS = ("pipelines", "spiders", "demo", "tests/__init__.py", "tests/corpora.py", "tests/spiders", "cli.py",
               "flows.py", "scrapy.cfg")  # fmt: skip
@@ -202,6 +202,18 @@ def rows_for(size: int, now: dict, before: dict | None) -> list[tuple[str, str, 
             f"{rematch['rematch_s']:.1f} s (CPU {rematch.get('rematch_cpu_s', 0):.1f} s), "
             f"{rematch['peak_mib']:.0f} MiB peak", "-", "-",
             "peak RSS at 1M ≤ 1.5× 100k", "compare sizes",
+        ))  # fmt: skip
+    night = now.get("night", {})
+    if "parties_noop_cpu_s" in night:
+        names = ("link", "segment", "translate", "watchlist", "parties")
+        first = sum(night[f"{name}_first_cpu_s"] for name in names)
+        noop = sum(night[f"{name}_noop_cpu_s"] for name in names)
+        rows.append((
+            f"the night's passes after the store, nothing new ({night['notices']:,} notices)",
+            was("night", lambda b: f"CPU {sum(b[f'{n}_noop_cpu_s'] for n in names):.2f} s"),
+            f"CPU {noop:.2f} s: " + ", ".join(f"{name} {night[f'{name}_noop_cpu_s']:.2f}" for name in names),
+            f"the same passes on a first night: CPU {first:.1f} s", f"{noop / first:.3f}× first" if first else "-",
+            "grows with the night's changes", "compare sizes",
         ))  # fmt: skip
     snap = now.get("snapshot", {})
     if "snapshot_s" in snap and "noop_s" in snap:

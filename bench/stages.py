@@ -266,7 +266,7 @@ def stage_rematch(corpus: Path, work: Path, repeat: int, limit: int = 0) -> dict
         except _Enough:
             matched, hits = limit, None
         seconds, cpu = time.perf_counter() - started, cpu_s() - cpu
-        stored = con.execute("SELECT count(*) FROM notices").fetchone()[0]
+        stored = con.execute("SELECT count(*) FROM notices").fetchall()[0][0]
     return {"notices": matched, "stored": stored, "hits": hits, "rematch_s": seconds, "rematch_cpu_s": cpu,
             "limit": limit}  # fmt: skip
 
@@ -356,7 +356,7 @@ def stage_snapshot(corpus: Path, work: Path, repeat: int) -> dict:
         return time.perf_counter() - started, cpu_s() - cpu
 
     con = duckdb.connect(str(db), read_only=True)
-    rows = con.execute("SELECT count(*) FROM notices").fetchone()[0]
+    rows = con.execute("SELECT count(*) FROM notices").fetchall()[0][0]
     con.close()
     first_s, first_cpu = night()
     noop_s, noop_cpu = night()
@@ -435,6 +435,32 @@ def stage_queries(corpus: Path, work: Path, repeat: int) -> dict:
     return {"count_s": count_s, "queries": timings, "db": db.name}
 
 
+def stage_night(corpus: Path, work: Path, repeat: int) -> dict:
+    """The passes a night runs after the store, over what is stored: each once as a first night does it, then as a
+    night with nothing new does it (its cost should not grow with the archive). CPU seconds."""
+    from pipelines.matching import parties, watchlist
+    from pipelines.publishing import translate
+    from pipelines.storage import processes, store
+
+    passes = {
+        "link": processes.assign_ocids,
+        "segment": translate.segment_pending,
+        "translate": lambda con: translate.translate_pending(con, translate.make_engine("glossary", con, "en"), "en"),
+        "watchlist": watchlist.load_watchlist,
+        "parties": parties.load_parties,
+    }
+    figures: dict[str, float] = {}
+    with store.session(work / "warehouse.duckdb") as con:
+        translate.load_glossary(con)
+        figures["notices"] = con.execute("SELECT count(*) FROM notices").fetchall()[0][0]
+        for night in ("first", "noop"):
+            for name, run in passes.items():
+                cpu = cpu_s()
+                run(con)
+                figures[f"{name}_{night}_cpu_s"] = round(cpu_s() - cpu, 3)
+    return figures
+
+
 STAGES = {
     "parse": stage_parse,
     "store": stage_store,
@@ -442,6 +468,7 @@ STAGES = {
     "match": stage_match,
     "rematch": stage_rematch,
     "seed": stage_seed,
+    "night": stage_night,
     "snapshot": stage_snapshot,
     "queries": stage_queries,
 }

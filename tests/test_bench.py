@@ -37,6 +37,7 @@ def test_bench_runs_at_10k_and_reports_every_figure(tmp_path):
         "processes (ocids), night with no change",
         "processes (ocids), night changing 1% of the buyers",
         f"rematch {SIZE:,} notices",
+        f"the night's passes after the store, nothing new ({SIZE:,} notices)",
         "snapshot + Parquet, first snapshot (nothing to patch: whole copy)",
         "snapshot + Parquet, night with no change",
         "snapshot + Parquet, night changing 1% of the notices",

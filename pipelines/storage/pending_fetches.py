@@ -73,7 +73,7 @@ def resolve(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute(
         "DELETE FROM pending_fetches p WHERE EXISTS "
         "(SELECT 1 FROM notices n WHERE n.source = p.source AND n.notice_id = p.notice_id)"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
 
 
 def counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
@@ -81,7 +81,7 @@ def counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     waiting, given_up = con.execute(
         "SELECT count(*) FILTER (WHERE given_up IS NULL), count(*) FILTER (WHERE given_up IS NOT NULL) "
         "FROM pending_fetches"
-    ).fetchone()
+    ).fetchall()[0]
     return waiting, given_up
 
 

@@ -237,7 +237,7 @@ def _wal(path: Path) -> Path:
 def _check_opens(path: Path) -> None:
     try:
         with duckdb.connect(str(path), read_only=True) as con:
-            con.execute("SELECT count(*) FROM notices").fetchone()
+            con.execute("SELECT count(*) FROM notices").fetchall()[0]
     except duckdb.Error as error:
         raise SnapshotError(f"the new snapshot {path} does not open: {error}") from error
 
@@ -262,7 +262,7 @@ def snapshot_problem(snapshot_path: str | Path) -> str | None:
         return None
     try:
         with duckdb.connect(str(snapshot_path), read_only=True) as con:
-            con.execute("SELECT count(*) FROM notices").fetchone()
+            con.execute("SELECT count(*) FROM notices").fetchall()[0]
     except duckdb.Error as error:
         return f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
     return None

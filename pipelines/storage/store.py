@@ -314,7 +314,7 @@ def _stage_arrow(con: duckdb.DuckDBPyConnection, stage: str, notices: list[dict]
 
 def _merge(con: duckdb.DuckDBPyConnection, stage: str, run_id: str, seen_at: datetime) -> tuple[int, int, int]:
     """Staged rows → notices: (rows staged, inserted, updated). Unchanged notices are not touched."""
-    rows, keys = con.execute(f"SELECT count(*), count(DISTINCT (source, notice_id)) FROM {stage}").fetchone()
+    rows, keys = con.execute(f"SELECT count(*), count(DISTINCT (source, notice_id)) FROM {stage}").fetchall()[0]
     if rows == 0:
         return 0, 0, 0
     latest = stage
@@ -342,13 +342,13 @@ def _merge(con: duckdb.DuckDBPyConnection, stage: str, run_id: str, seen_at: dat
         f"""UPDATE notices SET {updates}, last_seen_at = $seen_at, run_id = $run_id, published_date = {published_date}
             FROM (SELECT * FROM {latest} SEMI JOIN {stage}_changed USING (source, notice_id)) AS b WHERE {same_key}""",
         params,
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     inserted = con.execute(
         f"""INSERT INTO notices ({_BATCH_NAMES}, first_seen_at, last_seen_at, run_id, published_date)
             SELECT {", ".join(f"b.{name}" for name, _ in _BATCH_COLUMNS)}, $seen_at, $seen_at, $run_id, {published_date}
             FROM {latest} AS b WHERE NOT EXISTS (SELECT 1 FROM notices WHERE {same_key})""",
         params,
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     return rows, inserted, updated
 
 
