@@ -224,7 +224,10 @@ def rows_for(size: int, now: dict, before: dict | None) -> list[tuple[str, str, 
             ("noop", "night with no change"),
             ("change", "night changing 1% of the notices"),
             ("whole", "whole copy of that night (every night before)"),
+            ("latest", "night adding 1% new notices, all in the latest month"),
         ):
+            if f"{key}_s" not in snap:
+                continue
             seconds = snap["snapshot_s" if key == "snapshot" else f"{key}_s"]
             cpu = snap["first_cpu_s" if key == "snapshot" else f"{key}_cpu_s"]
             before_key = "snapshot_s" if key == "snapshot" else f"{key}_s"
@@ -235,7 +238,7 @@ def rows_for(size: int, now: dict, before: dict | None) -> list[tuple[str, str, 
                 f"{seconds:.1f} s (CPU {cpu:.1f} s)",
                 f"whole copy {whole:.1f} s; file copy {snap['file_copy_s']:.2f} s",
                 f"{seconds / whole:.2f}× whole" if whole else "-", "grows with the night's changes",
-                "compare sizes" if key in ("noop", "change") else "-",
+                "compare sizes" if key in ("noop", "change", "latest") else "-",
             ))  # fmt: skip
         parts = snap.get("parquet_parts_cpu_s") or {}
         if parts:

@@ -155,17 +155,23 @@ def test_parquet_holds_every_table_and_view_with_the_same_rows(demo_data, snapsh
             "SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views() WHERE NOT internal"
         ).fetchall()
     ]
-    files = sorted(p.stem for p in (demo_data / "parquet").glob("*.parquet"))
-    assert files == sorted(relations)
-    assert not list((demo_data / "parquet").glob(".staging-*"))
-    for name in ("notices", "matches", "publications", "purchases_by_category"):
+    parquet = demo_data / "parquet"
+    files = sorted(p.stem for p in parquet.glob("*.parquet"))
+    folders = sorted(p.name for p in parquet.iterdir() if p.is_dir())
+    assert folders == ["notices"]  # partitioned by month of publication; every other relation is one file
+    assert sorted(files + folders) == sorted(relations)
+    # The path the README gives analysts for the notices.
+    notices = f"{parquet}/notices/*/*.parquet"
+    for name, path in [
+        ("notices", notices),
+        *((n, f"{parquet}/{n}.parquet") for n in ("matches", "publications", "purchases_by_category")),
+    ]:
         in_db = snapshot.execute(f"SELECT count(*) FROM {name}").fetchone()
-        in_parquet = duckdb.execute(f"SELECT count(*) FROM '{demo_data / 'parquet' / name}.parquet'").fetchone()
-        assert in_parquet == in_db, name
+        assert duckdb.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone() == in_db, name
     award = duckdb.execute(
-        f"SELECT award_cny FROM '{demo_data / 'parquet' / 'notices.parquet'}' WHERE notice_id = '90000802'"
+        f"SELECT award_cny, published_month FROM read_parquet('{notices}') WHERE notice_id = '90000802'"
     ).fetchall()
-    assert [str(value) for (value,) in award] == ["199804.00"]
+    assert [(str(value), month) for value, month in award] == [("199804.00", "2026-11")]
 
 
 def test_the_known_intermediaries_query_in_the_guide_runs_on_the_snapshot(snapshot):

@@ -23,6 +23,11 @@ _OWN_TABLES = frozenset({"store_schema"})
 # Parquet datasets skip names starting with "_".
 PARQUET_STAMP = "_snapshot.json"
 
+# Tables whose Parquet is a folder of monthly partitions (``notices/published_month=2026-11/data_0.parquet``), and
+# the month of a row: a night rewrites only the months its changed rows are in, not the whole archive's text.
+PARTITIONED = {"notices": "coalesce(strftime(published_date, '%Y-%m'), 'undated')"}
+PARTITION_COLUMN = "published_month"
+
 
 class SnapshotError(RuntimeError):
     """The new snapshot does not open: it is not swapped in, the analysts keep the previous one."""
@@ -53,9 +58,10 @@ def publish_snapshot(
     tmp = snapshot_path.with_name(f".{snapshot_path.name}.{uuid.uuid4().hex}.tmp")
     try:
         changed = None
+        months: dict[str, set[str]] = {}
         if incremental and snapshot_path.exists():
             try:
-                changed = _patch(db_path, snapshot_path, tmp)
+                changed, months = _patch(db_path, snapshot_path, tmp) or (None, {})
             except duckdb.Error:
                 # A previous snapshot that cannot be patched (damaged, half-written by hand): copied whole instead.
                 for leftover in (tmp, _wal(tmp)):
@@ -72,7 +78,8 @@ def publish_snapshot(
             # From the new file before it is swapped in: reopening the snapshot path in this process could hand
             # back a cached instance of the old file (DuckDB reuses instances per path within a process).
             if parquet is not None:
-                export_parquet(snap, parquet, only=_parquet_due(snapshot_path, parquet, changed))
+                due = _parquet_due(snapshot_path, parquet, changed)
+                export_parquet(snap, parquet, only=due, months=months if due is not None else None)
         finally:
             snap.close()
         fault_point("snapshot-written")
@@ -120,8 +127,9 @@ def _build(db_path: str | Path, tmp: Path) -> None:
         con.close()
 
 
-def _patch(db_path: str | Path, previous: Path, tmp: Path) -> set[str] | None:
-    """Copy ``previous`` to ``tmp`` and make its tables equal the working database's; returns the changed tables.
+def _patch(db_path: str | Path, previous: Path, tmp: Path) -> tuple[set[str], dict[str, set[str]]] | None:
+    """Copy ``previous`` to ``tmp`` and make its tables equal the working database's; returns the changed tables,
+    and for each partitioned one the months its changed rows were or are now in.
 
     None (and no ``tmp``) when the previous snapshot cannot serve as the base: it does not open, or its schema
     fingerprint or tables differ from the working database's. Rows are compared by primary key and a hash of all
@@ -143,19 +151,22 @@ def _patch(db_path: str | Path, previous: Path, tmp: Path) -> set[str] | None:
             tmp.unlink(missing_ok=True)
             return None
         keys = _primary_keys(con, work)
-        changed = set()
+        changed, months = set(), {}
         for number, (table, columns) in enumerate(sorted(tables.items())):
             if number == len(tables) // 2:
                 fault_point("snapshot-half-patched")
             if table in _OWN_TABLES:
                 continue
             names = [name for name, _ in columns]
-            if _sync_table(con, work, table, names, keys.get(table)):
+            touched = _sync_table(con, work, table, names, keys.get(table), PARTITIONED.get(table))
+            if touched is not None:
                 changed.add(table)
+                if table in PARTITIONED:
+                    months[table] = touched
         con.execute("DETACH snapshot")
     finally:
         con.close()
-    return changed
+    return changed, months
 
 
 def _tables(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, tuple[tuple[str, str], ...]]:
@@ -187,9 +198,15 @@ def _fingerprint(con: duckdb.DuckDBPyConnection, database: str) -> str | None:
 
 
 def _sync_table(
-    con: duckdb.DuckDBPyConnection, work: str, table: str, columns: list[str], key: list[str] | None
-) -> bool:
-    """Make ``snapshot.<table>`` equal ``<work>.<table>``; True when anything had to change."""
+    con: duckdb.DuckDBPyConnection,
+    work: str,
+    table: str,
+    columns: list[str],
+    key: list[str] | None,
+    month_of: str | None = None,
+) -> set[str] | None:
+    """Make ``snapshot.<table>`` equal ``<work>.<table>``; None when nothing had to change, else the months
+    (``month_of``, an SQL expression of a row) of the rows deleted or inserted (empty without ``month_of``)."""
     ours, theirs = f'{work}.main."{table}"', f'snapshot.main."{table}"'
     listed = ", ".join(f'"{c}"' for c in columns)
     if not key:
@@ -198,10 +215,11 @@ def _sync_table(
             f"SELECT count(*) FROM ((SELECT {listed} FROM {ours} EXCEPT ALL SELECT {listed} FROM {theirs}) "
             f"UNION ALL (SELECT {listed} FROM {theirs} EXCEPT ALL SELECT {listed} FROM {ours}))",
         )
-        if differs:
-            con.execute(f"DELETE FROM {theirs}")
-            con.execute(f"INSERT INTO {theirs} ({listed}) SELECT {listed} FROM {ours}")
-        return bool(differs)
+        if not differs:
+            return None
+        con.execute(f"DELETE FROM {theirs}")
+        con.execute(f"INSERT INTO {theirs} ({listed}) SELECT {listed} FROM {ours}")
+        return set()
     keys = ", ".join(f'"{c}"' for c in key)
     # A hash of each row rather than the rows themselves: the comparison holds keys and 8 bytes a row, not texts.
     row_hash = f"hash({listed})"
@@ -216,18 +234,25 @@ def _sync_table(
         f"WHERE w.h IS DISTINCT FROM s.h"
     )
     try:
-        count = scalar(con, f"SELECT count(*) FROM {diff}")
-        if count:
-            matches = " AND ".join(f'd."{c}" = t."{c}"' for c in key)
-            con.execute(f"DELETE FROM {theirs} t USING {diff} d WHERE {matches}")
-            from_ours = ", ".join(f't."{c}"' for c in columns)
-            con.execute(
-                f"INSERT INTO {theirs} ({listed}) SELECT {from_ours} "
-                f"FROM {ours} t SEMI JOIN (SELECT * FROM {diff} WHERE present) d ON {matches}"
-            )
+        if not scalar(con, f"SELECT count(*) FROM {diff}"):
+            return None
+        matches = " AND ".join(f'd."{c}" = t."{c}"' for c in key)
+        months: set[str] = set()
+
+        def months_of(rows: str) -> set[str]:
+            return {row[0] for row in con.execute(f"SELECT DISTINCT {month_of} FROM {rows}").fetchall()}
+
+        if month_of:
+            months |= months_of(f"{theirs} t SEMI JOIN {diff} d ON {matches}")
+        con.execute(f"DELETE FROM {theirs} t USING {diff} d WHERE {matches}")
+        from_ours = ", ".join(f't."{c}"' for c in columns)
+        inserted = f"{ours} t SEMI JOIN (SELECT * FROM {diff} WHERE present) d ON {matches}"
+        con.execute(f"INSERT INTO {theirs} ({listed}) SELECT {from_ours} FROM {inserted}")
+        if month_of:
+            months |= months_of(inserted)
+        return months
     finally:
         con.execute(f"DROP TABLE {diff}")
-    return bool(count)
 
 
 def _wal(path: Path) -> Path:
@@ -268,12 +293,19 @@ def snapshot_problem(snapshot_path: str | Path) -> str | None:
     return None
 
 
-def export_parquet(con: duckdb.DuckDBPyConnection, parquet_dir: Path, only: set[str] | None = None) -> list[Path]:
-    """Every table and view as ``<name>.parquet``, each swapped in atomically; files of dropped ones removed.
+def export_parquet(
+    con: duckdb.DuckDBPyConnection,
+    parquet_dir: Path,
+    only: set[str] | None = None,
+    months: dict[str, set[str]] | None = None,
+) -> list[Path]:
+    """Every table and view as ``<name>.parquet`` (a partitioned table as a folder), each swapped in atomically;
+    files of dropped ones removed.
 
     With ``only`` (the tables that changed), other tables keep their file unless it is missing, and the views are
-    written again only when some table changed (a view may read any table). All files are written to a staging
-    folder first, so a failure leaves the previous set untouched.
+    written again only when some table changed (a view may read any table); a partitioned table in ``only`` has
+    only the months in ``months`` written again (all of them when its folder is missing or no months are given).
+    All files are written to a staging folder first, so a failure leaves the previous set untouched.
     """
     tables = {
         row[0]
@@ -289,29 +321,74 @@ def export_parquet(con: duckdb.DuckDBPyConnection, parquet_dir: Path, only: set[
     }
     names = sorted(tables | views)
     parquet_dir.mkdir(parents=True, exist_ok=True)
+
+    def present(name: str) -> bool:
+        return (parquet_dir / name).is_dir() if name in PARTITIONED else (parquet_dir / f"{name}.parquet").exists()
+
     if only is None:
         due = names
     else:
-        due = [
-            name
-            for name in names
-            if name in only or (name in views and only) or not (parquet_dir / f"{name}.parquet").exists()
-        ]
+        due = [name for name in names if name in only or (name in views and only) or not present(name)]
     staging = parquet_dir / f".staging-{uuid.uuid4().hex}"
     staging.mkdir()
     try:
+        partial: dict[str, set[str]] = {}
         for name in due:
-            target = staging / f"{name}.parquet"
-            target_sql = schema.quote(str(target))
-            con.execute(f'COPY (SELECT * FROM "{name}") TO {target_sql} (FORMAT parquet, COMPRESSION zstd)')
+            if name in PARTITIONED:
+                wanted = (months or {}).get(name) if only is not None and present(name) else None
+                if wanted is not None:
+                    partial[name] = wanted
+                _copy_partitions(con, name, staging / name, wanted)
+            else:
+                target = schema.quote(str(staging / f"{name}.parquet"))
+                con.execute(f'COPY (SELECT * FROM "{name}") TO {target} (FORMAT parquet, COMPRESSION zstd)')
         for name in due:
-            os.replace(staging / f"{name}.parquet", parquet_dir / f"{name}.parquet")
-        written = [parquet_dir / f"{name}.parquet" for name in names]
-        for stale in set(parquet_dir.glob("*.parquet")) - set(written):
-            stale.unlink()
+            if name in partial:
+                _swap_months(staging / name, parquet_dir / name, partial[name], staging)
+            elif name in PARTITIONED:
+                _swap_folder(staging / name, parquet_dir / name, staging)
+            else:
+                os.replace(staging / f"{name}.parquet", parquet_dir / f"{name}.parquet")
+        written = {parquet_dir / f"{name}.parquet" for name in names if name not in PARTITIONED}
+        for stale in set(parquet_dir.glob("*.parquet")) - written:
+            stale.unlink()  # a dropped table's, or one that is a folder now
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return [parquet_dir / f"{name}.parquet" for name in due]
+    return [parquet_dir / (name if name in PARTITIONED else f"{name}.parquet") for name in due]
+
+
+def _copy_partitions(con: duckdb.DuckDBPyConnection, name: str, folder: Path, wanted: set[str] | None) -> None:
+    """The table's rows as ``folder/published_month=…/data_0.parquet``: every month, or the ``wanted`` ones."""
+    month = PARTITIONED[name]
+    where = ""
+    if wanted is not None:
+        if not wanted:
+            folder.mkdir()
+            return
+        # Months come from a DATE column ('2026-11', 'undated'), quoted all the same.
+        where = f"WHERE {month} IN ({', '.join(schema.quote(value) for value in sorted(wanted))})"
+    con.execute(
+        f'COPY (SELECT *, {month} AS {PARTITION_COLUMN} FROM "{name}" {where}) TO {schema.quote(str(folder))} '
+        f"(FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({PARTITION_COLUMN}))"
+    )
+    folder.mkdir(exist_ok=True)  # no row at all: still a folder, so the table is present
+
+
+def _swap_folder(new: Path, target: Path, staging: Path) -> None:
+    """``target`` replaced by ``new``; the old folder is moved into ``staging`` (removed with it)."""
+    if target.exists():
+        os.replace(target, staging / f"old-{target.name}")
+    os.replace(new, target)
+
+
+def _swap_months(new: Path, target: Path, months: set[str], staging: Path) -> None:
+    """Each of ``months`` in ``target`` replaced by its folder in ``new``, or removed when it has no rows now."""
+    for month in sorted(months):
+        part = f"{PARTITION_COLUMN}={month}"
+        if (target / part).exists():
+            os.replace(target / part, staging / f"old-{target.name}-{part}")
+        if (new / part).exists():
+            os.replace(new / part, target / part)
 
 
 def _db_name(con: duckdb.DuckDBPyConnection) -> str:

@@ -66,7 +66,7 @@ def test_leftovers_of_a_killed_snapshot_are_removed_at_the_next_start(tmp_path):
 
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
     assert sorted(p.name for p in parquet.iterdir() if p.name.startswith(".")) == []
-    assert (parquet / "notices.parquet").exists()
+    assert list((parquet / "notices").glob("published_month=*/data_0.parquet"))
     assert snapshot.snapshot_problem(target) is None
 
 
@@ -125,6 +125,8 @@ NIGHTS = [
             "DELETE FROM supplier_watchlist",
         ],
     ),
+    # Notice 2 moves to October: its new month is written, and November, left empty, goes.
+    ("move", ["UPDATE notices SET published_date = '2026-10-30' WHERE notice_id = '2'"]),
     ("nothing", []),
 ]
 
@@ -145,21 +147,32 @@ def contents(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
 
 
 def parquet_contents(folder) -> dict[str, list[tuple]]:
+    """Every table's and view's rows as its Parquet holds them; a partitioned table's folder read whole."""
     con = duckdb.connect()
     try:
-        return {
+        found = {
             path.stem: con.execute(
                 f"SELECT {'fingerprint' if path.stem == 'store_schema' else '*'} "
                 f"FROM read_parquet('{path}') ORDER BY ALL"
             ).fetchall()
             for path in sorted(folder.glob("*.parquet"))
         }
+        for partitioned in sorted(path for path in folder.iterdir() if path.is_dir() and path.name[0] not in "._"):
+            found[partitioned.name] = con.execute(
+                f"SELECT * FROM read_parquet('{partitioned}/*/*.parquet', hive_partitioning = true) ORDER BY ALL"
+            ).fetchall()
+        return found
     finally:
         con.close()
 
 
 def file_ids(folder) -> dict[str, tuple[int, int]]:
-    return {path.name: (path.stat().st_ino, path.stat().st_mtime_ns) for path in folder.glob("*.parquet")}
+    """Each Parquet file (partitions by their path in the folder) → its inode and mtime: rewritten files differ."""
+    return {
+        str(path.relative_to(folder)): (path.stat().st_ino, path.stat().st_mtime_ns)
+        for path in folder.rglob("*.parquet")
+        if not path.relative_to(folder).parts[0].startswith(".")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -205,22 +218,41 @@ def test_the_nights_changed_what_they_say(nights):
     assert [row[1] for row in by_night["withdraw"]["notices"]] == ["1", "2"]
     assert by_night["withdraw"]["matches"] == []
     assert by_night["withdraw"]["supplier_watchlist"] == []
-    assert by_night["nothing"] == by_night["withdraw"]
+    assert by_night["nothing"] == by_night["move"]
+
+
+# Notice 1 has no publication date (its month is "undated"); notices 2 and 3 are of November 2026.
+NOVEMBER = "notices/published_month=2026-11/data_0.parquet"
 
 
 @pytest.mark.parametrize(
-    ("night", "rewritten_tables"),
+    ("night", "rewritten_tables", "rewritten_months"),
     [
-        ("change", {"notices", "matches", "supplier_watchlist"}),
-        ("withdraw", {"notices", "matches", "match_results", "supplier_watchlist"}),
-        ("nothing", set()),
+        ("change", {"matches", "supplier_watchlist"}, {NOVEMBER}),
+        ("withdraw", {"matches", "match_results", "supplier_watchlist"}, {NOVEMBER}),
+        ("move", set(), {"notices/published_month=2026-10/data_0.parquet"}),
+        ("nothing", set(), set()),
     ],
 )
-def test_only_the_parquet_files_of_changed_tables_and_the_views_are_rewritten(nights, night, rewritten_tables):
+def test_only_the_parquet_of_changed_tables_and_months_and_the_views_are_rewritten(
+    nights, night, rewritten_tables, rewritten_months
+):
     rewritten = set(next(rest[-1] for name, *rest in nights if name == night))
     views = {name for name, *_ in schema.VIEWS.items()}
-    expected = {f"{name}.parquet" for name in rewritten_tables | (views if rewritten_tables else set())}
+    changed = rewritten_tables | rewritten_months
+    expected = {f"{name}.parquet" for name in rewritten_tables | (views if changed else set())} | rewritten_months
     assert rewritten == expected
+    # The undated month (notice 1, stored before the first night) was never written again.
+    assert "notices/published_month=undated/data_0.parquet" not in rewritten
+
+
+def test_a_partitioned_table_is_a_folder_of_months_with_every_row(nights):
+    _, incremental, _, parquet, _, _ = next(entry for entry in nights if entry[0] == "change")
+    rows = parquet["notices"]
+    assert [row[1] for row in rows] == [row[1] for row in incremental["notices"]] == ["1", "2", "3"]
+    assert [row[-1] for row in rows] == ["undated", "2026-11", "2026-11"]  # published_month, from the folder
+    _, _, _, moved, _, _ = next(entry for entry in nights if entry[0] == "move")
+    assert [(row[1], row[-1]) for row in moved["notices"]] == [("1", "undated"), ("2", "2026-10")]
 
 
 def test_a_snapshot_killed_mid_patch_leaves_the_previous_one_intact(tmp_path):
