@@ -5,8 +5,11 @@ do not depend on the number of stored notices."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+
+import duckdb
 
 from tests.conftest import ROOT, SHARED
 
@@ -56,3 +59,43 @@ def test_bench_runs_at_10k_and_reports_every_figure(tmp_path):
     assert all(len(row.split(" | ")) == 7 for row in rows), rows
     assert "error" not in section.split("<details>")[0], section
     assert "| 0 failed" not in section and "failed |" not in section.split("<details>")[0]
+
+
+def test_seed_gives_each_copy_its_templates_hits_segments_and_parties(tmp_path):
+    """At 1M the bench skips the rematch; stage `seed` copies the templates' derived rows instead. Two batches of the
+    48 templates: the second batch must carry exactly the first's rows, and the views must find them."""
+    from bench.generate import FIRST_ID, NOTICES
+
+    corpus, work = tmp_path / "corpus", tmp_path / "work"
+    work.mkdir()
+    size = 2 * len(NOTICES)
+    generate = [sys.executable, str(ROOT / "bench" / "generate.py"), "--size", str(size), "--pages", "1"]
+    subprocess.run([*generate, "--out", str(corpus)], check=True, capture_output=True, timeout=300)
+    for stage in ("store", "seed"):
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "stages.py"), stage, str(corpus), str(work)],
+            cwd=ROOT, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+    seeded = json.loads(done.stdout.strip().splitlines()[-1])
+    con = duckdb.connect(str(work / "warehouse.duckdb"), read_only=True)
+    per_batch = con.execute(
+        f"""
+        SELECT (CAST(notice_id AS BIGINT) - {FIRST_ID}) // {len(NOTICES)} AS batch, table_name, count(*)
+        FROM (SELECT 'matches' AS table_name, notice_id FROM matches
+              UNION ALL SELECT 'notice_segments', notice_id FROM notice_segments
+              UNION ALL SELECT 'notice_parties', notice_id FROM notice_parties)
+        GROUP BY ALL ORDER BY table_name, batch
+        """
+    ).fetchall()
+    untitled = con.execute("SELECT count(*) FROM matched_notices WHERE title_en IS NULL").fetchone()[0]
+    flagged = con.execute("SELECT count(*) FROM listed_party_purchases").fetchone()[0]
+    con.close()
+    counts = {(table, batch): count for batch, table, count in per_batch}
+    for table in ("matches", "notice_segments", "notice_parties"):
+        assert counts[(table, 0)] == counts[(table, 1)] > 0, (table, counts)
+    assert seeded["hits"] == 2 * counts[("matches", 0)]
+    assert seeded["segment_links"] == 2 * counts[("notice_segments", 0)]
+    assert seeded["notice_parties"] == 2 * counts[("notice_parties", 0)]
+    assert untitled == 0  # every title has a (machine) translation, so the title join is measured in full
+    assert flagged == 2 * counts[("notice_parties", 0)]  # the demo's listed campus and military unit, per batch

@@ -423,60 +423,74 @@ DELIVERY_COMMENTS = {
     "delivered_at": "When delivery finished.",
 }
 
-# A notice's English title: its title segment translated; the glossary's exact wording before machine translation.
-_TITLES_EN = """
+# The notices at tier review or above: every view about matches restricts its per-notice lookups to these keys, so
+# the hits, titles and parties of the other notices (most of them) are never read.
+_MATCHED_KEYS = "SELECT source, notice_id FROM match_results WHERE tier IN ('strong', 'review')"
+
+
+def _titles_en(only: str) -> str:
+    """A notice's English title: its title segment translated; the glossary's exact wording before machine
+    translation. ``only`` is a query of the (source, notice_id) pairs whose titles are needed ('' for all): the
+    window then ranks the translations of those notices only."""
+    restricted = f"AND (s.source, s.notice_id) IN ({only})" if only else ""
+    return f"""
     SELECT s.source, s.notice_id, t.text AS title_en
     FROM notice_segments s JOIN translations t ON t.segment_hash = s.segment_hash AND t.target_lang = 'en'
-    WHERE s.field = 'title'
+    WHERE s.field = 'title' {restricted}
     QUALIFY row_number() OVER (
         PARTITION BY s.source, s.notice_id ORDER BY t.engine = 'glossary' DESC, t.translated_at DESC) = 1
 """
 
-# Per notice: the buyer's listing (or the party whose name it carries) and the listed suppliers.
-_PARTY_FLAGS = """
-    SELECT source, notice_id,
-           any_value(party_name_en) FILTER (WHERE role = 'buyer' AND party_id IS NOT NULL) AS buyer_party_en,
-           any_value(list_name) FILTER (WHERE role = 'buyer' AND listed) AS buyer_list,
-           any_value(relation) FILTER (WHERE role = 'buyer' AND party_id IS NOT NULL) AS buyer_relation,
-           bool_or(military) FILTER (WHERE role = 'buyer') AS buyer_military,
-           list(DISTINCT party_name_en) FILTER (WHERE role = 'supplier' AND listed) AS suppliers_listed
-    FROM notice_parties GROUP BY source, notice_id
-"""
 
-VIEWS = {
-    "matched_notices": (
-        "Notices at tier review or above, newest first, with their evidence, the buyer's and suppliers' listing and "
-        "the licence policy of the notice's date: the analysts' starting point.",
-        """
-        WITH base AS (
+def _matched_notices(keys: str) -> str:
+    """The rows of ``matched_notices`` for the notices of ``keys``, a query of (source, notice_id) pairs at tier review
+    or above. Their hits, title and parties are looked up for those notices only: in one pass each (a GROUP BY
+    joined to the notices, where a subquery per column and notice read ``matches`` again for each), and not for the
+    other notices (a view reading this one for a few notices does not pay for all of them)."""
+    return f"""
+        WITH hits AS (
+            SELECT source, notice_id,
+                   -- Equal scores in hit order, as in the digest (the order among ties was the plan's).
+                   list(evidence ORDER BY score DESC, hit_no) AS evidence,
+                   list_sort(list(DISTINCT model) FILTER (WHERE model IS NOT NULL)) AS models,
+                   list_sort(list(DISTINCT provider) FILTER (WHERE provider IS NOT NULL)) AS providers,
+                   bool_or(after_restriction) FILTER (WHERE tier IN ('strong', 'review')) AS after_restriction,
+                   -- The licence statement is the policy of the strongest hit that states one; which of its two
+                   -- policies applies depends on the buyer, known after the join, so both are kept.
+                   arg_max(licence_policy, score)
+                       FILTER (WHERE licence_policy IS NOT NULL AND tier IN ('strong', 'review')) AS licence_policy,
+                   arg_max(licence_policy_listed, score)
+                       FILTER (WHERE licence_policy IS NOT NULL AND tier IN ('strong', 'review'))
+                       AS licence_policy_listed
+            FROM matches WHERE (source, notice_id) IN ({keys}) GROUP BY source, notice_id
+        ), parties AS (
+            -- The buyer's listing (or the party whose name it carries) and the listed suppliers.
+            SELECT source, notice_id,
+                   any_value(party_name_en) FILTER (WHERE role = 'buyer' AND party_id IS NOT NULL) AS buyer_party_en,
+                   any_value(list_name) FILTER (WHERE role = 'buyer' AND listed) AS buyer_list,
+                   any_value(relation) FILTER (WHERE role = 'buyer' AND party_id IS NOT NULL) AS buyer_relation,
+                   bool_or(military) FILTER (WHERE role = 'buyer') AS buyer_military,
+                   list(DISTINCT party_name_en) FILTER (WHERE role = 'supplier' AND listed) AS suppliers_listed
+            FROM notice_parties WHERE (source, notice_id) IN ({keys}) GROUP BY source, notice_id
+        ), base AS (
             SELECT r.tier, r.score, r.categories, n.published_at, n.published_date, n.title, te.title_en,
                    n.notice_type_en, n.buyer, n.suppliers, n.budget_cny, n.award_cny, n.region, n.url, n.source,
-                   n.notice_id, n.ocid,
-                   (SELECT list(m.evidence ORDER BY m.score DESC) FROM matches m
-                     WHERE m.source = n.source AND m.notice_id = n.notice_id) AS evidence,
-                   (SELECT list_sort(list(DISTINCT m.model) FILTER (WHERE m.model IS NOT NULL)) FROM matches m
-                     WHERE m.source = n.source AND m.notice_id = n.notice_id) AS models,
-                   (SELECT list_sort(list(DISTINCT m.provider) FILTER (WHERE m.provider IS NOT NULL)) FROM matches m
-                     WHERE m.source = n.source AND m.notice_id = n.notice_id) AS providers,
-                   (SELECT bool_or(m.after_restriction) FROM matches m
-                     WHERE m.source = n.source AND m.notice_id = n.notice_id
-                       AND m.tier IN ('strong', 'review')) AS after_restriction,
+                   n.notice_id, n.ocid, h.evidence, h.models, h.providers, h.after_restriction,
                    p.buyer_party_en, p.buyer_list, p.buyer_relation, coalesce(p.buyer_military, false)
                        AS buyer_military, coalesce(p.suppliers_listed, []) AS suppliers_listed,
                    (SELECT list(w.name_en ORDER BY w.name_en) FROM supplier_watchlist w
                      WHERE len([s FOR s IN coalesce(n.suppliers, []) IF contains(s.name, w.name_zh)]) > 0)
-                       AS watched_suppliers
+                       AS watched_suppliers,
+                   h.licence_policy, h.licence_policy_listed
             FROM match_results r JOIN notices n USING (source, notice_id)
-            LEFT JOIN ({_TITLES_EN}) te ON te.source = n.source AND te.notice_id = n.notice_id
-            LEFT JOIN ({_PARTY_FLAGS}) p ON p.source = n.source AND p.notice_id = n.notice_id
-            WHERE r.tier IN ('strong', 'review')
+            LEFT JOIN ({_titles_en(keys)}) te ON te.source = n.source AND te.notice_id = n.notice_id
+            LEFT JOIN parties p ON p.source = n.source AND p.notice_id = n.notice_id
+            LEFT JOIN hits h ON h.source = n.source AND h.notice_id = n.notice_id
+            WHERE r.tier IN ('strong', 'review') AND (n.source, n.notice_id) IN ({keys})
         )
-        SELECT b.*,
-               (SELECT arg_max(CASE WHEN b.buyer_list IS NOT NULL OR b.buyer_military
-                                    THEN m.licence_policy_listed ELSE m.licence_policy END, m.score)
-                  FROM matches m
-                 WHERE m.source = b.source AND m.notice_id = b.notice_id AND m.licence_policy IS NOT NULL
-                   AND m.tier IN ('strong', 'review')) AS licence_statement,
+        SELECT b.* EXCLUDE (licence_policy, licence_policy_listed),
+               CASE WHEN b.buyer_list IS NOT NULL OR b.buyer_military THEN b.licence_policy_listed
+                    ELSE b.licence_policy END AS licence_statement,
                CASE
                    WHEN coalesce(b.after_restriction, false) AND (b.buyer_list IS NOT NULL OR b.buyer_military)
                        THEN 1
@@ -484,30 +498,26 @@ VIEWS = {
                    ELSE 3
                END AS priority
         FROM base b
-        """.replace("{_TITLES_EN}", _TITLES_EN).replace("{_PARTY_FLAGS}", _PARTY_FLAGS),
-    ),
-    "listed_party_purchases": (
-        "Every matched AI-compute purchase (tier review or above) whose buyer is a listed party or military by name, "
-        "or whose supplier is a listed party: one row per notice and flagged party.",
-        """
-        SELECT mn.priority, mn.tier, mn.categories, mn.published_date, np.role, np.name AS party_name,
-               np.party_name_en, np.list_name, np.relation, np.military, mn.models, mn.licence_statement,
-               coalesce(mn.award_cny, mn.budget_cny) AS amount_cny,
-               CASE WHEN mn.award_cny IS NOT NULL THEN 'award' WHEN mn.budget_cny IS NOT NULL THEN 'budget' END
-                   AS amount_kind,
-               mn.title, mn.title_en, mn.url, mn.source, mn.notice_id, mn.ocid
-        FROM matched_notices mn
-        JOIN notice_parties np USING (source, notice_id)
-        WHERE np.listed OR (np.military AND np.role = 'buyer')
-        """,
-    ),
-    "procurement_processes": (
-        "One row per procurement process (notices sharing an ocid): tender → corrections → award → contract.",
-        """
+"""
+
+
+# The matched notices with a party flagged by listed_party_purchases.
+_FLAGGED_KEYS = f"""
+    SELECT source, notice_id FROM notice_parties WHERE listed OR (military AND role = 'buyer')
+    INTERSECT {_MATCHED_KEYS}
+"""
+
+
+def _processes(ocids: str) -> str:
+    """One row per process (notices sharing an ocid). ``ocids`` is a query of the ocids wanted ('' for all): a
+    process's row reads only its own notices, so the others are not aggregated."""
+    restricted = f"AND n.ocid IN ({ocids})" if ocids else ""
+    titles = f"SELECT source, notice_id FROM notices WHERE ocid IN ({ocids})" if ocids else ""
+    return f"""
         WITH linked AS (
             SELECT n.*, te.title_en FROM notices n
-            LEFT JOIN ({_TITLES_EN}) te ON te.source = n.source AND te.notice_id = n.notice_id
-            WHERE n.ocid IS NOT NULL
+            LEFT JOIN ({_titles_en(titles)}) te ON te.source = n.source AND te.notice_id = n.notice_id
+            WHERE n.ocid IS NOT NULL {restricted}
         ), processes AS (
             SELECT ocid,
                    arg_min(project_code, published_at) AS project_code,
@@ -559,11 +569,49 @@ VIEWS = {
                    AS amount_kind,
                supplier_names, notice_ids, first_notice_url, latest_notice_url
         FROM processes
-        """.replace("{_TITLES_EN}", _TITLES_EN),
+"""
+
+
+# The notices naming a known intermediary as supplier.
+_WATCHED_KEYS = """
+    SELECT n.source, n.notice_id FROM notices n, unnest(n.suppliers) AS u(supplier)
+    JOIN supplier_watchlist w ON contains(u.supplier.name, w.name_zh)
+"""
+
+# The ocids of the processes with a matched notice.
+_MATCHED_OCIDS = """
+    SELECT n.ocid FROM match_results r JOIN notices n USING (source, notice_id)
+    WHERE r.tier IN ('strong', 'review') AND n.ocid IS NOT NULL
+"""
+
+VIEWS = {
+    "matched_notices": (
+        "Notices at tier review or above, newest first, with their evidence, the buyer's and suppliers' listing and "
+        "the licence policy of the notice's date: the analysts' starting point.",
+        _matched_notices(_MATCHED_KEYS),
+    ),
+    "listed_party_purchases": (
+        "Every matched AI-compute purchase (tier review or above) whose buyer is a listed party or military by name, "
+        "or whose supplier is a listed party: one row per notice and flagged party.",
+        f"""
+        SELECT mn.priority, mn.tier, mn.categories, mn.published_date, np.role, np.name AS party_name,
+               np.party_name_en, np.list_name, np.relation, np.military, mn.models, mn.licence_statement,
+               coalesce(mn.award_cny, mn.budget_cny) AS amount_cny,
+               CASE WHEN mn.award_cny IS NOT NULL THEN 'award' WHEN mn.budget_cny IS NOT NULL THEN 'budget' END
+                   AS amount_kind,
+               mn.title, mn.title_en, mn.url, mn.source, mn.notice_id, mn.ocid
+        FROM ({_matched_notices(_FLAGGED_KEYS)}) mn
+        JOIN notice_parties np USING (source, notice_id)
+        WHERE np.listed OR (np.military AND np.role = 'buyer')
+        """,
+    ),
+    "procurement_processes": (
+        "One row per procurement process (notices sharing an ocid): tender → corrections → award → contract.",
+        _processes(""),
     ),
     "watched_supplier_notices": (
         "Notices naming a known intermediary (supplier_watchlist) as supplier, with the matcher's verdict on each.",
-        """
+        f"""
         WITH supplied AS (
             SELECT n.source, n.notice_id, unnest(n.suppliers) AS supplier FROM notices n
         )
@@ -575,12 +623,12 @@ VIEWS = {
         JOIN supplier_watchlist w ON contains(s.supplier.name, w.name_zh)
         JOIN notices n USING (source, notice_id)
         LEFT JOIN match_results r USING (source, notice_id)
-        LEFT JOIN ({_TITLES_EN}) te ON te.source = n.source AND te.notice_id = n.notice_id
-        """.replace("{_TITLES_EN}", _TITLES_EN),
+        LEFT JOIN ({_titles_en(_WATCHED_KEYS)}) te ON te.source = n.source AND te.notice_id = n.notice_id
+        """,
     ),
     "notices_en": (
         "Every notice with its coded fields in English (glossary) and its English title where translated.",
-        """
+        f"""
         WITH labels AS (
             SELECT map_from_entries(list((term_zh, term_en)) FILTER (WHERE kind = 'method')) AS methods,
                    map_from_entries(list((term_zh, term_en)) FILTER (WHERE kind = 'unit')) AS units
@@ -589,17 +637,17 @@ VIEWS = {
         SELECT n.source, n.notice_id, n.ocid, n.published_at, n.published_date, n.title, te.title_en, n.notice_type,
                n.notice_type_en, n.procurement_method, labels.methods[n.procurement_method_zh] AS procurement_method_en,
                n.category AS category_en, n.region_en, n.buyer, n.budget_cny, n.award_cny,
-               [{'name': i.name, 'model': i.model, 'quantity': i.quantity, 'unit': i.unit,
-                 'unit_en': labels.units[i.unit]} FOR i IN n.items] AS items_en,
+               [{{'name': i.name, 'model': i.model, 'quantity': i.quantity, 'unit': i.unit,
+                 'unit_en': labels.units[i.unit]}} FOR i IN n.items] AS items_en,
                n.url
         FROM notices n CROSS JOIN labels
-        LEFT JOIN ({_TITLES_EN}) te ON te.source = n.source AND te.notice_id = n.notice_id
-        """.replace("{_TITLES_EN}", _TITLES_EN),
+        LEFT JOIN ({_titles_en("")}) te ON te.source = n.source AND te.notice_id = n.notice_id
+        """,
     ),
     "purchases_by_category": (
         "One row per matched notice (tier review or above) and category, with what was bought, from whom, how "
         "much, and the strongest evidence: filter on category for chips, remote compute or LLM tokens.",
-        """
+        f"""
         WITH hits AS (
             SELECT source, notice_id, category,
                    list_sort(list(DISTINCT model) FILTER (WHERE model IS NOT NULL)) AS models,
@@ -611,7 +659,7 @@ VIEWS = {
                    min(restricted_since) AS restricted_since,
                    bool_or(after_restriction) AS after_restriction,
                    arg_max(evidence, score) AS top_evidence
-            FROM matches WHERE tier IN ('strong', 'review')
+            FROM matches WHERE tier IN ('strong', 'review') AND (source, notice_id) IN ({_MATCHED_KEYS})
             GROUP BY source, notice_id, category
         )
         SELECT h.category, r.tier, n.published_at, n.published_date, n.title, te.title_en, n.notice_type,
@@ -626,14 +674,14 @@ VIEWS = {
         FROM hits h
         JOIN match_results r ON r.source = h.source AND r.notice_id = h.notice_id
         JOIN notices n ON n.source = h.source AND n.notice_id = h.notice_id
-        LEFT JOIN ({_TITLES_EN}) te ON te.source = n.source AND te.notice_id = n.notice_id
+        LEFT JOIN ({_titles_en(_MATCHED_KEYS)}) te ON te.source = n.source AND te.notice_id = n.notice_id
         WHERE r.tier IN ('strong', 'review') AND list_contains(r.categories, h.category)
-        """.replace("{_TITLES_EN}", _TITLES_EN),
+        """,
     ),
     "matched_processes": (
         "One row per procurement process with a notice at tier review or above: its tender and award counted "
         "once, at the award when there is one, else the budget. Sum amount_cny here, not over notices.",
-        """
+        f"""
         WITH matched AS (
             SELECT n.ocid, r.tier, r.categories, n.source, n.notice_id, n.published_date
             FROM match_results r JOIN notices n USING (source, notice_id)
@@ -660,7 +708,7 @@ VIEWS = {
                h.providers, h.tokens, p.first_matched_date, pr.first_notice_date, pr.latest_notice_date,
                p.matched_notice_ids, pr.notice_ids, pr.latest_notice_url
         FROM processes p
-        JOIN procurement_processes pr USING (ocid)
+        JOIN ({_processes(_MATCHED_OCIDS)}) pr USING (ocid)
         LEFT JOIN hits h USING (ocid)
         """,
     ),
