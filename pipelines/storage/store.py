@@ -256,7 +256,7 @@ def _load(
     inside a DuckDB transaction aborts the whole transaction), and the temporary table is the connection's own.
     """
     stage = f"stage_{uuid.uuid4().hex}"
-    with _load_memory(con):
+    with memory_limit(con):
         con.execute(f"CREATE TEMP TABLE {stage} ({_STAGE_DDL})")
         try:
             stage_rows(stage)
@@ -270,9 +270,11 @@ def _load(
 
 
 @contextmanager
-def _load_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+def memory_limit(con: duckdb.DuckDBPyConnection, limit: str = LOAD_MEMORY_LIMIT) -> Iterator[None]:
+    """DuckDB's working memory capped at ``limit`` inside the block (past it, joins and sorts spill to disk), then
+    the previous setting back: connections to one file share the setting."""
     previous = scalar(con, "SELECT current_setting('memory_limit')")
-    con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
+    con.execute(f"SET memory_limit = '{limit}'")
     try:
         yield
     finally:

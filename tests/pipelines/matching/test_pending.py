@@ -94,3 +94,37 @@ def test_notices_are_matched_in_batches_each_once(tmp_path):
     assert summary.matched == 5 and again.matched == 0
     assert tiers == expected and expected["1"] == "strong" and expected["2"] == "none"
     assert leftovers == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("window_rows", "deleted"),
+    [(1, []), (2, []), (2, ["2", "3"]), (3, ["1"]), (50_000, ["5"])],
+    ids=["one-per-window", "two-per-window", "holes-in-rowids", "first-row-gone", "one-window"],
+)
+def test_notices_are_read_a_window_of_rows_at_a_time_and_each_matched_once(tmp_path, window_rows, deleted):
+    """Each window its own read transaction; rows deleted before the run (holes, a table a checkpoint may compact)
+    leave no notice unmatched and none matched twice."""
+    notices = [
+        {"source": "ccgp", "notice_id": key, "url": f"https://www.ccgp.gov.cn/t_{key}.htm", "title": f"公告{key}",
+         "text": text, "content_hash": f"h{key}", "fetched_at": "2026-11-20T01:00:00+00:00"}
+        for key, text in TEXTS.items()
+    ]  # fmt: skip
+    matcher = Matcher.load()
+    calls = []
+    original = matcher.match
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs["title"])
+        return original(*args, **kwargs)
+
+    matcher.match = counted
+    with store.session(tmp_path / "warehouse.duckdb") as con:
+        store.upsert_notices(con, store.notices_to_arrow(notices, "r1", datetime.now(UTC)))
+        for key in deleted:
+            con.execute("DELETE FROM notices WHERE notice_id = ?", [key])
+        con.execute("CHECKPOINT")
+        summary = match_pending(con, matcher, batch_size=1, window_rows=window_rows)
+        matched = sorted(row[0] for row in con.execute("SELECT notice_id FROM match_results").fetchall())
+    kept = sorted(set(TEXTS) - set(deleted))
+    assert sorted(calls) == [f"公告{key}" for key in kept]  # each notice matched exactly once
+    assert summary.matched == len(kept) and matched == kept
