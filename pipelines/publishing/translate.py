@@ -465,7 +465,7 @@ def _store_declines(con: duckdb.DuckDBPyConnection, hashes: list[str], target: s
     con.register(name, table)
     try:
         con.execute(
-            f"INSERT OR REPLACE INTO translation_declines SELECT segment_hash, $target, $engine, $version, now() "
+            "INSERT OR REPLACE INTO translation_declines SELECT segment_hash, $target, $engine, $version, now() "
             f"FROM {name}",
             {"target": target, "engine": engine, "version": version},
         )
