@@ -29,6 +29,7 @@ from pipelines.config import FAULT_ENV, FAULT_EXIT_CODE, Outputs, fault_point  #
 from pipelines.matching.pending import PUBLISHED_TIERS
 from pipelines.publishing import english, outputs
 from pipelines.publishing.delivery import Message, enqueue
+from pipelines.storage import schema
 from pipelines.storage.transactions import transaction
 
 CSV_COLUMNS = (
@@ -103,6 +104,7 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
 
 
 _LEDGER_ROWS = """
+    WITH chosen AS ({chosen})
     SELECT p.source, p.notice_id, p.tier, p.categories, p.run_id, p.publish_date, p.published_at AS entered_at,
            n.title, {title_en} AS title_en, n.url, n.notice_type_en, n.published_at, n.buyer,
            [s.name FOR s IN coalesce(n.suppliers, [])] AS suppliers,
@@ -135,9 +137,14 @@ _LEDGER_ROWS = """
            mn.suppliers_listed, mn.licence_statement, coalesce(mn.priority, 3) AS priority,
            (SELECT list(DISTINCT pp.notice_id ORDER BY pp.notice_id) FROM notices pp
               WHERE pp.ocid = n.ocid AND pp.notice_id <> n.notice_id) AS same_process
-    FROM ({chosen}) p LEFT JOIN notices n USING (source, notice_id)
-    LEFT JOIN matched_notices mn USING (source, notice_id)
+    FROM chosen p LEFT JOIN notices n USING (source, notice_id)
+    LEFT JOIN ({matched}) mn USING (source, notice_id)
 """
+# The chosen rows that are matched now (what matched_notices holds of them).
+_CHOSEN_MATCHED = (
+    "SELECT c.source, c.notice_id FROM chosen c JOIN match_results r USING (source, notice_id) "
+    "WHERE r.tier IN ('strong', 'review')"
+)
 
 
 def _ledger_rows(con: duckdb.DuckDBPyConnection, chosen: str, order: str, params: list) -> list[dict]:
@@ -147,7 +154,12 @@ def _ledger_rows(con: duckdb.DuckDBPyConnection, chosen: str, order: str, params
     newest 500 then cost what they show, not the whole ledger's lookups (1.7 CPU-s a night at 100k notices).
     """
     picked = f"SELECT p.* FROM publications p LEFT JOIN notices n USING (source, notice_id) {chosen}"
-    sql = _LEDGER_ROWS.format(title_en=_title_en_expression(con), chosen=picked) + order
+    sql = (
+        _LEDGER_ROWS.format(
+            title_en=_title_en_expression(con), chosen=picked, matched=schema.matched_notices_for(_CHOSEN_MATCHED)
+        )
+        + order
+    )
     cursor = con.execute(sql, params)
     names = [d[0] for d in cursor.description]
     rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -442,7 +442,7 @@ def _titles_en(only: str) -> str:
 """
 
 
-def _matched_notices(keys: str) -> str:
+def matched_notices_for(keys: str) -> str:
     """The rows of ``matched_notices`` for the notices of ``keys``, a query of (source, notice_id) pairs at tier review
     or above. Their hits, title and parties are looked up for those notices only: in one pass each (a GROUP BY
     joined to the notices, where a subquery per column and notice read ``matches`` again for each), and not for the
@@ -588,7 +588,7 @@ VIEWS = {
     "matched_notices": (
         "Notices at tier review or above, newest first, with their evidence, the buyer's and suppliers' listing and "
         "the licence policy of the notice's date: the analysts' starting point.",
-        _matched_notices(_MATCHED_KEYS),
+        matched_notices_for(_MATCHED_KEYS),
     ),
     "listed_party_purchases": (
         "Every matched AI-compute purchase (tier review or above) whose buyer is a listed party or military by name, "
@@ -600,7 +600,7 @@ VIEWS = {
                CASE WHEN mn.award_cny IS NOT NULL THEN 'award' WHEN mn.budget_cny IS NOT NULL THEN 'budget' END
                    AS amount_kind,
                mn.title, mn.title_en, mn.url, mn.source, mn.notice_id, mn.ocid
-        FROM ({_matched_notices(_FLAGGED_KEYS)}) mn
+        FROM ({matched_notices_for(_FLAGGED_KEYS)}) mn
         JOIN notice_parties np USING (source, notice_id)
         WHERE np.listed OR (np.military AND np.role = 'buyer')
         """,
