@@ -64,6 +64,10 @@ _SUMMARY_TEXT_FIELDS = {
     "代理机构地址": "agency_address",
     "代理机构联系方式": "agency_contact",
 }
+# field → its summary labels, in the order above (the first one the summary fills wins).
+_SUMMARY_LABELS_OF: dict[str, tuple[str, ...]] = {
+    key: tuple(label for label, k in _SUMMARY_TEXT_FIELDS.items() if k == key) for key in _SUMMARY_TEXT_FIELDS.values()
+}
 _SUMMARY_BUDGET = ("预算金额", "采购预算")
 _SUMMARY_AWARD = ("总中标金额", "总成交金额", "中标金额", "成交金额")
 _SUMMARY_CEILING = ("最高限价",)
@@ -214,7 +218,7 @@ def _fill(notice: dict[str, Any], raw: dict[str, Any], portals: Portals, respons
     notice["lots"] = _lots_with_status(merge_lots(fields["lots"], []), notice["notice_type"])
     notice["attachments"] = _attachments(response, page.get("attachments") or [], fields["attachments"])
 
-    if body_html is None and portal is not None:
+    if body_html is None and page.get("body") is None and portal is not None:
         # Fields read from the whole page are kept, but its text is the portal's chrome, not the notice.
         raise UnreadablePage(f"no notice body in the {source} page (truncated, blocked or not a notice page)")
     notice["text"] = fields["text"] or None
@@ -278,7 +282,7 @@ def _set_notice_type(notice: dict[str, Any], *candidates: str | None) -> None:
 
 
 def _summary_value(summary: dict[str, str], key: str) -> str | None:
-    return next((summary[label] for label, k in _SUMMARY_TEXT_FIELDS.items() if k == key and summary.get(label)), None)
+    return next((summary[label] for label in _SUMMARY_LABELS_OF[key] if summary.get(label)), None)
 
 
 def _fill_method(notice: dict[str, Any], stated: str | None, title: str | None) -> None:

@@ -53,7 +53,6 @@ from pipelines.national.labels import (
     apply_title_lot,
     canonical_label,
     clean_code,
-    clean_lines,
     empty_fields,
     label_without_unit,
     logical_lines,
@@ -68,7 +67,7 @@ from pipelines.national.labels import (
     suppliers_total,
     total_amount,
 )
-from pipelines.national.page_text import clean_line
+from pipelines.national.page_text import clean_line, clean_lines
 
 
 @dataclass

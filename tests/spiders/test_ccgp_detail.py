@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import lxml.html
 import pytest
 from scrapy.http import HtmlResponse
 
@@ -109,6 +110,18 @@ def test_summary_value(page, label, expected):
 def test_every_page_has_its_body(page):
     body = _page(page)["body_html"]
     assert body is not None and body.startswith('<div class="vF_detail_content">')
+
+
+@pytest.mark.parametrize("page", list(URLS))
+def test_unserialized_body_is_the_same_element(page):
+    # The normalizer's reader leaves body_html out and reads the element: the one body_html is written from.
+    response = HtmlResponse(url=URLS[page], body=real_page(page))
+    read = parse_detail_page(response, serialize_body=False)
+    assert read["body_html"] is None
+    assert lxml.html.tostring(read["body"], encoding="unicode", with_tail=False) == _page(page)["body_html"]
+    assert {k: v for k, v in read.items() if k not in ("body", "body_html")} == {
+        k: v for k, v in _page(page).items() if k not in ("body", "body_html")
+    }
 
 
 def test_repeated_label_keeps_the_first_value():
