@@ -20,7 +20,12 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+import lxml.etree
+import lxml.html
+from parsel.selector import create_root_node
 from scrapy.http import HtmlResponse
+from scrapy.selector import Selector
+from scrapy.utils.response import get_base_url
 
 from pipelines.ingest.portals import Portals, notice_id_for_url, source_for_url
 from pipelines.model import LIST_KEYS, NOTICE_KEYS, UNDECODABLE
@@ -73,6 +78,38 @@ _SUMMARY_AWARD = ("总中标金额", "总成交金额", "中标金额", "成交�
 _SUMMARY_CEILING = ("最高限价",)
 
 
+class _HtmlParser(lxml.html.HTMLParser):
+    """lxml.html's parser, with every element an ``HtmlElement`` chosen by lxml itself: lxml.html's own class lookup
+    is Python code run each time an element is first touched from Python (a quarter of a bare parse on a page the
+    readers walk), to give forms and their fields subclasses that only add form helpers no reader uses."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.set_element_class_lookup(_ELEMENT_CLASSES)
+
+
+_ELEMENT_CLASSES = lxml.etree.ElementDefaultClassLookup(
+    element=lxml.html.HtmlElement,
+    comment=lxml.html.HtmlComment,
+    pi=lxml.html.HtmlProcessingInstruction,
+    entity=lxml.html.HtmlEntity,
+)
+
+
+class _PageResponse(HtmlResponse):
+    """An HtmlResponse whose tree is parsed as Scrapy's selector parses it (the same text, options and base URL,
+    through parsel's own ``create_root_node``), with ``_HtmlParser``."""
+
+    __slots__ = ()
+
+    @property
+    def selector(self) -> Selector:
+        if self._cached_selector is None:
+            root = create_root_node(self.text, _HtmlParser, base_url=get_base_url(self))
+            self._cached_selector = Selector(root=root, type="html")
+        return self._cached_selector
+
+
 class UnreadablePage(Exception):
     """The page has no notice body where the portal puts one (truncated, a block page, not a notice)."""
 
@@ -108,7 +145,7 @@ def normalize_page(body: bytes, url: str, portals: Portals, source: str | None =
     source = source or source_for_url(url, portals)
     response: HtmlResponse | None = None
     try:
-        response = HtmlResponse(url=url, body=body)
+        response = _PageResponse(url=url, body=body)
         html, encoding = response.text, response.encoding
     except Exception:  # an unusable URL or body must still give a notice (with its parse error)
         html, encoding = body.decode("utf-8", errors="replace"), "utf-8"
@@ -231,9 +268,9 @@ def _response(raw: dict[str, Any]) -> HtmlResponse:
     html = raw.get("html")
     url = _text(raw.get("url")) or "about:blank"
     if isinstance(html, bytes):
-        return HtmlResponse(url=url, body=html)
+        return _PageResponse(url=url, body=html)
     body = (html if isinstance(html, str) else "").encode("utf-8", errors="replace")
-    return HtmlResponse(url=url, body=body, encoding="utf-8")
+    return _PageResponse(url=url, body=body, encoding="utf-8")
 
 
 def _generic_page(response: HtmlResponse) -> dict[str, Any]:
