@@ -393,7 +393,6 @@ class CcgpSpider(BaseSpider):
 # The ccgp chrome around a notice body: title, publish time, breadcrumb, the 公告概要 summary table and its
 # attachments. The body inside ``div.vF_detail_content`` is in the national formats and read by ``pipelines``.
 
-_DETAIL_SPACES = re.compile(r"[\s\u00a0\u3000]+")
 _DETAIL_LABEL_END = re.compile(r"[：:]+$")
 _ATTACHMENT_LABEL = re.compile(r"^附件\s*\d*$")
 _TITLE_SITE_SUFFIX = re.compile(r"[_\-|]\s*中国政府采购网\s*$")
@@ -580,5 +579,7 @@ def download_url(page_url: str, anchor_id: str | None) -> str | None:
 
 
 def _detail_text(value: str | None) -> str | None:
-    cleaned = _DETAIL_SPACES.sub(" ", value or "").strip()
+    # Runs of white space (str.isspace(): the regex \s, with the no-break and ideographic spaces) as one space,
+    # stripped; split and join, without a regex pass.
+    cleaned = " ".join(value.split()) if value else ""
     return cleaned or None

@@ -48,6 +48,11 @@ _WIDTH = _width_table()
 # Any character _WIDTH changes: most lines hold none, and a search is ten times cheaper than a translate.
 _WIDE = re.compile("[" + re.escape("".join(map(chr, sorted(_WIDTH)))) + "]")
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")
+# White space str.split() cuts at that neither _SPACES nor the width fold (which makes the others a space) handles.
+_ODD_SPACES = "\x1c\x1d\x1e\x1f\x85\u1680\u2000\u2001\u2028\u2029"
+# A line without any of these only holds _SPACES' white space: " ".join(line.split()) cleans it as the width fold,
+# _SPACES.sub and strip() would, without a regex pass over the line (the dearest step of the text writer).
+_NOT_PLAIN = re.compile("[" + re.escape("".join(map(chr, sorted(_WIDTH))) + _ODD_SPACES) + "]")
 # Characters lxml refuses (NUL, other C0 controls) and lone surrogates (undecodable input).
 _UNPARSEABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 _BLOCK_STYLE = re.compile(r"display\s*:\s*block", re.IGNORECASE)
@@ -96,9 +101,9 @@ def clean_line(text: str | None) -> str:
     """One line of text: width-normalized, whitespace collapsed, stripped."""
     if not text:
         return ""
-    if _WIDE.search(text):  # normalize_width and collapse_spaces, inlined: this runs for every line and value
-        text = text.translate(_WIDTH)
-    return _SPACES.sub(" ", text).strip()
+    if _NOT_PLAIN.search(text):  # normalize_width and collapse_spaces, inlined: this runs for every line and value
+        return _SPACES.sub(" ", text.translate(_WIDTH) if _WIDE.search(text) else text).strip()
+    return " ".join(text.split())
 
 
 def clean_lines(text: str) -> list[str]:
@@ -233,9 +238,10 @@ class _TextWriter:
         if self._pieces:
             line = "".join(self._pieces)
             self._pieces.clear()  # the same list: walk holds it
-            if _WIDE.search(line):  # normalize_width and collapse_spaces, inlined: this runs once per line
-                line = line.translate(_WIDTH)
-            line = _SPACES.sub(" ", line).strip()
+            if _NOT_PLAIN.search(line):  # clean_line, inlined: this runs once per line
+                line = _SPACES.sub(" ", line.translate(_WIDTH) if _WIDE.search(line) else line).strip()
+            else:
+                line = " ".join(line.split())
             if line:
                 self.lines.append(line)
 

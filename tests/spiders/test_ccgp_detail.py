@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import lxml.html
 import pytest
 from scrapy.http import HtmlResponse
@@ -202,3 +204,12 @@ def test_one_scan_finds_what_the_css_selectors_find(page):
     assert ccgp._found_in(chrome.summaries, ccgp._SUMMARY_LABELS_IN) == [s.root for s in labels]
     assert chrome.bodies == [s.root for s in selector.css("div.vF_detail_content")]
     assert crumbs or labels or chrome.bodies
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, "", " \u3000 ", "".join(chr(c) for c in range(0x3100) if chr(c).isspace()) + "公告 \u00a0概要\u2028", "x"],
+)
+def test_detail_text_collapses_every_white_space(value):
+    expected = re.sub(r"[\s\u00a0\u3000]+", " ", value or "").strip() or None
+    assert ccgp._detail_text(value) == expected

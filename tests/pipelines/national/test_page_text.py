@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import lxml.etree
 import lxml.html
 import pytest
 
-from pipelines.national.page_text import clean_line, clean_lines, clean_text, holds_table, row_cells
+from pipelines.national.page_text import (
+    clean_line,
+    clean_lines,
+    clean_text,
+    holds_table,
+    normalize_width,
+    row_cells,
+)
 
 # Width variants, every kind of space run, invisible characters, blank and space-only lines, a lone \r.
 TEXTS = [
@@ -67,3 +76,34 @@ def test_row_cells_take_upper_case_cells_and_skip_comments():
 def test_clean_text_reads_tags_in_any_case(html, expected):
     # The HTML parser gives lower-case tags; a tree built otherwise (here by the XML parser) keeps its case.
     assert clean_text(lxml.etree.fromstring(html)) == expected
+
+
+# Every white space str.isspace() knows, width variants, invisible characters, next to each other and at the ends.
+_WHITE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+LINES = [
+    "",
+    " ",
+    _WHITE,
+    f"{_WHITE}采购人{_WHITE}某大学{_WHITE}",
+    "ＡＢＣ\u3000１２３\t\t  x",
+    "\x1c项目\x1d编号\x85：\u2028ZC-1\u2029",
+    "\u200b\u00ad零宽\ufeff",
+    "a \u2000 b \u2001 c \u1680 d",
+    "plain line, no runs",
+    "多个   空格\n\r\n换行\f\v",
+]
+
+
+@pytest.mark.parametrize("text", LINES)
+def test_clean_line_is_the_width_fold_then_the_space_runs(text):
+    # The definition (module docstring): width variants folded, runs of ASCII white space as one space, stripped.
+    assert clean_line(text) == _reference_clean(text)
+    # The text writer's lines, on what a tree can hold (XML has no \v, \f nor the other C0 controls).
+    in_tree = re.sub("[\x0b\x0c\x1c-\x1f]", "", text)
+    root = lxml.etree.Element("div")
+    root.text = in_tree
+    assert clean_text(root) == _reference_clean(in_tree)
+
+
+def _reference_clean(text: str) -> str:
+    return re.sub(r"[ \t\r\n\f\v]+", " ", normalize_width(text)).strip()
