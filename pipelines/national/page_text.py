@@ -281,10 +281,11 @@ class _TextWriter:
                 pieces.append(tail)
 
     def _table(self, table: Any) -> None:
+        nested = self._texts.holds_table(table)  # else no row's cells need asking
         for cells in self._texts.rows(table):
             if not cells:
                 continue
-            if len(cells) == 1 or any(holds_table(cell) for cell in cells):
+            if len(cells) == 1 or (nested and any(holds_table(cell) for cell in cells)):
                 for cell in cells:  # layout table: its cells are ordinary blocks
                     self.walk(cell, include_tail=False)
                     self.line_break()
@@ -295,12 +296,20 @@ class _TextWriter:
                 self.lines.append(" | ".join(texts))
 
 
-_OWN_ROWS = lxml.etree.XPath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")
+_ROW_GROUPS = frozenset({"thead", "tbody", "tfoot"})
 
 
 def table_rows(table: Any) -> list[Any]:
-    """The rows of this table, not of tables nested inside it."""
-    return _OWN_ROWS(table)
+    """The rows of this table, not of tables nested inside it: XPath ``./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr``
+    (document order, tags as written), by walking the children instead of an XPath call per table."""
+    rows = []
+    for child in table:
+        tag = child.tag
+        if tag == "tr":
+            rows.append(child)
+        elif tag in _ROW_GROUPS:
+            rows.extend(row for row in child if row.tag == "tr")
+    return rows
 
 
 def row_cells(row: Any) -> list[Any]:

@@ -15,6 +15,7 @@ from pipelines.national.page_text import (
     holds_table,
     normalize_width,
     row_cells,
+    table_rows,
 )
 
 # Width variants, every kind of space run, invisible characters, blank and space-only lines, a lone \r.
@@ -107,3 +108,20 @@ def test_clean_line_is_the_width_fold_then_the_space_runs(text):
 
 def _reference_clean(text: str) -> str:
     return re.sub(r"[ \t\r\n\f\v]+", " ", normalize_width(text)).strip()
+
+
+_OWN_ROWS = lxml.etree.XPath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")
+TABLES = [
+    "<table><thead><tr><td>h</td></tr></thead><tr><td>1</td></tr><tbody><tr><td>2</td></tr></tbody>"
+    "<tfoot><tr><td>f</td></tr></tfoot><tr><td>3</td></tr></table>",
+    "<table><tbody><tr><td><table><tr><td>inner</td></tr></table></td></tr><!-- c --><tr/></tbody></table>",
+    "<table><caption>c</caption><TR><td>upper</td></TR><TBODY><tr><td>x</td></tr></TBODY><tr><td>y</td></tr></table>",
+]
+
+
+@pytest.mark.parametrize("html", TABLES)
+def test_table_rows_are_the_xpath_rows(html):
+    tables = list(lxml.etree.fromstring(html).iter("table"))
+    for table in tables:
+        assert table_rows(table) == _OWN_ROWS(table)
+    assert [len(table_rows(t)) for t in tables] in ([5], [2, 1], [1])
