@@ -393,7 +393,6 @@ class CcgpSpider(BaseSpider):
 # The ccgp chrome around a notice body: title, publish time, breadcrumb, the 公告概要 summary table and its
 # attachments. The body inside ``div.vF_detail_content`` is in the national formats and read by ``pipelines``.
 
-_DETAIL_SPACES = re.compile(r"[\s\u00a0\u3000]+")
 _DETAIL_LABEL_END = re.compile(r"[：:]+$")
 _ATTACHMENT_LABEL = re.compile(r"^附件\s*\d*$")
 _TITLE_SITE_SUFFIX = re.compile(r"[_\-|]\s*中国政府采购网\s*$")
@@ -406,9 +405,23 @@ def _css(query: str) -> lxml.etree.XPath:
 
 
 # The detail page is read on the tree Scrapy already parsed (``response.selector.root``), with these compiled once.
-_CRUMB_LINKS = _css("div.vF_deail_currentloc a.CurrChnlCls, div.vF_detail_currentloc a.CurrChnlCls")
-_SUMMARY_LABELS = _css("div.table td.title")
-_BODY = _css("div.vF_detail_content")
+# The crumbs (``div.vF_deail_currentloc a.CurrChnlCls, div.vF_detail_currentloc a.CurrChnlCls``), the summary
+# labels (``div.table td.title``) and the body (``div.vF_detail_content``) are found in one scan of the page, not
+# one each (a scan costs a fifth of parsing the page): every div whose class attribute holds one of these names
+# (a superset: contains() also finds longer names), told apart by its class tokens, then searched inside.
+_CRUMB_CLASSES = frozenset({"vF_deail_currentloc", "vF_detail_currentloc"})
+_SUMMARY_CLASS = "table"
+_BODY_CLASS = "vF_detail_content"
+_CHROME_DIVS = lxml.etree.XPath(
+    "descendant-or-self::div[@class and ("
+    + " or ".join(f"contains(@class, '{name}')" for name in sorted({*_CRUMB_CLASSES, _SUMMARY_CLASS, _BODY_CLASS}))
+    + ")]"
+)
+# Inside a container div (never an <a> nor a <td> itself), descendant-or-self:: finds its descendants.
+_CRUMB_LINKS_IN = _css("a.CurrChnlCls")
+_SUMMARY_LABELS_IN = _css("td.title")
+# What normalize-space() leaves of a class attribute, split: CSS class selectors compare these tokens.
+_XML_SPACES = re.compile(r"[ \t\r\n]+")
 _HEADING_TEXT = lxml.etree.XPath(_css("div.vF_detail_header h2.tc").path + "/descendant-or-self::text()")
 _PUB_TIME_TEXT = lxml.etree.XPath(_css("span#pubTime").path + "/text()")
 _HEAD_TITLE = lxml.etree.XPath("/html/head/title/text()")
@@ -433,10 +446,42 @@ def _first(found: list) -> str | None:
 
 
 def _texts(element: Any) -> str:
+    if len(element) == 0:  # a leaf (most cells): its text is all itertext gives
+        return element.text or ""
     return " ".join(element.itertext())
 
 
-def parse_detail_page(response: Response) -> dict[str, Any]:
+class _Chrome:
+    """The page's crumb, summary and body divs, from one scan, each list in document order."""
+
+    def __init__(self, root: Any) -> None:
+        self.crumbs: list[Any] = []
+        self.summaries: list[Any] = []
+        self.bodies: list[Any] = []
+        for div in _CHROME_DIVS(root):
+            tokens = _XML_SPACES.split(div.get("class").strip(" \t\r\n"))
+            if not _CRUMB_CLASSES.isdisjoint(tokens):
+                self.crumbs.append(div)
+            if _SUMMARY_CLASS in tokens:
+                self.summaries.append(div)
+            if _BODY_CLASS in tokens:
+                self.bodies.append(div)
+
+
+def _found_in(containers: list[Any], path: lxml.etree.XPath) -> list[Any]:
+    """What ``path`` finds under any of the containers, once each, in document order: the containers come in
+    document order, and one inside another only finds again what the outer one found."""
+    found: list[Any] = []
+    seen: set[Any] = set()
+    for container in containers:
+        for element in path(container):
+            if element not in seen:
+                seen.add(element)
+                found.append(element)
+    return found
+
+
+def parse_detail_page(response: Response, *, serialize_body: bool = True) -> dict[str, Any]:
     """The ccgp chrome of a notice detail page; absent parts are None/empty (trimmed pages lack most of it).
 
     Returns ``title`` (meta ArticleTitle or the h2 heading), ``page_title`` (the ``<title>``: a fallback for pages
@@ -444,13 +489,18 @@ def parse_detail_page(response: Response) -> dict[str, Any]:
     crumb), ``summary`` (label → value text, first non-empty value of a repeated label), ``attachments``
     (``{name, id, url}`` from the summary's 附件 rows; ccgp leaves ``href`` empty and resolves ``id`` by script)
     ``body_html`` (the ``div.vF_detail_content`` element as HTML) and ``body`` (that element itself).
+
+    ``serialize_body=False`` leaves ``body_html`` None: the normalizer reads ``body`` and writing the HTML out costs
+    almost half of parsing the page.
     """
     root = response.selector.root
-    crumbs = [_detail_text(_texts(link)) or (link.get("title") or "").strip() for link in _CRUMB_LINKS(root)]
+    chrome = _Chrome(root)
+    links = _found_in(chrome.crumbs, _CRUMB_LINKS_IN)
+    crumbs = [_detail_text(_texts(link)) or (link.get("title") or "").strip() for link in links]
     crumbs = [crumb for crumb in crumbs if crumb]
     level = next((_LEVEL_CRUMBS[c] for c in crumbs if c in _LEVEL_CRUMBS), None) or _level_of(response.url)
-    summary, attachments = _detail_summary(response)
-    body = _BODY(root)
+    summary, attachments = _detail_summary(response, _found_in(chrome.summaries, _SUMMARY_LABELS_IN))
+    body = chrome.bodies
     return {
         "title": _detail_title(response),
         "page_title": _page_title(response),
@@ -460,7 +510,11 @@ def parse_detail_page(response: Response) -> dict[str, Any]:
         "type_label": crumbs[-1] if len(crumbs) >= 3 else None,
         "summary": summary,
         "attachments": attachments,
-        "body_html": lxml.html.tostring(body[0], encoding="unicode", method="html", with_tail=False) if body else None,
+        "body_html": (
+            lxml.html.tostring(body[0], encoding="unicode", method="html", with_tail=False)
+            if body and serialize_body
+            else None
+        ),
         # The same element on the page's parsed tree: the normalizer reads it instead of parsing body_html again.
         "body": body[0] if body else None,
     }
@@ -476,11 +530,11 @@ def _page_title(response: Response) -> str | None:
     return _detail_text(_TITLE_SITE_SUFFIX.sub("", _first(_HEAD_TITLE(response.selector.root)) or ""))
 
 
-def _detail_summary(response: Response) -> tuple[dict[str, str], list[dict[str, str | None]]]:
+def _detail_summary(response: Response, label_cells: list[Any]) -> tuple[dict[str, str], list[dict[str, str | None]]]:
     """``div.table`` rows of ``td.title`` label cells, each followed by its value cell; each cell's text read once."""
     summary: dict[str, str] = {}
     attachments: list[dict[str, str | None]] = []
-    for label_cell in _SUMMARY_LABELS(response.selector.root):
+    for label_cell in label_cells:
         label = _DETAIL_LABEL_END.sub("", _detail_text(_texts(label_cell)) or "")
         value_cell = _next_cell(label_cell)
         if not label or value_cell is None:
@@ -525,5 +579,7 @@ def download_url(page_url: str, anchor_id: str | None) -> str | None:
 
 
 def _detail_text(value: str | None) -> str | None:
-    cleaned = _DETAIL_SPACES.sub(" ", value or "").strip()
+    # Runs of white space (str.isspace(): the regex \s, with the no-break and ideographic spaces) as one space,
+    # stripped; split and join, without a regex pass.
+    cleaned = " ".join(value.split()) if value else ""
     return cleaned or None

@@ -73,7 +73,8 @@ def _university(site: type[university.UniversitySpider], **described: Any) -> Po
 PORTALS: dict[str, Portal] = {
     "ccgp": Portal(
         hosts=("ccgp.gov.cn",),
-        read_detail=ccgp.parse_detail_page,
+        # The normalizer reads the body element on the page's tree: its HTML is not written out.
+        read_detail=partial(ccgp.parse_detail_page, serialize_body=False),
         read_list=ccgp.read_list,
         is_detail_url=ccgp.is_detail_url,
         block_reason=ccgp.CcgpSpider.block_reason,

@@ -20,7 +20,12 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+import lxml.etree
+import lxml.html
+from parsel.selector import create_root_node
 from scrapy.http import HtmlResponse
+from scrapy.selector import Selector
+from scrapy.utils.response import get_base_url
 
 from pipelines.ingest.portals import Portals, notice_id_for_url, source_for_url
 from pipelines.model import LIST_KEYS, NOTICE_KEYS, UNDECODABLE
@@ -64,9 +69,45 @@ _SUMMARY_TEXT_FIELDS = {
     "代理机构地址": "agency_address",
     "代理机构联系方式": "agency_contact",
 }
+# field → its summary labels, in the order above (the first one the summary fills wins).
+_SUMMARY_LABELS_OF: dict[str, tuple[str, ...]] = {
+    key: tuple(label for label, k in _SUMMARY_TEXT_FIELDS.items() if k == key) for key in _SUMMARY_TEXT_FIELDS.values()
+}
 _SUMMARY_BUDGET = ("预算金额", "采购预算")
 _SUMMARY_AWARD = ("总中标金额", "总成交金额", "中标金额", "成交金额")
 _SUMMARY_CEILING = ("最高限价",)
+
+
+class _HtmlParser(lxml.html.HTMLParser):
+    """lxml.html's parser, with every element an ``HtmlElement`` chosen by lxml itself: lxml.html's own class lookup
+    is Python code run each time an element is first touched from Python (a quarter of a bare parse on a page the
+    readers walk), to give forms and their fields subclasses that only add form helpers no reader uses."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.set_element_class_lookup(_ELEMENT_CLASSES)
+
+
+_ELEMENT_CLASSES = lxml.etree.ElementDefaultClassLookup(
+    element=lxml.html.HtmlElement,
+    comment=lxml.html.HtmlComment,
+    pi=lxml.html.HtmlProcessingInstruction,
+    entity=lxml.html.HtmlEntity,
+)
+
+
+class _PageResponse(HtmlResponse):
+    """An HtmlResponse whose tree is parsed as Scrapy's selector parses it (the same text, options and base URL,
+    through parsel's own ``create_root_node``), with ``_HtmlParser``."""
+
+    __slots__ = ()
+
+    @property
+    def selector(self) -> Selector:
+        if self._cached_selector is None:
+            root = create_root_node(self.text, _HtmlParser, base_url=get_base_url(self))
+            self._cached_selector = Selector(root=root, type="html")
+        return self._cached_selector
 
 
 class UnreadablePage(Exception):
@@ -104,7 +145,7 @@ def normalize_page(body: bytes, url: str, portals: Portals, source: str | None =
     source = source or source_for_url(url, portals)
     response: HtmlResponse | None = None
     try:
-        response = HtmlResponse(url=url, body=body)
+        response = _PageResponse(url=url, body=body)
         html, encoding = response.text, response.encoding
     except Exception:  # an unusable URL or body must still give a notice (with its parse error)
         html, encoding = body.decode("utf-8", errors="replace"), "utf-8"
@@ -214,7 +255,7 @@ def _fill(notice: dict[str, Any], raw: dict[str, Any], portals: Portals, respons
     notice["lots"] = _lots_with_status(merge_lots(fields["lots"], []), notice["notice_type"])
     notice["attachments"] = _attachments(response, page.get("attachments") or [], fields["attachments"])
 
-    if body_html is None and portal is not None:
+    if body_html is None and page.get("body") is None and portal is not None:
         # Fields read from the whole page are kept, but its text is the portal's chrome, not the notice.
         raise UnreadablePage(f"no notice body in the {source} page (truncated, blocked or not a notice page)")
     notice["text"] = fields["text"] or None
@@ -227,9 +268,9 @@ def _response(raw: dict[str, Any]) -> HtmlResponse:
     html = raw.get("html")
     url = _text(raw.get("url")) or "about:blank"
     if isinstance(html, bytes):
-        return HtmlResponse(url=url, body=html)
+        return _PageResponse(url=url, body=html)
     body = (html if isinstance(html, str) else "").encode("utf-8", errors="replace")
-    return HtmlResponse(url=url, body=body, encoding="utf-8")
+    return _PageResponse(url=url, body=body, encoding="utf-8")
 
 
 def _generic_page(response: HtmlResponse) -> dict[str, Any]:
@@ -278,7 +319,7 @@ def _set_notice_type(notice: dict[str, Any], *candidates: str | None) -> None:
 
 
 def _summary_value(summary: dict[str, str], key: str) -> str | None:
-    return next((summary[label] for label, k in _SUMMARY_TEXT_FIELDS.items() if k == key and summary.get(label)), None)
+    return next((summary[label] for label in _SUMMARY_LABELS_OF[key] if summary.get(label)), None)
 
 
 def _fill_method(notice: dict[str, Any], stated: str | None, title: str | None) -> None:

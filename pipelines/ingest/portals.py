@@ -49,7 +49,8 @@ class Night:
 class Portal:
     # Host suffixes of the portal's pages: a page given by URL alone finds its source by host.
     hosts: tuple[str, ...]
-    # detail response → {title, published, summary, attachments, body_html …}: the portal's chrome around the body.
+    # detail response → {title, published, summary, attachments, body, body_html …}: the portal's chrome around the
+    # body; ``body`` is the body element on the response's tree (``body_html`` may then be left None).
     read_detail: Callable[[Response], dict[str, Any]]
     # an archived list answer (HTML list page or POST API JSON) → its listings by detail URL; {} when it holds none.
     read_list: Callable[[Response], Listings]

@@ -71,7 +71,8 @@ _BOOKMARK_FIELDS = {
     lxml.etree.XPath(f".//samp[contains(concat(' ', normalize-space(@class), ' '), ' {code} ')]"): key
     for code, key in (("code-00004", "project_code"), ("code-00003", "project_name"))
 }
-_NOTICE_AREA_ELEMENTS = lxml.etree.XPath(".//*[starts-with(@id, '_notice_content_')]")
+# ``descendant::`` rather than ``.//`` (every node, then each one's children): the same elements in the same order.
+_NOTICE_AREA_ELEMENTS = lxml.etree.XPath("descendant::*[@id][starts-with(@id, '_notice_content_')]")
 _LINKS = lxml.etree.XPath(".//a")
 
 
@@ -138,6 +139,8 @@ def _read_notice_area(root: Any, fields: dict[str, Any], texts: TreeTexts) -> No
 
 
 def _read_bookmarks(root: Any, fields: dict[str, Any], texts: TreeTexts) -> None:
+    if next(root.iter("samp"), None) is None:
+        return  # no bookmark template: one walk by tag instead of an XPath per code
     for elements, key in _BOOKMARK_FIELDS.items():
         for element in elements(root):
             value = texts.cell_text(element)

@@ -179,17 +179,14 @@ def label_without_unit(label: str) -> str:
     return _LABEL_UNIT_SUFFIX.sub("", label)
 
 
-def clean_lines(text: str) -> list[str]:
-    return [line for line in (clean_line(raw) for raw in text.split("\n")) if line]
-
-
 def logical_lines(lines: list[str]) -> list[str]:
     """Lines with a dangling ``label：`` joined to the value written on the next line (``项目编号:\\n2023ABB…``)."""
     joined: list[str] = []
     for line in lines:
         previous = joined[-1] if joined else ""
         if (
-            _DANGLING_LABEL.match(previous)
+            previous.endswith(("：", ":"))  # what every dangling label ends with: most lines are not one
+            and _DANGLING_LABEL.match(previous)
             and not LABEL_LINE.match(line)
             and not TOP_HEADING.match(line)
             and not LOT_HEADING.match(line)

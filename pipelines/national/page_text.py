@@ -48,6 +48,11 @@ _WIDTH = _width_table()
 # Any character _WIDTH changes: most lines hold none, and a search is ten times cheaper than a translate.
 _WIDE = re.compile("[" + re.escape("".join(map(chr, sorted(_WIDTH)))) + "]")
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")
+# White space str.split() cuts at that neither _SPACES nor the width fold (which makes the others a space) handles.
+_ODD_SPACES = "\x1c\x1d\x1e\x1f\x85\u1680\u2000\u2001\u2028\u2029"
+# A line without any of these only holds _SPACES' white space: " ".join(line.split()) cleans it as the width fold,
+# _SPACES.sub and strip() would, without a regex pass over the line (the dearest step of the text writer).
+_NOT_PLAIN = re.compile("[" + re.escape("".join(map(chr, sorted(_WIDTH))) + _ODD_SPACES) + "]")
 # Characters lxml refuses (NUL, other C0 controls) and lone surrogates (undecodable input).
 _UNPARSEABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 _BLOCK_STYLE = re.compile(r"display\s*:\s*block", re.IGNORECASE)
@@ -71,6 +76,16 @@ _CELL_TAGS = frozenset({"td", "th"})
 _NOT_PLAIN_LEAVES = _SKIPPED_TAGS | {"br", "table"}
 # Elements that start and end a line of their own.
 _LINE_TAGS = _BLOCK_TAGS | _CELL_TAGS | {"tr"}
+# What the writer does with an element, by its tag; other tags are inline. The parser gives tags in lower case, so
+# a tag is lowered (as the writer always reads tags) only when it is not found as it is.
+_INLINE, _LINE, _TABLE, _BREAK, _SKIP = range(5)
+_TAG_KINDS = {  # later entries win, as the writer tests them: skipped, br, table, then line tags
+    **dict.fromkeys(("span", "a", "strong", "b", "font", "em", "i", "u", "label", "sup", "sub", "small"), _INLINE),
+    **dict.fromkeys(_LINE_TAGS, _LINE),
+    "table": _TABLE,
+    "br": _BREAK,
+    **dict.fromkeys(_SKIPPED_TAGS, _SKIP),
+}
 
 
 def normalize_width(text: str) -> str:
@@ -86,9 +101,22 @@ def clean_line(text: str | None) -> str:
     """One line of text: width-normalized, whitespace collapsed, stripped."""
     if not text:
         return ""
-    if _WIDE.search(text):  # normalize_width and collapse_spaces, inlined: this runs for every line and value
+    if _NOT_PLAIN.search(text):  # normalize_width and collapse_spaces, inlined: this runs for every line and value
+        return _SPACES.sub(" ", text.translate(_WIDTH) if _WIDE.search(text) else text).strip()
+    return " ".join(text.split())
+
+
+def clean_lines(text: str) -> list[str]:
+    """``clean_line`` of each line of the text, the non-empty ones. The width fold and the space runs are done once
+    on the whole text (neither touches a line break), so only the strip is per line."""
+    if _WIDE.search(text):
         text = text.translate(_WIDTH)
-    return _SPACES.sub(" ", text).strip()
+    stripped = (line.strip() for line in _SPACES_IN_LINE.sub(" ", text).split("\n"))
+    return [line for line in stripped if line]
+
+
+# clean_line's space runs without the line break, which the text keeps between its lines.
+_SPACES_IN_LINE = re.compile(r"[ \t\r\f\v]+")
 
 
 def parse_fragment(html: str | bytes) -> lxml.html.HtmlElement | None:
@@ -150,7 +178,7 @@ class TreeTexts:
         """Whether a cell of the table's own rows holds another table."""
         nested = self._nested.get(table)
         if nested is None:
-            nested = self._nested[table] = any(_INNER_TABLE(cell) for cells in self.rows(table) for cell in cells)
+            nested = self._nested[table] = any(holds_table(cell) for cells in self.rows(table) for cell in cells)
         return nested
 
     def cell_text(self, element: Any) -> str:
@@ -160,7 +188,9 @@ class TreeTexts:
         return text
 
 
-_INNER_TABLE = lxml.etree.XPath("boolean(.//table)")
+def holds_table(element: Any) -> bool:
+    """Whether a table is inside the element (XPath ``boolean(.//table)``, without the cost of an XPath call)."""
+    return next(element.iterdescendants("table"), None) is not None
 
 
 def clean_text(html_or_element: Any, texts: TreeTexts | None = None) -> str:
@@ -207,10 +237,11 @@ class _TextWriter:
     def line_break(self) -> None:
         if self._pieces:
             line = "".join(self._pieces)
-            self._pieces = []
-            if _WIDE.search(line):  # normalize_width and collapse_spaces, inlined: this runs once per line
-                line = line.translate(_WIDTH)
-            line = _SPACES.sub(" ", line).strip()
+            self._pieces.clear()  # the same list: walk holds it
+            if _NOT_PLAIN.search(line):  # clean_line, inlined: this runs once per line
+                line = _SPACES.sub(" ", line.translate(_WIDTH) if _WIDE.search(line) else line).strip()
+            else:
+                line = " ".join(line.split())
             if line:
                 self.lines.append(line)
 
@@ -219,41 +250,42 @@ class _TextWriter:
             self._pieces.append(text)
 
     def walk(self, element: Any, include_tail: bool = True) -> None:
+        pieces = self._pieces
         tag = element.tag
-        if not isinstance(tag, str):  # comment or processing instruction: only its tail is text
-            tail = element.tail if include_tail else None
+        if isinstance(tag, str):  # else a comment or processing instruction: only its tail is text
+            kind = _TAG_KINDS.get(tag)
+            if kind is None:
+                kind = _TAG_KINDS.get(tag.lower(), _INLINE)
+            if kind == _SKIP:
+                pass
+            elif kind == _BREAK:
+                self.line_break()
+            elif kind == _TABLE:
+                self.line_break()
+                self._table(element)
+                self.line_break()
+            else:
+                block = kind == _LINE or _is_styled_block(element)
+                if block:
+                    self.line_break()
+                text = element.text
+                if text:
+                    pieces.append(text)
+                for child in element:
+                    self.walk(child)
+                if block:
+                    self.line_break()
+        if include_tail:
+            tail = element.tail
             if tail:
-                self._pieces.append(tail)
-            return
-        tag = tag.lower()
-        if tag in _SKIPPED_TAGS:
-            pass
-        elif tag == "br":
-            self.line_break()
-        elif tag == "table":
-            self.line_break()
-            self._table(element)
-            self.line_break()
-        else:
-            block = tag in _LINE_TAGS or _is_styled_block(element)
-            if block:
-                self.line_break()
-            text = element.text
-            if text:
-                self._pieces.append(text)
-            for child in element:
-                self.walk(child)
-            if block:
-                self.line_break()
-        tail = element.tail if include_tail else None
-        if tail:
-            self._pieces.append(tail)
+                pieces.append(tail)
 
     def _table(self, table: Any) -> None:
+        nested = self._texts.holds_table(table)  # else no row's cells need asking
         for cells in self._texts.rows(table):
             if not cells:
                 continue
-            if len(cells) == 1 or any(_INNER_TABLE(cell) for cell in cells):
+            if len(cells) == 1 or (nested and any(holds_table(cell) for cell in cells)):
                 for cell in cells:  # layout table: its cells are ordinary blocks
                     self.walk(cell, include_tail=False)
                     self.line_break()
@@ -264,16 +296,27 @@ class _TextWriter:
                 self.lines.append(" | ".join(texts))
 
 
-_OWN_ROWS = lxml.etree.XPath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")
+_ROW_GROUPS = frozenset({"thead", "tbody", "tfoot"})
 
 
 def table_rows(table: Any) -> list[Any]:
-    """The rows of this table, not of tables nested inside it."""
-    return _OWN_ROWS(table)
+    """The rows of this table, not of tables nested inside it: XPath ``./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr``
+    (document order, tags as written), by walking the children instead of an XPath call per table."""
+    rows = []
+    for child in table:
+        tag = child.tag
+        if tag == "tr":
+            rows.append(child)
+        elif tag in _ROW_GROUPS:
+            rows.extend(row for row in child if row.tag == "tr")
+    return rows
 
 
 def row_cells(row: Any) -> list[Any]:
-    return [cell for cell in row if isinstance(cell.tag, str) and cell.tag.lower() in _CELL_TAGS]
+    # A tag as the parser gives it (lower case) is found without lowering it; a comment's tag is not a string.
+    return [
+        cell for cell in row if (tag := cell.tag) in _CELL_TAGS or (isinstance(tag, str) and tag.lower() in _CELL_TAGS)
+    ]
 
 
 def _is_styled_block(element: Any) -> bool:

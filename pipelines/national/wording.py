@@ -53,7 +53,6 @@ from pipelines.national.labels import (
     apply_title_lot,
     canonical_label,
     clean_code,
-    clean_lines,
     empty_fields,
     label_without_unit,
     logical_lines,
@@ -68,7 +67,7 @@ from pipelines.national.labels import (
     suppliers_total,
     total_amount,
 )
-from pipelines.national.page_text import clean_line
+from pipelines.national.page_text import clean_lines
 
 
 @dataclass
@@ -139,11 +138,12 @@ def _read_line(reader: _Reader, line: str) -> None:
         return
     if reader.columns and _read_column_pairs(reader, line):
         return
-    segments = _split_known_pairs(line)
-    if len(segments) > 1:
+    found = LABEL_LINE.match(line)
+    segments = _split_known_pairs(line) if found else None  # a line without a label holds no pairs to cut
+    if segments is not None and len(segments) > 1:
         parties = []
         for segment in segments:
-            _read_label_line(reader, segment)
+            _read_label_line(reader, segment, LABEL_LINE.match(segment))
             parties.append(reader.party)
         if len(parties) != 2:
             reader.columns = ()
@@ -151,7 +151,7 @@ def _read_line(reader: _Reader, line: str) -> None:
             reader.columns = tuple(parties)
         return
     reader.columns = ()
-    _read_label_line(reader, line)
+    _read_label_line(reader, line, found)
 
 
 # Labels of a field of whichever party the block is about (名称：X 地址：Y under 采购人信息).
@@ -177,26 +177,29 @@ def _read_column_pairs(reader: _Reader, line: str) -> bool:
 
 
 def _split_known_pairs(line: str) -> list[str]:
-    """A line holding several ``label：value`` pairs whose labels are known, cut into one pair each."""
+    """A label line (LABEL_LINE matches it) holding several ``label：value`` pairs whose labels are known, cut into
+    one pair each."""
     cuts = [
         m.start()
         for m in _INLINE_LABEL.finditer(line)
         if _is_known_label(label := canonical_label(m["label"])) or label in _PARTY_FIELD_LABELS
     ]
-    if not cuts or not LABEL_LINE.match(line):
+    if not cuts:
         return [line]
     bounds = [0, *cuts, len(line)]
     return [line[start:end].strip() for start, end in zip(bounds, bounds[1:], strict=False)]
 
 
-def _read_label_line(reader: _Reader, line: str) -> None:
-    found = LABEL_LINE.match(line)
+def _read_label_line(reader: _Reader, line: str, found: re.Match[str] | None) -> None:
+    """One ``label：value`` (``found`` is LABEL_LINE's match of it) or a heading."""
     if not found:
         if len(line) <= _MAX_HEADING:
             _read_heading(reader, canonical_label(line))
         return
     label = canonical_label(found["label"])
-    full_value = clean_line(found["value"])
+    # The line is clean (clean_lines, or a stripped part of a clean line) and the value runs from the first
+    # non-space after the colon to its end: clean_line would give it back as it is.
+    full_value = found["value"]
     value = NEXT_LABEL.split(full_value)[0].strip()
     if not value:
         _read_heading(reader, label)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
+import lxml.html
 import pytest
 from scrapy.http import HtmlResponse
 
+from spiders import ccgp
 from spiders.ccgp import parse_detail_page
 from tests.conftest import real_page
 from tests.spiders.ccgp_real_pages import (
@@ -111,6 +115,18 @@ def test_every_page_has_its_body(page):
     assert body is not None and body.startswith('<div class="vF_detail_content">')
 
 
+@pytest.mark.parametrize("page", list(URLS))
+def test_unserialized_body_is_the_same_element(page):
+    # The normalizer's reader leaves body_html out and reads the element: the one body_html is written from.
+    response = HtmlResponse(url=URLS[page], body=real_page(page))
+    read = parse_detail_page(response, serialize_body=False)
+    assert read["body_html"] is None
+    assert lxml.html.tostring(read["body"], encoding="unicode", with_tail=False) == _page(page)["body_html"]
+    assert {k: v for k, v in read.items() if k not in ("body", "body_html")} == {
+        k: v for k, v in _page(page).items() if k not in ("body", "body_html")
+    }
+
+
 def test_repeated_label_keeps_the_first_value():
     # 采购单位 appears twice in every summary table: in 公告信息 and again under 联系人及联系方式.
     summary = _page(DYLY)["summary"]
@@ -157,3 +173,43 @@ def test_pages_without_chrome_give_empty_parts(body):
     page = parse_detail_page(HtmlResponse(url="https://www.ccgp.gov.cn/cggg/dfgg/t.htm", body=body))
     assert page["title"] is None and page["body_html"] is None
     assert page["summary"] == {} and page["attachments"] == [] and page["crumbs"] == []
+
+
+# Containers nested in each other, class lists with tabs and newlines, names that only contain a class name.
+CHROME_PAGES = [
+    "<div class='vF_deail_currentloc'><a class='CurrChnlCls'>首页</a><div class='vF_detail_currentloc'>"
+    "<a class='x CurrChnlCls'>地方公告</a></div><a class='CurrChnlCls'>其他</a></div>",
+    "<div class='tablex'><td class='title'>假</td></div><div class=' table\tbig\n'><table><tr><td class='title'>"
+    "采购单位</td><td>甲</td></tr></table><div class='table'><table><tr><td class='title big'>地址</td><td>乙</td>"
+    "</tr></table></div></div>",
+    "<div class='vF_detail_contentx'>no</div><div class='a vF_detail_content'>正文<div class='vF_detail_content'>"
+    "内</div></div><div class='vF_detail_currentloc'><span><a class='CurrChnlCls' title='t'></a></span></div>",
+]
+
+
+def _chrome_response(page: str) -> HtmlResponse:
+    if page in URLS:
+        return HtmlResponse(url=URLS[page], body=real_page(page))
+    return HtmlResponse(url=URLS[DYLY], body=page.encode("utf-8"), encoding="utf-8")
+
+
+@pytest.mark.parametrize("page", CHROME_PAGES + list(URLS))
+def test_one_scan_finds_what_the_css_selectors_find(page):
+    # Every page must find something, or the comparison proves nothing.
+    selector = _chrome_response(page).selector
+    chrome = ccgp._Chrome(selector.root)
+    crumbs = selector.css("div.vF_deail_currentloc a.CurrChnlCls, div.vF_detail_currentloc a.CurrChnlCls")
+    assert ccgp._found_in(chrome.crumbs, ccgp._CRUMB_LINKS_IN) == [s.root for s in crumbs]
+    labels = selector.css("div.table td.title")
+    assert ccgp._found_in(chrome.summaries, ccgp._SUMMARY_LABELS_IN) == [s.root for s in labels]
+    assert chrome.bodies == [s.root for s in selector.css("div.vF_detail_content")]
+    assert crumbs or labels or chrome.bodies
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, "", " \u3000 ", "".join(chr(c) for c in range(0x3100) if chr(c).isspace()) + "公告 \u00a0概要\u2028", "x"],
+)
+def test_detail_text_collapses_every_white_space(value):
+    expected = re.sub(r"[\s\u00a0\u3000]+", " ", value or "").strip() or None
+    assert ccgp._detail_text(value) == expected

@@ -13,10 +13,12 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scrapy.http import HtmlResponse
 
 from pipelines.ingest.normalize import (
     NOTICE_KEYS,
     PARSER_VERSION,
+    _PageResponse,
     normalize,
     normalize_page,
     to_json,
@@ -642,3 +644,22 @@ def test_clean_text_of_nothing(source):
 
 def test_real_pages_folder_is_where_conftest_says():
     assert REAL.name == "real"
+
+
+# Pages with forms and their fields (the elements lxml.html gives subclasses), comments, a <base>, a NUL and GBK.
+PARSED_PAGES = [
+    ("https://www.ccgp.gov.cn/cggg/t.htm", "<html><head><base href='/x/'></head><body><form action='a'><label>包"
+     "</label><input value='1'><select><option>第1包</option></select><textarea>说明</textarea></form>"
+     "<!-- c --><p>正文\x00</p></body></html>".encode()),
+    ("https://www.ccgp.gov.cn/cggg/t.htm", '<meta charset="gbk"><p>采购人：某大学</p>'.encode("gbk")),
+    ("https://example.org/n.html", b"   "),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("url", "body"), PARSED_PAGES)
+def test_the_page_tree_is_the_one_scrapy_parses(url, body):
+    ours, scrapys = _PageResponse(url=url, body=body).selector, HtmlResponse(url=url, body=body).selector
+    assert ours.get() == scrapys.get()
+    assert [e.tag for e in ours.root.iter()] == [e.tag for e in scrapys.root.iter()]
+    assert ours.root.getroottree().docinfo.URL == scrapys.root.getroottree().docinfo.URL
+    assert ours.css("option::text").getall() == scrapys.css("option::text").getall()
