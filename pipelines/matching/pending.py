@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from pipelines.model import portal_date
 from pipelines.storage.schema import MATCH_SCHEMA, RESULT_COLUMNS, RESULT_SCHEMA
-from pipelines.storage.store import insert_arrow
+from pipelines.storage.store import insert_arrow, memory_limit
 from pipelines.storage.transactions import transaction
 
 PUBLISHED_TIERS = ("strong", "review")
@@ -24,6 +24,9 @@ BATCH_SIZE = 2000
 # Notices per read transaction of a (re)match: the results written meanwhile wait for it to end before they can
 # be checkpointed out of memory.
 WINDOW_ROWS = 20_000
+# DuckDB's working memory during a (re)match: a window's joins need little, and left at its default (80% of RAM) the
+# buffer pool keeps every block the run touched, so the process grew with the history it re-matched.
+MATCH_MEMORY_LIMIT = "256MB"
 
 
 @dataclass
@@ -118,6 +121,14 @@ def match_pending(
     # transaction: one transaction over the whole history kept every result written meanwhile from being
     # checkpointed, and a 1M-notice rematch peaked at 1.3 GB against 0.27 at 100k.
     # The text of the notice's read attachments counts as its content: a file read later re-matches the notice.
+    with memory_limit(con, MATCH_MEMORY_LIMIT):
+        _match_windows(con, matcher, version, batch_size, window_rows, summary)
+    return summary
+
+
+def _match_windows(
+    con: duckdb.DuckDBPyConnection, matcher, version: str, batch_size: int, window_rows: int, summary: MatchSummary
+) -> None:
     # Rows are not renumbered while nothing deletes notices (this stage only writes results), but a checkpoint may
     # compact a table that had deletions: whatever a pass over the windows missed is still pending, and a second
     # pass takes it (counted first, without the texts).
@@ -132,7 +143,6 @@ def match_pending(
                 reader.close()
         if not con.execute(f"SELECT count(*) FROM ({_pending_sql('')})", [version]).fetchall()[0][0]:
             break
-    return summary
 
 
 def _match_stream(
