@@ -311,9 +311,10 @@ def write_results(path: Path, size: int, section: str) -> None:
     )
     text = path.read_text(encoding="utf-8") if path.is_file() else intro
     marker = f"## N = {size:,}\n"
-    pattern = re.compile(re.escape(marker) + r".*?(?=^## N = |\Z)", re.S | re.M)
+    # A section ends at the next "## " heading: the hand-kept sections between the sizes are kept too.
+    pattern = re.compile(re.escape(marker) + r".*?(?=^## |\Z)", re.S | re.M)
     found = pattern.search(text)
-    text = pattern.sub(lambda _: section, text) if found else text.rstrip("\n") + "\n\n" + section
+    text = pattern.sub(lambda _: section.rstrip("\n") + "\n\n", text) if found else text.rstrip("\n") + "\n\n" + section
     path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
 
