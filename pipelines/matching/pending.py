@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from pipelines.model import portal_date
 from pipelines.storage.schema import MATCH_SCHEMA, RESULT_COLUMNS, RESULT_SCHEMA
-from pipelines.storage.store import insert_arrow, memory_limit
+from pipelines.storage.store import insert_arrow, memory_limit, rowid_windows
 from pipelines.storage.transactions import transaction
 
 PUBLISHED_TIERS = ("strong", "review")
@@ -133,9 +133,7 @@ def _match_windows(
     # compact a table that had deletions: whatever a pass over the windows missed is still pending, and a second
     # pass takes it (counted first, without the texts).
     for _ in range(2):
-        low, high = con.execute("SELECT coalesce(min(rowid), 0), coalesce(max(rowid), -1) FROM notices").fetchall()[0]
-        for start in range(low, high + 1, window_rows):
-            rowids = f"BETWEEN {start} AND {start + window_rows - 1}"
+        for rowids in rowid_windows(con, window_rows):
             reader = con.cursor()
             try:
                 _match_stream(con, reader, matcher, version, batch_size, summary, rowids)

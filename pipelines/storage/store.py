@@ -269,6 +269,17 @@ def _load(
     return counts
 
 
+def rowid_windows(con: duckdb.DuckDBPyConnection, rows: int) -> list[str]:
+    """``BETWEEN a AND b`` conditions on ``notices.rowid`` that cover the table, ``rows`` rows each.
+
+    A pass over all history (a rematch, a first segmentation) reads one window per query: a rowid range prunes whole
+    row groups, and each query's read transaction ends before the next, so what the pass writes meanwhile can be
+    checkpointed instead of piling up in memory. Built from integers only.
+    """
+    low, high = con.execute("SELECT coalesce(min(rowid), 0), coalesce(max(rowid), -1) FROM notices").fetchall()[0]
+    return [f"BETWEEN {start} AND {start + rows - 1}" for start in range(low, high + 1, rows)]
+
+
 @contextmanager
 def memory_limit(con: duckdb.DuckDBPyConnection, limit: str = LOAD_MEMORY_LIMIT) -> Iterator[None]:
     """DuckDB's working memory capped at ``limit`` inside the block (past it, joins and sorts spill to disk), then

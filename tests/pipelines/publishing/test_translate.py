@@ -342,3 +342,27 @@ def test_the_glossary_is_not_offered_what_it_declined_until_it_changes(tmp_path)
     ).fetchall() == [("Binjiang compute platform expansion.",)]
     assert con.execute("SELECT count(*) FROM translation_declines").fetchone() == (1,)  # the old decline stays
     con.close()
+
+
+@pytest.mark.parametrize(
+    ("window_rows", "deleted"),
+    [(1, []), (2, ["2"]), (3, ["1", "4"]), (100, [])],
+    ids=["one-per-window", "hole", "two-holes", "one-query"],
+)
+def test_many_pending_notices_are_segmented_a_window_at_a_time_as_in_one_go(tmp_path, window_rows, deleted):
+    rows = [notice(str(n), f"标题{n}", f"第{n}句。{BOILERPLATE}\n项目编号：A-{n}") for n in range(1, 7)]
+    links = "SELECT source, notice_id, position, field, segment_hash FROM notice_segments ORDER BY ALL"
+    found = {}
+    for window in (window_rows, 10_000):
+        con = store.connect(tmp_path / f"w{window}.duckdb")
+        store.upsert_notices(con, store.notices_to_arrow(rows, "t", datetime.now(UTC)))
+        for notice_id in deleted:
+            con.execute("DELETE FROM notices WHERE notice_id = ?", [notice_id])
+        con.execute("CHECKPOINT")
+        summary = segment_pending(con, batch_size=2, window_rows=window)
+        found[window] = (summary.notices, summary.links, con.execute(links).fetchall())
+        assert segment_pending(con, window_rows=window).notices == 0  # nothing left pending
+        con.close()
+    kept = 6 - len(deleted)
+    assert found[window_rows] == found[10_000]
+    assert found[window_rows][:2] == (kept, 4 * kept)  # title, two sentences, the code line
