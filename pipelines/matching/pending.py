@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from pipelines.model import portal_date
 from pipelines.storage.schema import MATCH_SCHEMA, RESULT_COLUMNS, RESULT_SCHEMA
-from pipelines.storage.store import insert_arrow, memory_limit, rowid_windows
+from pipelines.storage.store import insert_arrow, rowid_windows
 from pipelines.storage.transactions import transaction
 
 PUBLISHED_TIERS = ("strong", "review")
@@ -24,9 +24,6 @@ BATCH_SIZE = 2000
 # Notices per read transaction of a (re)match: the results written meanwhile wait for it to end before they can
 # be checkpointed out of memory.
 WINDOW_ROWS = 20_000
-# DuckDB's working memory during a (re)match: a window's joins need little, and left at its default (80% of RAM) the
-# buffer pool keeps every block the run touched, so the process grew with the history it re-matched.
-MATCH_MEMORY_LIMIT = "256MB"
 
 
 @dataclass
@@ -121,8 +118,7 @@ def match_pending(
     # transaction: one transaction over the whole history kept every result written meanwhile from being
     # checkpointed, and a 1M-notice rematch peaked at 1.3 GB against 0.27 at 100k.
     # The text of the notice's read attachments counts as its content: a file read later re-matches the notice.
-    with memory_limit(con, MATCH_MEMORY_LIMIT):
-        _match_windows(con, matcher, version, batch_size, window_rows, summary)
+    _match_windows(con, matcher, version, batch_size, window_rows, summary)
     return summary
 
 

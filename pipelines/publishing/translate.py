@@ -33,15 +33,14 @@ from typing import Protocol
 import duckdb
 import pyarrow as pa
 
-from pipelines.storage.store import memory_limit, rowid_windows
+from pipelines.storage.store import rowid_windows
 from pipelines.storage.transactions import transaction
 
 GLOSSARY_PATH = Path(__file__).with_name("glossary.toml")
 GLOSSARY_KINDS = ("method", "category", "unit", "term")
 SEGMENT_BATCH = 2000
-# Notices per read of a segmentation over history, and DuckDB's working memory meanwhile (see the rematch's).
+# Notices per read of a segmentation over history (see the rematch's windows).
 SEGMENT_WINDOW_ROWS = 20_000
-SEGMENT_MEMORY_LIMIT = "256MB"
 # Sentence ends inside a line; the mark stays with its sentence.
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])")
 _HAN = re.compile(r"[\u3400-\u9fff]")
@@ -87,17 +86,16 @@ def segment_pending(
     the rematch).
     """
     summary = SegmentSummary()
-    with memory_limit(con, SEGMENT_MEMORY_LIMIT):
-        # A night's few: one query, at most a window's worth of texts.
-        pending = con.sql(f"{_pending_segments(None)} LIMIT {window_rows + 1}").to_arrow_table()
-        if pending.num_rows <= window_rows:
-            _segment(con, pending, batch_size, summary)
-            return summary
-        for _ in range(2):
-            for rowids in rowid_windows(con, window_rows):
-                _segment(con, con.sql(_pending_segments(rowids)).to_arrow_table(), batch_size, summary)
-            if not con.execute(f"SELECT count(*) FROM ({_pending_segments(None)})").fetchall()[0][0]:
-                break
+    # A night's few: one query, at most a window's worth of texts.
+    pending = con.sql(f"{_pending_segments(None)} LIMIT {window_rows + 1}").to_arrow_table()
+    if pending.num_rows <= window_rows:
+        _segment(con, pending, batch_size, summary)
+        return summary
+    for _ in range(2):
+        for rowids in rowid_windows(con, window_rows):
+            _segment(con, con.sql(_pending_segments(rowids)).to_arrow_table(), batch_size, summary)
+        if not con.execute(f"SELECT count(*) FROM ({_pending_segments(None)})").fetchall()[0][0]:
+            break
     return summary
 
 

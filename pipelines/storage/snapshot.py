@@ -12,7 +12,7 @@ import duckdb
 
 from pipelines.config import disk_full_point, fault_point
 from pipelines.storage import schema
-from pipelines.storage.store import connect, memory_limit, scalar
+from pipelines.storage.store import connect, scalar
 
 # The snapshot's own record of its schema: checked equal to the working database's before a patch, and not copied
 # over (its applied_at says when the snapshot's schema was applied).
@@ -27,9 +27,6 @@ PARQUET_STAMP = "_snapshot.json"
 # the month of a row: a night rewrites only the months its changed rows are in, not the whole archive's text.
 PARTITIONED = {"notices": "coalesce(strftime(published_date, '%Y-%m'), 'undated')"}
 PARTITION_COLUMN = "published_month"
-# DuckDB's working memory while the snapshot is patched and exported. Left at its default (80% of RAM) it used
-# 4.5 GB at 1M notices (the key comparison and Parquet writes keep what they may); capped, the joins spill instead.
-SNAPSHOT_MEMORY_LIMIT = "1GB"
 
 
 class SnapshotError(RuntimeError):
@@ -74,7 +71,6 @@ def publish_snapshot(
         disk_full_point("snapshot-disk-full")
         snap = duckdb.connect(str(tmp))
         try:
-            snap.execute(f"SET memory_limit = '{SNAPSHOT_MEMORY_LIMIT}'")  # its own file: no one else's setting
             if changed is None:
                 # Views and comments are re-declared in the copy itself so they resolve against its own tables.
                 schema.apply_schema(snap)
@@ -124,10 +120,9 @@ def _identity(path: Path) -> list[int]:
 def _build(db_path: str | Path, tmp: Path) -> None:
     con = connect(db_path)
     try:
-        with memory_limit(con, SNAPSHOT_MEMORY_LIMIT):
-            con.execute(f"ATTACH {schema.quote(str(tmp))} AS snapshot")
-            con.execute(f"COPY FROM DATABASE {_db_name(con)} TO snapshot")
-            con.execute("DETACH snapshot")
+        con.execute(f"ATTACH {schema.quote(str(tmp))} AS snapshot")
+        con.execute(f"COPY FROM DATABASE {_db_name(con)} TO snapshot")
+        con.execute("DETACH snapshot")
     finally:
         con.close()
 
@@ -144,8 +139,7 @@ def _patch(db_path: str | Path, previous: Path, tmp: Path) -> tuple[set[str], di
     shutil.copyfile(previous, tmp)
     con = connect(db_path)
     try:
-        with memory_limit(con, SNAPSHOT_MEMORY_LIMIT):
-            return _patch_attached(con, tmp)
+        return _patch_attached(con, tmp)
     finally:
         con.close()
 
