@@ -282,8 +282,11 @@ ONE_PERCENT_NIGHT = (
     "UPDATE notices SET text = text || ' 更正', content_hash = md5(coalesce(content_hash, '')), "
     "last_seen_at = now() WHERE hash(notice_id) % 200 = 0",
     "UPDATE match_results SET matched_at = now() WHERE hash(notice_id) % 200 = 0",
+    # Copies of generated notices only (ids without a dash), and never an id already there: run again on databases
+    # kept with --work, the stage does not fail on a copy it made before (its night then only corrects notices).
     "INSERT INTO notices SELECT * REPLACE (notice_id || '-new' AS notice_id) FROM notices "
-    "WHERE hash(notice_id) % 200 = 1",
+    "WHERE hash(notice_id) % 200 = 1 AND notice_id NOT LIKE '%-%' "
+    "AND notice_id || '-new' NOT IN (SELECT notice_id FROM notices)",
 )
 
 
@@ -396,7 +399,8 @@ def stage_snapshot(corpus: Path, work: Path, repeat: int) -> dict:
         con.execute(
             "INSERT INTO notices SELECT * REPLACE (notice_id || '-late' AS notice_id, "
             "(SELECT max(published_date) FROM notices) AS published_date) FROM notices "
-            "WHERE hash(notice_id) % 100 = 3 AND notice_id NOT LIKE '%-new'"
+            "WHERE hash(notice_id) % 100 = 3 AND notice_id NOT LIKE '%-%' "
+            "AND notice_id || '-late' NOT IN (SELECT notice_id FROM notices)"
         )
     latest_s, latest_cpu = night()
     cpu, started = cpu_s(), time.perf_counter()
