@@ -116,7 +116,7 @@ def match_pending(
     # results, so memory follows the batch, not the history: a rules change re-matches everything. The stream reads
     # the notices a window of rows at a time (``rowid`` ranges, which prune row groups), each in its own read
     # transaction: one transaction over the whole history kept every result written meanwhile from being
-    # checkpointed, and a 1M-notice rematch peaked at 1.3 GB against 0.27 at 100k.
+    # checkpointed. (DuckDB's own key indexes and buffer pool still grow with the history: docs/decisions.md.)
     # The text of the notice's read attachments counts as its content: a file read later re-matches the notice.
     _match_windows(con, matcher, version, batch_size, window_rows, summary)
     return summary
