@@ -118,13 +118,6 @@ def match_pending(
     # transaction: one transaction over the whole history kept every result written meanwhile from being
     # checkpointed. (DuckDB's own key indexes and buffer pool still grow with the history: docs/decisions.md.)
     # The text of the notice's read attachments counts as its content: a file read later re-matches the notice.
-    _match_windows(con, matcher, version, batch_size, window_rows, summary)
-    return summary
-
-
-def _match_windows(
-    con: duckdb.DuckDBPyConnection, matcher, version: str, batch_size: int, window_rows: int, summary: MatchSummary
-) -> None:
     # Rows are not renumbered while nothing deletes notices (this stage only writes results), but a checkpoint may
     # compact a table that had deletions: whatever a pass over the windows missed is still pending, and a second
     # pass takes it (counted first, without the texts).
@@ -137,6 +130,7 @@ def _match_windows(
                 reader.close()
         if not con.execute(f"SELECT count(*) FROM ({_pending_sql('')})", [version]).fetchall()[0][0]:
             break
+    return summary
 
 
 def _match_stream(

@@ -76,12 +76,17 @@ TEXTS = {
 }
 
 
-def test_notices_are_matched_in_batches_each_once(tmp_path):
-    notices = [
+def raw_notices() -> list[dict]:
+    """TEXTS as the spiders hand notices to the store."""
+    return [
         {"source": "ccgp", "notice_id": key, "url": f"https://www.ccgp.gov.cn/t_{key}.htm", "title": f"公告{key}",
          "text": text, "content_hash": f"h{key}", "fetched_at": "2026-11-20T01:00:00+00:00"}
         for key, text in TEXTS.items()
     ]  # fmt: skip
+
+
+def test_notices_are_matched_in_batches_each_once(tmp_path):
+    notices = raw_notices()
     matcher = Matcher.load()
     expected = {key: matcher.match(title=f"公告{key}", text=text)["tier"] for key, text in TEXTS.items()}
     with store.session(tmp_path / "warehouse.duckdb") as con:
@@ -104,11 +109,7 @@ def test_notices_are_matched_in_batches_each_once(tmp_path):
 def test_notices_are_read_a_window_of_rows_at_a_time_and_each_matched_once(tmp_path, window_rows, deleted):
     """Each window its own read transaction; rows deleted before the run (holes, a table a checkpoint may compact)
     leave no notice unmatched and none matched twice."""
-    notices = [
-        {"source": "ccgp", "notice_id": key, "url": f"https://www.ccgp.gov.cn/t_{key}.htm", "title": f"公告{key}",
-         "text": text, "content_hash": f"h{key}", "fetched_at": "2026-11-20T01:00:00+00:00"}
-        for key, text in TEXTS.items()
-    ]  # fmt: skip
+    notices = raw_notices()
     matcher = Matcher.load()
     calls = []
     original = matcher.match
