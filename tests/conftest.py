@@ -68,6 +68,11 @@ class LocalSite:
         site = self
 
         class Handler(SimpleHTTPRequestHandler):
+            # HTTP/1.1, as the portals speak it. Under http.server's default HTTP/1.0 the server hangs up after each
+            # answer without saying "Connection: close"; Twisted keeps the connection in its pool all the same, and a
+            # POST sent on it fails (Twisted retries only GETs on a dead pooled connection): list requests were lost.
+            protocol_version = "HTTP/1.1"
+
             def do_GET(self):  # noqa: N802 (http.server's naming)
                 site.requests.append(self.path)
                 answer = next((a for route in site.routes if (a := route(self.path)) is not None), None)
@@ -91,6 +96,10 @@ class LocalSite:
                     self.send_header(name, value)
                 if isinstance(body, bytes):
                     self.send_header("Content-Length", str(len(body)))
+                else:
+                    # No length: the body ends when the connection does.
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
                 self.end_headers()
                 if isinstance(body, bytes):
                     self.wfile.write(body)

@@ -247,6 +247,22 @@ def test_no_results_are_counted_as_such(tmp_path, local_site):
     assert "tenderwatch/empty_list_pages" not in stats
 
 
+def test_many_searches_in_a_row_are_each_asked_once_and_answered(tmp_path, local_site):
+    # 200 POSTs over pooled connections, without retries: each must reach the server. (Under http.server's HTTP/1.0
+    # about one in five was sent on a connection the server had closed, and lost.)
+    site = local_site(CHINABIDDING_FIXTURES)
+    forms = serve_chinabidding(site)
+    keywords = [f"量子{n}" for n in range(50)]
+    items, stats = crawl(tmp_path, "chinabidding", "cb-many", "-a", f"base_url={site.url}",
+                         "-a", f"keywords={','.join(keywords)}", "-s", "RETRY_TIMES=0", *WINDOW)  # fmt: skip
+    assert sorted((f["keyWord"], f["typeCode"]) for f in forms) == sorted(
+        (k, t) for k in keywords for t in ("1", "2", "3", "4")
+    )
+    assert (stats["tenderwatch/list_pages"], stats["tenderwatch/search_queries_without_results"]) == (200, 200)
+    assert "tenderwatch/list_pages_failed" not in stats
+    assert items == []
+
+
 def test_a_challenge_page_blocks_the_crawl(tmp_path, local_site):
     site = local_site(CHINABIDDING_FIXTURES)
     site.post_routes.append(lambda path, body: (200, {"Content-Type": "text/html; charset=utf-8"}, CHALLENGE))
