@@ -6,6 +6,7 @@ version), so a rules change re-matches the whole history and a re-run with nothi
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -15,8 +16,10 @@ import pyarrow as pa
 
 from pipelines.model import portal_date
 from pipelines.storage.schema import MATCH_SCHEMA, RESULT_COLUMNS, RESULT_SCHEMA
-from pipelines.storage.store import insert_arrow, rowid_windows
+from pipelines.storage.store import insert_arrow, memory_limit, rowid_windows
 from pipelines.storage.transactions import transaction
+
+log = logging.getLogger(__name__)
 
 PUBLISHED_TIERS = ("strong", "review")
 _RESULT_NAMES = ", ".join(c.name for c in RESULT_COLUMNS)
@@ -24,6 +27,11 @@ BATCH_SIZE = 2000
 # Notices per read transaction of a (re)match: the results written meanwhile wait for it to end before they can
 # be checkpointed out of memory.
 WINDOW_ROWS = 20_000
+# DuckDB's memory while matching, past which its joins spill to disk and its cache of the table's blocks is evicted.
+# Uncapped, that cache grew with the history: a 1M rematch peaked at 1,258 MiB (100k: 274). Under 256MB, 434 MiB;
+# under 128MB, 289 MiB for 200k notices of 1M, 251 for a whole 100k (docs/decisions.md). A pass that still runs out
+# under the cap (what cannot spill: a key index being changed) goes on uncapped rather than fail the night.
+MATCH_MEMORY_LIMIT = "128MB"
 
 
 @dataclass
@@ -107,16 +115,43 @@ class AttachmentText:
 
 
 def match_pending(
-    con: duckdb.DuckDBPyConnection, matcher, batch_size: int = BATCH_SIZE, window_rows: int = WINDOW_ROWS
+    con: duckdb.DuckDBPyConnection,
+    matcher,
+    batch_size: int = BATCH_SIZE,
+    window_rows: int = WINDOW_ROWS,
+    memory_cap: str | None = MATCH_MEMORY_LIMIT,
 ) -> MatchSummary:
-    """Match every notice whose rules version or content changed since it was last matched."""
-    version = matcher.rules_version
+    """Match every notice whose rules version or content changed since it was last matched.
+
+    DuckDB works within ``memory_cap`` (None: its own default); if it runs out there, what is still pending is
+    matched without the cap. Every batch is committed with its results, so nothing is matched twice.
+    """
     summary = MatchSummary()
+    if memory_cap is None:
+        _match_windows(con, matcher, batch_size, window_rows, summary)
+        return summary
+    try:
+        with memory_limit(con, memory_cap):
+            _match_windows(con, matcher, batch_size, window_rows, summary)
+            # The results checkpointed under the cap too: left to the connection's close, the checkpoint after a
+            # 1M rematch took the process from 420 to 1,258 MiB.
+            con.execute("CHECKPOINT")
+    except duckdb.OutOfMemoryException as error:
+        log.warning("matching ran out of DuckDB memory under %s; going on without the cap: %s",
+                    memory_cap, str(error).splitlines()[0])  # fmt: skip
+        _match_windows(con, matcher, batch_size, window_rows, summary)
+    return summary
+
+
+def _match_windows(
+    con: duckdb.DuckDBPyConnection, matcher, batch_size: int, window_rows: int, summary: MatchSummary
+) -> None:
+    version = matcher.rules_version
     # The pending notices stream a batch at a time from a second cursor while this connection writes each batch's
     # results, so memory follows the batch, not the history: a rules change re-matches everything. The stream reads
     # the notices a window of rows at a time (``rowid`` ranges, which prune row groups), each in its own read
     # transaction: one transaction over the whole history kept every result written meanwhile from being
-    # checkpointed. (DuckDB's own key indexes and buffer pool still grow with the history: docs/decisions.md.)
+    # checkpointed. (DuckDB's own memory is held under MATCH_MEMORY_LIMIT by match_pending.)
     # The text of the notice's read attachments counts as its content: a file read later re-matches the notice.
     # Rows are not renumbered while nothing deletes notices (this stage only writes results), but a checkpoint may
     # compact a table that had deletions: whatever a pass over the windows missed is still pending, and a second
@@ -130,7 +165,6 @@ def match_pending(
                 reader.close()
         if not con.execute(f"SELECT count(*) FROM ({_pending_sql('')})", [version]).fetchall()[0][0]:
             break
-    return summary
 
 
 def _match_stream(
@@ -146,7 +180,7 @@ def _match_stream(
     now = datetime.now(UTC)
     for batch in pending:
         rows = batch.to_pylist()
-        hit_rows, result_rows = [], []
+        hit_rows, result_rows, newly_matching = [], [], 0
         for row in rows:
             published = row["published_at"]
             attachment_text = AttachmentText(row["attachments"], row["files"])
@@ -163,7 +197,7 @@ def _match_stream(
                 hit_rows.append(_hit_row(row, number, hit, version))
             reaches_publish = result["tier"] in PUBLISHED_TIERS
             if reaches_publish and row["old_tier"] not in PUBLISHED_TIERS:
-                summary.newly_matching += 1
+                newly_matching += 1
             result_rows.append(
                 {
                     "source": row["source"],
@@ -178,6 +212,8 @@ def _match_stream(
                 }
             )
         _replace_results(con, result_rows, hit_rows)
+        # Counted once the batch is committed: a batch that fails is matched again, and counted then.
+        summary.newly_matching += newly_matching
         summary.matched += len(rows)
         summary.hits += len(hit_rows)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -12,7 +13,9 @@ import duckdb
 
 from pipelines.config import disk_full_point, fault_point
 from pipelines.storage import schema
-from pipelines.storage.store import connect, scalar
+from pipelines.storage.store import connect, memory_limit, scalar
+
+log = logging.getLogger(__name__)
 
 # The snapshot's own record of its schema: checked equal to the working database's before a patch, and not copied
 # over (its applied_at says when the snapshot's schema was applied).
@@ -28,13 +31,26 @@ PARQUET_STAMP = "_snapshot.json"
 PARTITIONED = {"notices": "coalesce(strftime(published_date, '%Y-%m'), 'undated')"}
 PARTITION_COLUMN = "published_month"
 
+# DuckDB's memory while a night patches the snapshot and writes its Parquet files; past it, the patch's comparison
+# joins and the views' queries spill to disk. Uncapped, DuckDB's cache grew with the archive: a night changing 1% of
+# 1M notices peaked at 4.7 GB, 1.2 GB under this cap (100k, uncapped: 1.1 GB; docs/decisions.md). 256MB was too
+# little at 1M: the comparison of a changed table could not pin its blocks. A patch or export that still runs out
+# under the cap is done again without it, rather than fail the night. The whole copy (first snapshot, new schema)
+# is not capped: building a key index cannot spill.
+SNAPSHOT_MEMORY_LIMIT = "1GB"
+
 
 class SnapshotError(RuntimeError):
     """The new snapshot does not open: it is not swapped in, the analysts keep the previous one."""
 
 
 def publish_snapshot(
-    db_path: str | Path, snapshot_path: str | Path, parquet_dir: str | Path | None = None, *, incremental: bool = True
+    db_path: str | Path,
+    snapshot_path: str | Path,
+    parquet_dir: str | Path | None = None,
+    *,
+    incremental: bool = True,
+    memory_cap: str | None = SNAPSHOT_MEMORY_LIMIT,
 ) -> Path:
     """Bring the analysts' snapshot up to the working database and swap it in atomically.
 
@@ -49,7 +65,8 @@ def publish_snapshot(
     Temporary files a killed or failed run left are removed first; a failure now removes its own. The new file is
     opened read-only before the swap (one that does not open is never swapped in), and a ``.wal`` beside the
     snapshot is removed before it: written by an analyst who opened the old file read-write, DuckDB would replay it
-    into the new file, and every later open would fail.
+    into the new file, and every later open would fail. The patch and the Parquet files are written with DuckDB's
+    memory within ``memory_cap`` (None: DuckDB's default), and again without it if that was too little.
     """
     snapshot_path = Path(snapshot_path)
     snapshot_path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,7 +78,7 @@ def publish_snapshot(
         months: dict[str, set[str]] = {}
         if incremental and snapshot_path.exists():
             try:
-                changed, months = _patch(db_path, snapshot_path, tmp) or (None, {})
+                changed, months = _patch(db_path, snapshot_path, tmp, memory_cap) or (None, {})
             except duckdb.Error:
                 # A previous snapshot that cannot be patched (damaged, half-written by hand): copied whole instead.
                 for leftover in (tmp, _wal(tmp)):
@@ -79,7 +96,7 @@ def publish_snapshot(
             # back a cached instance of the old file (DuckDB reuses instances per path within a process).
             if parquet is not None:
                 due = _parquet_due(snapshot_path, parquet, changed)
-                export_parquet(snap, parquet, only=due, months=months if due is not None else None)
+                _export_capped(snap, parquet, due, months if due is not None else None, memory_cap)
         finally:
             snap.close()
         fault_point("snapshot-written")
@@ -95,6 +112,26 @@ def publish_snapshot(
             leftover.unlink(missing_ok=True)
         raise
     return snapshot_path
+
+
+def _export_capped(
+    snap: duckdb.DuckDBPyConnection,
+    parquet: Path,
+    due: set[str] | None,
+    months: dict[str, set[str]] | None,
+    memory_cap: str | None,
+) -> None:
+    """``export_parquet`` within ``memory_cap``, and again without it if DuckDB ran out (a failed export leaves the
+    previous files as they were)."""
+    if memory_cap is not None:
+        try:
+            with memory_limit(snap, memory_cap):
+                export_parquet(snap, parquet, only=due, months=months)
+            return
+        except duckdb.OutOfMemoryException as error:
+            log.warning("the Parquet export ran out of DuckDB memory under %s; again without the cap: %s",
+                        memory_cap, str(error).splitlines()[0])  # fmt: skip
+    export_parquet(snap, parquet, only=due, months=months)
 
 
 def _parquet_due(snapshot_path: Path, parquet: Path | None, changed: set[str] | None) -> set[str] | None:
@@ -127,7 +164,9 @@ def _build(db_path: str | Path, tmp: Path) -> None:
         con.close()
 
 
-def _patch(db_path: str | Path, previous: Path, tmp: Path) -> tuple[set[str], dict[str, set[str]]] | None:
+def _patch(
+    db_path: str | Path, previous: Path, tmp: Path, memory_cap: str | None = None
+) -> tuple[set[str], dict[str, set[str]]] | None:
     """Copy ``previous`` to ``tmp`` and make its tables equal the working database's; returns the changed tables,
     and for each partitioned one the months its changed rows were or are now in.
 
@@ -135,10 +174,24 @@ def _patch(db_path: str | Path, previous: Path, tmp: Path) -> tuple[set[str], di
     fingerprint or tables differ from the working database's. Rows are compared by primary key and a hash of all
     their columns, so a row an analyst changed in the snapshot is put back too. A table without a primary key is
     small (a few rows per night) and is replaced whole when any row differs.
+
+    Within ``memory_cap`` if given; if DuckDB runs out there, the patch starts again from a new copy without it (the
+    first attempt's changes are not carried over: the months it touched would not be reported again).
     """
-    shutil.copyfile(previous, tmp)
     con = connect(db_path)
     try:
+        if memory_cap is not None:
+            shutil.copyfile(previous, tmp)
+            try:
+                with memory_limit(con, memory_cap):
+                    return _patch_attached(con, tmp)
+            except duckdb.OutOfMemoryException as error:
+                log.warning("the snapshot patch ran out of DuckDB memory under %s; again without the cap: %s",
+                            memory_cap, str(error).splitlines()[0])  # fmt: skip
+                con.execute("DETACH DATABASE IF EXISTS snapshot")
+                for leftover in (tmp, _wal(tmp)):
+                    leftover.unlink(missing_ok=True)
+        shutil.copyfile(previous, tmp)
         return _patch_attached(con, tmp)
     finally:
         con.close()
@@ -148,6 +201,8 @@ def _patch_attached(con: duckdb.DuckDBPyConnection, tmp: Path) -> tuple[set[str]
     """The patch, on a connection to the working database (see ``_patch``)."""
     try:
         con.execute(f"ATTACH {schema.quote(str(tmp))} AS snapshot")
+    except duckdb.OutOfMemoryException:
+        raise  # not the file's fault: the caller tries again without the memory cap
     except duckdb.Error:
         tmp.unlink(missing_ok=True)
         return None

@@ -285,11 +285,14 @@ def memory_limit(con: duckdb.DuckDBPyConnection, limit: str = LOAD_MEMORY_LIMIT)
     """DuckDB's working memory capped at ``limit`` inside the block (past it, joins and sorts spill to disk), then
     the previous setting back: connections to one file share the setting."""
     previous = scalar(con, "SELECT current_setting('memory_limit')")
+    # The setting reads back rounded ("18.7 GiB"): set again, it would not be the default it was.
+    con.execute("RESET memory_limit")
+    was_default = scalar(con, "SELECT current_setting('memory_limit')") == previous
     con.execute(f"SET memory_limit = '{limit}'")
     try:
         yield
     finally:
-        con.execute(f"SET memory_limit = '{previous}'")
+        con.execute("RESET memory_limit" if was_default else f"SET memory_limit = '{previous}'")
 
 
 def _stage_with_python(con: duckdb.DuckDBPyConnection, stage: str, path: str) -> None:

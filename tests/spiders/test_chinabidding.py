@@ -210,7 +210,8 @@ def test_keyword_search_pages_per_type_until_the_window_ends_and_replays(tmp_pat
     by_id = {i["notice_id"]: i for i in live}
     h100 = by_id[H100]
     assert h100["url"] == f"{site.url}{PAGES}/{H100}.html" == h100["listing"]["url"]
-    assert (h100["listing"]["keyword"], h100["listing"]["region"]) == ("GPU", "北京市")
+    # Both searches find it and either may answer first (requests run side by side): kept once, as first found.
+    assert (h100["listing"]["keyword"] in {"GPU", "H100"}, h100["listing"]["region"]) == (True, "北京市")
     assert "8张NVIDIA H100 80GB SXM5 GPU卡" in h100["html"]
     assert (by_id[AWARD]["listing"]["type_label"], by_id[AWARD]["listing"]["keyword"]) == ("中标结果公告", "H100")
 
@@ -248,8 +249,8 @@ def test_no_results_are_counted_as_such(tmp_path, local_site):
 
 
 def test_many_searches_in_a_row_are_each_asked_once_and_answered(tmp_path, local_site):
-    # 200 POSTs over pooled connections, without retries: each must reach the server. (Under http.server's HTTP/1.0
-    # about one in five was sent on a connection the server had closed, and lost.)
+    # 200 POSTs without retries: each must reach the server. (While the test server hung up without saying so, about
+    # one in five was sent on a pooled connection it had closed, and lost.)
     site = local_site(CHINABIDDING_FIXTURES)
     forms = serve_chinabidding(site)
     keywords = [f"量子{n}" for n in range(50)]

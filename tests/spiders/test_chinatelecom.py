@@ -219,7 +219,8 @@ def test_title_search_per_type_pages_by_total_until_the_window_ends_and_replays(
     assert stats["finish_reason"] == "finished"
     h100 = next(i for i in live if i["notice_id"] == H100)
     assert h100["url"] == f"{site.url}/DeclareDetails?id={H100}&type=1&docTypeCode=TBGG&securityViewCode=287919a1"
-    assert (h100["listing"]["keyword"], h100["listing"]["region"]) == ("GPU", "北京")
+    # Both searches find it and either may answer first (requests run side by side): kept once, as first found.
+    assert (h100["listing"]["keyword"] in {"GPU", "H100"}, h100["listing"]["region"]) == (True, "北京")
     assert '<h1 id="tw-title">中国电信2026年智算中心8卡H100 GPU服务器集中采购项目招标公告</h1>' in h100["html"]
     # Only list answers were asked: no notice page.
     assert {r.split("?")[0] for r in site.requests} == {LIST_PATH}

@@ -3,13 +3,14 @@ and the date it is judged on."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from pipelines.matching.engine import Matcher
-from pipelines.matching.pending import items_text, match_pending, notice_date
+from pipelines.matching.pending import MATCH_MEMORY_LIMIT, items_text, match_pending, notice_date
 from pipelines.storage import store
 
 
@@ -129,3 +130,34 @@ def test_notices_are_read_a_window_of_rows_at_a_time_and_each_matched_once(tmp_p
     kept = sorted(set(TEXTS) - set(deleted))
     assert sorted(calls) == [f"公告{key}" for key in kept]  # each notice matched exactly once
     assert summary.matched == len(kept) and matched == kept
+
+
+@pytest.mark.parametrize(
+    ("memory_cap", "runs_out"),
+    [(MATCH_MEMORY_LIMIT, False), (None, False), ("16KB", True)],
+    ids=["default-cap", "uncapped", "cap-too-small"],
+)
+def test_duckdb_memory_is_capped_while_matching_and_running_out_loses_nothing(tmp_path, caplog, memory_cap, runs_out):
+    """Under a cap DuckDB cannot work in, what is pending is matched without it: each notice once, the setting as
+    it was before, the fall-back logged."""
+    matcher = Matcher.load()
+    calls = []
+    original = matcher.match
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs["title"])
+        return original(*args, **kwargs)
+
+    matcher.match = counted
+    with store.session(tmp_path / "warehouse.duckdb") as con:
+        store.upsert_notices(con, store.notices_to_arrow(raw_notices(), "r1", datetime.now(UTC)))
+        before = con.execute("SELECT current_setting('memory_limit')").fetchall()
+        with caplog.at_level(logging.WARNING, logger="pipelines.matching.pending"):
+            summary = match_pending(con, matcher, batch_size=2, memory_cap=memory_cap)
+        after = con.execute("SELECT current_setting('memory_limit')").fetchall()
+        tiers = dict(con.execute("SELECT notice_id, tier FROM match_results").fetchall())
+    assert sorted(calls) == sorted(f"公告{key}" for key in TEXTS)
+    assert (summary.matched, summary.newly_matching) == (5, 2)
+    assert tiers == {"1": "strong", "2": "none", "3": "none", "4": "none", "5": "strong"}
+    assert after == before
+    assert ("without the cap" in caplog.text) == runs_out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -175,39 +176,82 @@ def file_ids(folder) -> dict[str, tuple[int, int]]:
     }
 
 
+class Warnings(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+# Too little memory for DuckDB to patch or export in: both are done again without the cap.
+TOO_LITTLE = "16KB"
+
+
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory):
-    """The four nights published incrementally and, beside them, whole: (night, incremental, whole, rewritten)."""
+    """The nights published incrementally, whole, and incrementally under a memory cap too small: (night,
+    incremental, whole, parquet, whole's parquet, rewritten, (capped, its parquet, its rewritten, its warnings))."""
     root = tmp_path_factory.mktemp("nights")
     db = working_db(root)
     published = []
+    warnings = Warnings()
+    logging.getLogger(snapshot.__name__).addHandler(warnings)
+
+    def publish(folder: Path, **options) -> list[str]:
+        before = file_ids(folder / "parquet") if (folder / "parquet").exists() else {}
+        snapshot.publish_snapshot(db, folder / "tenders.duckdb", folder / "parquet", **options)
+        after = file_ids(folder / "parquet")
+        return sorted(name for name, ident in after.items() if before.get(name) != ident)
+
     for night, statements in NIGHTS:
         with store.session(db) as con:
             for statement in statements:
                 con.execute(statement)
-        before = file_ids(root / "parquet") if (root / "parquet").exists() else {}
-        snapshot.publish_snapshot(db, root / "tenders.duckdb", root / "parquet")
-        after = file_ids(root / "parquet")
-        rewritten = sorted(name for name, ident in after.items() if before.get(name) != ident)
+        rewritten = publish(root)
+        warnings.messages.clear()
+        capped_rewritten = publish(root / "capped", memory_cap=TOO_LITTLE)
+        capped_warnings = list(warnings.messages)
         whole = root / night
         snapshot.publish_snapshot(db, whole / "tenders.duckdb", whole / "parquet", incremental=False)
         with duckdb.connect(str(root / "tenders.duckdb"), read_only=True) as con:
             incremental = contents(con)
         with duckdb.connect(str(whole / "tenders.duckdb"), read_only=True) as con:
             rebuilt = contents(con)
+        with duckdb.connect(str(root / "capped" / "tenders.duckdb"), read_only=True) as con:
+            capped = (contents(con), parquet_contents(root / "capped" / "parquet"), capped_rewritten, capped_warnings)
         published.append(
             (night, incremental, rebuilt, parquet_contents(root / "parquet"), parquet_contents(whole / "parquet"),
-             rewritten)
+             rewritten, capped)
         )  # fmt: skip
+    logging.getLogger(snapshot.__name__).removeHandler(warnings)
     return published
 
 
 @pytest.mark.parametrize("night", [night for night, _ in NIGHTS])
 def test_the_incremental_snapshot_equals_a_whole_copy_after_every_night(nights, night):
-    (incremental, rebuilt, parquet, rebuilt_parquet, _) = next(rest for name, *rest in nights if name == night)
+    (incremental, rebuilt, parquet, rebuilt_parquet, _, _) = next(rest for name, *rest in nights if name == night)
     assert incremental == rebuilt
     assert parquet == rebuilt_parquet
     assert set(parquet) == set(incremental)  # every table and view has its file
+
+
+@pytest.mark.parametrize("night", [night for night, _ in NIGHTS])
+def test_a_night_whose_memory_cap_is_too_small_is_done_again_without_it(nights, night):
+    """The same snapshot, the same Parquet files rewritten (the months of the failed attempt are not lost), and
+    each fall-back said."""
+    (_, rebuilt, _, rebuilt_parquet, rewritten, capped) = next(rest for name, *rest in nights if name == night)
+    tables, parquet, capped_rewritten, warned = capped
+    assert tables == rebuilt
+    assert parquet == rebuilt_parquet
+    # The first night has no previous snapshot to patch: copied whole (never capped), then exported.
+    assert capped_rewritten == rewritten or night == NIGHTS[0][0]
+    patched = night != NIGHTS[0][0]
+    assert [message.split(";")[0] for message in warned] == [
+        *(["the snapshot patch ran out of DuckDB memory under 16KB"] * patched),
+        "the Parquet export ran out of DuckDB memory under 16KB",  # even with nothing to write: it looks first
+    ]
 
 
 def test_the_nights_changed_what_they_say(nights):
@@ -237,7 +281,7 @@ NOVEMBER = "notices/published_month=2026-11/data_0.parquet"
 def test_only_the_parquet_of_changed_tables_and_months_and_the_views_are_rewritten(
     nights, night, rewritten_tables, rewritten_months
 ):
-    rewritten = set(next(rest[-1] for name, *rest in nights if name == night))
+    rewritten = set(next(rest[-2] for name, *rest in nights if name == night))
     views = {name for name, *_ in schema.VIEWS.items()}
     changed = rewritten_tables | rewritten_months
     expected = {f"{name}.parquet" for name in rewritten_tables | (views if changed else set())} | rewritten_months
@@ -247,11 +291,11 @@ def test_only_the_parquet_of_changed_tables_and_months_and_the_views_are_rewritt
 
 
 def test_a_partitioned_table_is_a_folder_of_months_with_every_row(nights):
-    _, incremental, _, parquet, _, _ = next(entry for entry in nights if entry[0] == "change")
+    _, incremental, _, parquet, _, _, _ = next(entry for entry in nights if entry[0] == "change")
     rows = parquet["notices"]
     assert [row[1] for row in rows] == [row[1] for row in incremental["notices"]] == ["1", "2", "3"]
     assert [row[-1] for row in rows] == ["undated", "2026-11", "2026-11"]  # published_month, from the folder
-    _, _, _, moved, _, _ = next(entry for entry in nights if entry[0] == "move")
+    _, _, _, moved, _, _, _ = next(entry for entry in nights if entry[0] == "move")
     assert [(row[1], row[-1]) for row in moved["notices"]] == [("1", "undated"), ("2", "2026-10")]
 
 

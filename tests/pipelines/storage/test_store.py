@@ -395,3 +395,22 @@ def test_a_reloaded_file_records_only_what_changed(loaded):
         ("again-3", "", r2_fetch, next_night, next_night, "r2"),
     ]
     assert stored_rows(fast, ["again-0", "again-2"]) == [before[0], before[2]]
+
+
+@pytest.mark.parametrize("previous", [None, "2GB", "300MB"], ids=["default", "2GB", "300MB"])
+def test_a_memory_cap_leaves_the_setting_as_it_found_it(tmp_path, previous):
+    """The setting reads back truncated ("18.7 GiB"): the default comes back as the default, also when the block
+    fails; a value someone set comes back as it reads, within that truncation."""
+    with store.session(tmp_path / "cap.duckdb") as con:
+        if previous:
+            con.execute(f"SET memory_limit = '{previous}'")
+        setting = "SELECT current_setting('memory_limit')"
+        before = store.scalar(con, setting)
+        with pytest.raises(ZeroDivisionError), store.memory_limit(con, "100MB"):
+            assert store.scalar(con, setting) == "95.3 MiB"
+            1 / 0  # noqa: B018 (the block fails)
+        after = store.scalar(con, setting)
+        (number, unit), (number_before, unit_before) = after.split(), before.split()
+        assert unit == unit_before and round(abs(float(number) - float(number_before)), 6) <= 0.1
+        con.execute("RESET memory_limit")
+        assert (store.scalar(con, setting) == after) == (previous is None)
