@@ -86,6 +86,20 @@ def raw_notices() -> list[dict]:
     ]  # fmt: skip
 
 
+def counting_matcher() -> tuple[Matcher, list[str]]:
+    """The real matcher, with the title of every notice it is asked to match recorded in order."""
+    matcher = Matcher.load()
+    calls: list[str] = []
+    original = matcher.match
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs["title"])
+        return original(*args, **kwargs)
+
+    matcher.match = counted
+    return matcher, calls
+
+
 def test_notices_are_matched_in_batches_each_once(tmp_path):
     notices = raw_notices()
     matcher = Matcher.load()
@@ -111,15 +125,7 @@ def test_notices_are_read_a_window_of_rows_at_a_time_and_each_matched_once(tmp_p
     """Each window its own read transaction; rows deleted before the run (holes, a table a checkpoint may compact)
     leave no notice unmatched and none matched twice."""
     notices = raw_notices()
-    matcher = Matcher.load()
-    calls = []
-    original = matcher.match
-
-    def counted(*args, **kwargs):
-        calls.append(kwargs["title"])
-        return original(*args, **kwargs)
-
-    matcher.match = counted
+    matcher, calls = counting_matcher()
     with store.session(tmp_path / "warehouse.duckdb") as con:
         store.upsert_notices(con, store.notices_to_arrow(notices, "r1", datetime.now(UTC)))
         for key in deleted:
@@ -140,15 +146,7 @@ def test_notices_are_read_a_window_of_rows_at_a_time_and_each_matched_once(tmp_p
 def test_duckdb_memory_is_capped_while_matching_and_running_out_loses_nothing(tmp_path, caplog, memory_cap, runs_out):
     """Under a cap DuckDB cannot work in, what is pending is matched without it: each notice once, the setting as
     it was before, the fall-back logged."""
-    matcher = Matcher.load()
-    calls = []
-    original = matcher.match
-
-    def counted(*args, **kwargs):
-        calls.append(kwargs["title"])
-        return original(*args, **kwargs)
-
-    matcher.match = counted
+    matcher, calls = counting_matcher()
     with store.session(tmp_path / "warehouse.duckdb") as con:
         store.upsert_notices(con, store.notices_to_arrow(raw_notices(), "r1", datetime.now(UTC)))
         before = con.execute("SELECT current_setting('memory_limit')").fetchall()
