@@ -225,15 +225,24 @@ def test_the_demo_digest_puts_the_listed_and_military_purchases_first_in_english
 # known intermediaries among the suppliers (two fragments of one name), a listed supplier and a buyer that only
 # carries a listed name, a review-tier notice whose hits are all weak, a matched notice without hits, a matched notice
 # without ocid, and a listed buyer's strongest policy-stating hit without the listed policy.
+# The snapshot's tables have no keys (pipelines/storage/snapshot.py _build): a translation already there is left out
+# by hand.
+NOT_TRANSLATED = (
+    "NOT EXISTS (SELECT 1 FROM translations t WHERE t.segment_hash = s.segment_hash AND t.target_lang = '{lang}' "
+    "AND t.engine = '{engine}')"
+)
 ENRICHMENT = (
-    "INSERT INTO translations SELECT s.segment_hash, 'en', 'libretranslate', 'Machine: ' || g.text, "
+    "INSERT INTO translations SELECT DISTINCT s.segment_hash, 'en', 'libretranslate', 'Machine: ' || g.text, "
     "TIMESTAMPTZ '2026-11-30 00:00:00+00' FROM notice_segments s JOIN segments g USING (segment_hash) "
-    "WHERE s.field = 'title' AND s.notice_id <> '90000911' ON CONFLICT DO NOTHING",
-    "INSERT INTO translations SELECT s.segment_hash, 'en', 'glossary', 'Glossary: ' || g.text, "
+    "WHERE s.field = 'title' AND s.notice_id <> '90000911' AND "
+    + NOT_TRANSLATED.format(lang="en", engine="libretranslate"),
+    "INSERT INTO translations SELECT DISTINCT s.segment_hash, 'en', 'glossary', 'Glossary: ' || g.text, "
     "TIMESTAMPTZ '2026-11-01 00:00:00+00' FROM notice_segments s JOIN segments g USING (segment_hash) "
-    "WHERE s.field = 'title' AND s.notice_id IN ('90000001', '90000910', '90000901') ON CONFLICT DO NOTHING",
-    "INSERT INTO translations SELECT s.segment_hash, 'de', 'libretranslate', 'Deutsch', now() FROM notice_segments s "
-    "WHERE s.field = 'title' AND s.notice_id = '90000911' ON CONFLICT DO NOTHING",
+    "WHERE s.field = 'title' AND s.notice_id IN ('90000001', '90000910', '90000901') AND "
+    + NOT_TRANSLATED.format(lang="en", engine="glossary"),
+    "INSERT INTO translations SELECT DISTINCT s.segment_hash, 'de', 'libretranslate', 'Deutsch', now() "
+    "FROM notice_segments s WHERE s.field = 'title' AND s.notice_id = '90000911' AND "
+    + NOT_TRANSLATED.format(lang="de", engine="libretranslate"),
     "INSERT INTO supplier_watchlist VALUES ('锦程数联', 'Jincheng Shulian', 'invented for the test'), "
     "('数联科技', 'Shulian Technology', 'invented for the test'), ('南海云算', 'Nanhai Yunsuan', 'invented')",
     "INSERT INTO notice_parties VALUES ('ccgp', '90000301', 'supplier', '北京智衡恒信科技有限公司', 'hit', "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -31,12 +32,11 @@ PARQUET_STAMP = "_snapshot.json"
 PARTITIONED = {"notices": "coalesce(strftime(published_date, '%Y-%m'), 'undated')"}
 PARTITION_COLUMN = "published_month"
 
-# DuckDB's memory while a night patches the snapshot and writes its Parquet files; past it, the patch's comparison
-# joins and the views' queries spill to disk. Uncapped, DuckDB's cache grew with the archive: a night changing 1% of
-# 1M notices peaked at 4.7 GB, 1.2 GB under this cap (100k, uncapped: 1.1 GB; docs/decisions.md). 256MB was too
-# little at 1M: the comparison of a changed table could not pin its blocks. A patch or export that still runs out
-# under the cap is done again without it, rather than fail the night. The whole copy (first snapshot, new schema)
-# is not capped: building a key index cannot spill.
+# DuckDB's memory while the snapshot is copied or patched and its Parquet files written; past it, the copy, the
+# patch's comparison joins and the views' queries spill to disk. Uncapped, DuckDB's cache grew with the archive: a
+# night changing 1% of 1M notices peaked at 4.9 GB, 1.2 GB under this cap (100k: 0.7 GB; docs/decisions.md). 512MB
+# was too little at 1M for the Parquet of procurement_processes (one aggregate row per process). A copy, patch or
+# export that still runs out under the cap is done again without it, rather than fail the night.
 SNAPSHOT_MEMORY_LIMIT = "1GB"
 
 
@@ -55,18 +55,18 @@ def publish_snapshot(
     """Bring the analysts' snapshot up to the working database and swap it in atomically.
 
     The new file is the previous snapshot, copied, with only the rows that differ from the working database deleted
-    and re-inserted (``_patch``); without a usable previous snapshot (none yet, another schema, a file that does
-    not open) or with ``incremental=False`` it is copied whole from the working database. Either way the previous
-    file is never written: sessions already open on it keep reading it, new connections see the new one, and a
-    crash at any point leaves it as it was. With ``parquet_dir``, the tables that changed (and every view, when
-    anything changed) are written there as ``<name>.parquet``; all of them when the folder's stamp does not name the
-    previous snapshot.
+    and re-inserted (``_patch``); without a usable previous snapshot (none yet, another schema, a file that does not
+    open, one copied with its keys) or with ``incremental=False`` it is copied whole from the working database
+    (tables without their keys: ``_build``). Either way the previous file is never written: sessions already open on
+    it keep reading it, new connections see the new one, and a crash at any point leaves it as it was. With
+    ``parquet_dir``, the tables that changed (and the views that read them) are written there as
+    ``<name>.parquet``; all of them when the folder's stamp does not name the previous snapshot.
 
     Temporary files a killed or failed run left are removed first; a failure now removes its own. The new file is
     opened read-only before the swap (one that does not open is never swapped in), and a ``.wal`` beside the
     snapshot is removed before it: written by an analyst who opened the old file read-write, DuckDB would replay it
-    into the new file, and every later open would fail. The patch and the Parquet files are written with DuckDB's
-    memory within ``memory_cap`` (None: DuckDB's default), and again without it if that was too little.
+    into the new file, and every later open would fail. The copy or patch and the Parquet files are written with
+    DuckDB's memory within ``memory_cap`` (None: DuckDB's default), and again without it if that was too little.
     """
     snapshot_path = Path(snapshot_path)
     snapshot_path.parent.mkdir(parents=True, exist_ok=True)
@@ -84,13 +84,14 @@ def publish_snapshot(
                 for leftover in (tmp, _wal(tmp)):
                     leftover.unlink(missing_ok=True)
         if changed is None:
-            _build(db_path, tmp)
+            _build(db_path, tmp, memory_cap)
         disk_full_point("snapshot-disk-full")
         snap = duckdb.connect(str(tmp))
         try:
             if changed is None:
-                # Views and comments are re-declared in the copy itself so they resolve against its own tables.
-                schema.apply_schema(snap)
+                # Views and comments are re-declared in the copy itself so they resolve against its own tables. Not
+                # the tables' DDL: its migrations need the keys the copies leave out, and ran in the working database.
+                schema.apply_schema(snap, tables=False)
             snap.execute("CHECKPOINT")
             # From the new file before it is swapped in: reopening the snapshot path in this process could hand
             # back a cached instance of the old file (DuckDB reuses instances per path within a process).
@@ -154,14 +155,40 @@ def _identity(path: Path) -> list[int]:
     return [stat.st_ino, stat.st_mtime_ns, stat.st_size]
 
 
-def _build(db_path: str | Path, tmp: Path) -> None:
+def _build(db_path: str | Path, tmp: Path, memory_cap: str | None = None) -> None:
+    """Copy every table of the working database into a new file ``tmp``, within ``memory_cap`` if given, and again
+    without it if DuckDB ran out there (the first attempt's file is removed).
+
+    Each table is copied by ``CREATE TABLE AS``: its columns, types and rows, not its keys. A key is an index DuckDB
+    must hold in memory while it is built (at 1M notices and 35M segment links, the copy peaked at 3.6 GB with the
+    keys, 1.1 GB without), and nobody writes to the snapshot by key: the patch compares rows by the working
+    database's keys, and analysts only read.
+    """
     con = connect(db_path)
     try:
-        con.execute(f"ATTACH {schema.quote(str(tmp))} AS snapshot")
-        con.execute(f"COPY FROM DATABASE {_db_name(con)} TO snapshot")
-        con.execute("DETACH snapshot")
+        if memory_cap is not None:
+            try:
+                with memory_limit(con, memory_cap):
+                    _copy_tables(con, tmp)
+                return
+            except duckdb.OutOfMemoryException as error:
+                log.warning("the whole snapshot copy ran out of DuckDB memory under %s; again without the cap: %s",
+                            memory_cap, str(error).splitlines()[0])  # fmt: skip
+                con.execute("DETACH DATABASE IF EXISTS snapshot")
+                for leftover in (tmp, _wal(tmp)):
+                    leftover.unlink(missing_ok=True)
+        _copy_tables(con, tmp)
     finally:
         con.close()
+
+
+def _copy_tables(con: duckdb.DuckDBPyConnection, tmp: Path) -> None:
+    """The copy, on a connection to the working database (see ``_build``): one statement per table."""
+    con.execute(f"ATTACH {schema.quote(str(tmp))} AS snapshot")
+    work = _db_name(con)
+    for table in sorted(_tables(con, work)):
+        con.execute(f'CREATE TABLE snapshot.main."{table}" AS SELECT * FROM {work}.main."{table}"')
+    con.execute("DETACH snapshot")
 
 
 def _patch(
@@ -170,10 +197,10 @@ def _patch(
     """Copy ``previous`` to ``tmp`` and make its tables equal the working database's; returns the changed tables,
     and for each partitioned one the months its changed rows were or are now in.
 
-    None (and no ``tmp``) when the previous snapshot cannot serve as the base: it does not open, or its schema
-    fingerprint or tables differ from the working database's. Rows are compared by primary key and a hash of all
-    their columns, so a row an analyst changed in the snapshot is put back too. A table without a primary key is
-    small (a few rows per night) and is replaced whole when any row differs.
+    None (and no ``tmp``) when the previous snapshot cannot serve as the base: it does not open, its schema
+    fingerprint or tables differ from the working database's, or its tables have keys. Rows are compared by primary
+    key and a hash of all their columns, so a row an analyst changed in the snapshot is put back too. A table
+    without a primary key is small (a few rows per night) and is replaced whole when any row differs.
 
     Within ``memory_cap`` if given; if DuckDB runs out there, the patch starts again from a new copy without it (the
     first attempt's changes are not carried over: the months it touched would not be reported again).
@@ -208,7 +235,12 @@ def _patch_attached(con: duckdb.DuckDBPyConnection, tmp: Path) -> tuple[set[str]
         return None
     work = _db_name(con)
     tables = _tables(con, work)
-    if _tables(con, "snapshot") != tables or _fingerprint(con, "snapshot") != schema.SCHEMA_FINGERPRINT:
+    if (
+        _tables(con, "snapshot") != tables
+        or _fingerprint(con, "snapshot") != schema.SCHEMA_FINGERPRINT
+        # Copied with its keys, before copies left them out (``_build``): patching would keep their indexes.
+        or _primary_keys(con, "snapshot")
+    ):
         con.execute("DETACH snapshot")
         tmp.unlink(missing_ok=True)
         return None
@@ -362,9 +394,9 @@ def export_parquet(
     """Every table and view as ``<name>.parquet`` (a partitioned table as a folder), each swapped in atomically;
     files of dropped ones removed.
 
-    With ``only`` (the tables that changed), other tables keep their file unless it is missing, and the views are
-    written again only when some table changed (a view may read any table); a partitioned table in ``only`` has
-    only the months in ``months`` written again (all of them when its folder is missing or no months are given).
+    With ``only`` (the tables that changed), other tables keep their file unless it is missing, and a view is
+    written again only when a table it reads changed (``_view_reads``); a partitioned table in ``only`` has only the
+    months in ``months`` written again (all of them when its folder is missing or no months are given).
     All files are written to a staging folder first, so a failure leaves the previous set untouched.
     """
     tables = {
@@ -380,6 +412,7 @@ def export_parquet(
         ).fetchall()
     }
     names = sorted(tables | views)
+    reads = _view_reads(con, tables)
     parquet_dir.mkdir(parents=True, exist_ok=True)
 
     def present(name: str) -> bool:
@@ -388,7 +421,7 @@ def export_parquet(
     if only is None:
         due = names
     else:
-        due = [name for name in names if name in only or (name in views and only) or not present(name)]
+        due = [name for name in names if name in only or reads.get(name, set()) & only or not present(name)]
     staging = parquet_dir / f".staging-{uuid.uuid4().hex}"
     staging.mkdir()
     try:
@@ -415,6 +448,38 @@ def export_parquet(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [parquet_dir / (name if name in PARTITIONED else f"{name}.parquet") for name in due]
+
+
+# A name in a view's SQL (lowered): a table, a view, a column, a keyword.
+_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def _view_reads(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, set[str]]:
+    """Each view of the database → the tables it reads, itself or through other views.
+
+    Read off the names its SQL mentions, so a column or alias named like a table only makes a view look as if it
+    read one more table (written again once too often, never left stale). Every night's ``crawl_runs`` row then
+    rewrites ``source_health`` alone, not the views over the notices.
+    """
+    sqls = dict(
+        con.execute(
+            "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal AND database_name = current_database()"
+        ).fetchall()
+    )
+    mentions = {view: set(_NAME.findall(sql.lower())) - {view} for view, sql in sqls.items()}
+    reads: dict[str, set[str]] = {}
+
+    def tables_of(view: str, seen: frozenset[str]) -> set[str]:
+        if view not in reads:
+            found = mentions[view] & tables
+            for other in mentions[view] & set(sqls) - seen:
+                found |= tables_of(other, seen | {other})
+            reads[view] = found
+        return reads[view]
+
+    for view in sqls:
+        tables_of(view, frozenset({view}))
+    return reads
 
 
 def _copy_partitions(con: duckdb.DuckDBPyConnection, name: str, folder: Path, wanted: set[str] | None) -> None:
