@@ -8,6 +8,7 @@ The schema lives in ``schema``, the snapshot in ``snapshot``.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -24,6 +25,8 @@ import pyarrow as pa
 from pipelines.model import NOTICE_COLUMNS, NOTICE_SCHEMA, portal_date, without_surrogates
 from pipelines.storage import schema
 from pipelines.storage.transactions import transaction
+
+log = logging.getLogger(__name__)
 
 # Schema set-up writes to the catalog; two connections doing it at once in one process (the nightly flow's crawl tasks
 # run in threads) fail with "Catalog write-write conflict". The lock makes set-up one at a time per process; DuckDB's
@@ -201,7 +204,8 @@ _READ_JSON = (
 # Rows the Python path converts and stages at once: its memory follows this, not the file.
 PYTHON_BATCH_ROWS = 5_000
 # DuckDB's working memory during a load; past it the staged rows spill to its temporary folder next to the database,
-# so a load's memory does not grow with the file. The setting is restored afterwards.
+# so a load's memory does not grow with the file. The setting is restored afterwards. What cannot spill is the
+# notices' key index being changed: a load that runs out under the cap is done again without it.
 LOAD_MEMORY_LIMIT = "1GB"
 
 # ocid is derived after the upsert (pipelines.storage.processes), so a re-stored notice keeps its process.
@@ -223,7 +227,12 @@ class LoadSummary:
 
 
 def load_jsonl(
-    con: duckdb.DuckDBPyConnection, paths: Iterable[str | Path], run_id: str, seen_at: datetime
+    con: duckdb.DuckDBPyConnection,
+    paths: Iterable[str | Path],
+    run_id: str,
+    seen_at: datetime,
+    *,
+    memory_cap: str | None = LOAD_MEMORY_LIMIT,
 ) -> LoadSummary:
     """Store the notices of the normalizer's JSONL files: new ones inserted, changed ones rewritten, in one
     transaction.
@@ -231,42 +240,62 @@ def load_jsonl(
     DuckDB reads each file straight into the column types; a file it refuses is read again by the Python converters
     (``notices_to_arrow``), a batch at a time. A line that is not a JSON object stops the load before anything is
     stored, with every such line named (``MalformedBatch``). A notice present more than once (in one file or across
-    files) is stored as its newest fetch; of equal fetch times, the last one read.
+    files) is stored as its newest fetch; of equal fetch times, the last one read. DuckDB works within
+    ``memory_cap`` (``_load``).
     """
     summary = LoadSummary()
+    paths = list(map(str, paths))
 
     def stage_files(stage: str) -> None:
-        for path in map(str, paths):
+        summary.python_files.clear()  # staged again when the load is done again without the memory cap
+        for path in paths:
             try:
                 con.execute(f"INSERT INTO {stage} SELECT {_BATCH_NAMES} FROM {_READ_JSON}", [path])
             except (duckdb.InvalidInputException, duckdb.ConversionException):
                 summary.python_files.append(path)
                 _stage_with_python(con, stage, path)
 
-    summary.rows, summary.inserted, summary.updated = _load(con, stage_files, run_id, seen_at)
+    summary.rows, summary.inserted, summary.updated = _load(con, stage_files, run_id, seen_at, memory_cap)
     return summary
 
 
 def _load(
-    con: duckdb.DuckDBPyConnection, stage_rows: Callable[[str], None], run_id: str, seen_at: datetime
+    con: duckdb.DuckDBPyConnection,
+    stage_rows: Callable[[str], None],
+    run_id: str,
+    seen_at: datetime,
+    memory_cap: str | None,
 ) -> tuple[int, int, int]:
     """Stage rows into a temporary table with ``stage_rows(name)``, then merge them in one transaction.
 
     Staging runs outside the transaction: a file DuckDB refuses fails only its own statement (a failed statement
     inside a DuckDB transaction aborts the whole transaction), and the temporary table is the connection's own.
+    Within ``memory_cap`` if given; if DuckDB runs out there, the load is done again without it (nothing of the
+    first attempt was stored: its staged rows are dropped, its merge rolled back).
     """
-    stage = f"stage_{uuid.uuid4().hex}"
-    with memory_limit(con):
-        con.execute(f"CREATE TEMP TABLE {stage} ({_STAGE_DDL})")
+    if memory_cap is not None:
         try:
-            stage_rows(stage)
-            with transaction(con):
-                counts = _merge(con, stage, run_id, seen_at)
-        finally:
-            con.execute(f"DROP TABLE IF EXISTS {stage}")
-            con.execute(f"DROP TABLE IF EXISTS {stage}_latest")
-            con.execute(f"DROP TABLE IF EXISTS {stage}_changed")
-    return counts
+            with memory_limit(con, memory_cap):
+                return _stage_and_merge(con, stage_rows, run_id, seen_at)
+        except duckdb.OutOfMemoryException as error:
+            log.warning("the load ran out of DuckDB memory under %s; again without the cap: %s",
+                        memory_cap, str(error).splitlines()[0])  # fmt: skip
+    return _stage_and_merge(con, stage_rows, run_id, seen_at)
+
+
+def _stage_and_merge(
+    con: duckdb.DuckDBPyConnection, stage_rows: Callable[[str], None], run_id: str, seen_at: datetime
+) -> tuple[int, int, int]:
+    stage = f"stage_{uuid.uuid4().hex}"
+    con.execute(f"CREATE TEMP TABLE {stage} ({_STAGE_DDL})")
+    try:
+        stage_rows(stage)
+        with transaction(con):
+            return _merge(con, stage, run_id, seen_at)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {stage}")
+        con.execute(f"DROP TABLE IF EXISTS {stage}_latest")
+        con.execute(f"DROP TABLE IF EXISTS {stage}_changed")
 
 
 def rowid_windows(con: duckdb.DuckDBPyConnection, rows: int) -> list[str]:
@@ -368,7 +397,9 @@ def _merge(con: duckdb.DuckDBPyConnection, stage: str, run_id: str, seen_at: dat
     return rows, inserted, updated
 
 
-def upsert_notices(con: duckdb.DuckDBPyConnection, table: pa.Table) -> tuple[int, int]:
+def upsert_notices(
+    con: duckdb.DuckDBPyConnection, table: pa.Table, *, memory_cap: str | None = LOAD_MEMORY_LIMIT
+) -> tuple[int, int]:
     """Insert new notices and refresh changed ones, from an Arrow table (``notices_to_arrow``); returns
     (inserted, updated).
 
@@ -382,7 +413,7 @@ def upsert_notices(con: duckdb.DuckDBPyConnection, table: pa.Table) -> tuple[int
     run_id = table.column("run_id")[0].as_py()
     seen_at = table.column("last_seen_at")[0].as_py()
     rows = table.select([name for name, _ in _BATCH_COLUMNS])
-    _, inserted, updated = _load(con, lambda stage: insert_arrow(con, stage, rows), run_id, seen_at)
+    _, inserted, updated = _load(con, lambda stage: insert_arrow(con, stage, rows), run_id, seen_at, memory_cap)
     return inserted, updated
 
 
