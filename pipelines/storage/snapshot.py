@@ -34,10 +34,17 @@ PARTITION_COLUMN = "published_month"
 
 # DuckDB's memory while the snapshot is copied or patched and its Parquet files written; past it, the copy, the
 # patch's comparison joins and the views' queries spill to disk. Uncapped, DuckDB's cache grew with the archive: a
-# night changing 1% of 1M notices peaked at 4.9 GB, 1.2 GB under this cap (100k: 0.7 GB; docs/decisions.md). 512MB
-# was too little at 1M for the Parquet of procurement_processes (one aggregate row per process). A copy, patch or
-# export that still runs out under the cap is done again without it, rather than fail the night.
-SNAPSHOT_MEMORY_LIMIT = "1GB"
+# night changing 1% of 1M notices peaked at 4.9 GB; under this cap (with EXPORT_THREADS) 652 MiB, against 535 at 100k
+# (docs/decisions.md). What needs the most of it is the Parquet of procurement_processes, one aggregate row per
+# process: under 400MB at 1M notices, growing with them. A copy, patch or export that runs out under the cap is done
+# again without it, rather than fail the night: raise the cap when the log says so.
+SNAPSHOT_MEMORY_LIMIT = "512MB"
+
+# Threads DuckDB writes the Parquet files with. Each thread builds its own hash tables for a view's aggregates: at 1M
+# notices the processes view needed more than 512MB on two threads and under 400MB on one. It costs less CPU, not
+# always less time: every file at 1M took 85 CPU-s against 100 on two threads (126 s against 156-163 s, the machine
+# loaded), a 1% night 93 CPU-s and 94 s against 107 CPU-s and 60 s.
+EXPORT_THREADS = 1
 
 
 class SnapshotError(RuntimeError):
@@ -122,8 +129,10 @@ def _export_capped(
     months: dict[str, set[str]] | None,
     memory_cap: str | None,
 ) -> None:
-    """``export_parquet`` within ``memory_cap``, and again without it if DuckDB ran out (a failed export leaves the
-    previous files as they were)."""
+    """``export_parquet`` on ``EXPORT_THREADS`` within ``memory_cap``, and again without the cap if DuckDB ran out (a
+    failed export leaves the previous files as they were). ``snap`` is the new snapshot's own connection: the
+    setting ends with it."""
+    snap.execute(f"SET threads = {EXPORT_THREADS}")
     if memory_cap is not None:
         try:
             with memory_limit(snap, memory_cap):
