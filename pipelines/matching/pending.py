@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from pipelines.model import portal_date
 from pipelines.storage.schema import MATCH_SCHEMA, RESULT_COLUMNS, RESULT_SCHEMA
-from pipelines.storage.store import insert_arrow, memory_limit, rowid_windows
+from pipelines.storage.store import insert_arrow, rowid_windows, within_memory_cap
 from pipelines.storage.transactions import transaction
 
 log = logging.getLogger(__name__)
@@ -127,19 +127,15 @@ def match_pending(
     matched without the cap. Every batch is committed with its results, so nothing is matched twice.
     """
     summary = MatchSummary()
-    if memory_cap is None:
+
+    def attempt() -> None:
+        # A second attempt finds only what the first left pending.
         _match_windows(con, matcher, batch_size, window_rows, summary)
-        return summary
-    try:
-        with memory_limit(con, memory_cap):
-            _match_windows(con, matcher, batch_size, window_rows, summary)
-            # The results checkpointed under the cap too: left to the connection's close, the checkpoint after a
-            # 1M rematch took the process from 420 to 1,258 MiB.
-            con.execute("CHECKPOINT")
-    except duckdb.OutOfMemoryException as error:
-        log.warning("matching ran out of DuckDB memory under %s; going on without the cap: %s",
-                    memory_cap, str(error).splitlines()[0])  # fmt: skip
-        _match_windows(con, matcher, batch_size, window_rows, summary)
+        # The results checkpointed under the cap too: left to the connection's close, the checkpoint after a 1M
+        # rematch took the process from 420 to 1,258 MiB.
+        con.execute("CHECKPOINT")
+
+    within_memory_cap(con, memory_cap, attempt, what="matching", logger=log)
     return summary
 
 

@@ -14,7 +14,7 @@ import duckdb
 
 from pipelines.config import disk_full_point, fault_point
 from pipelines.storage import schema
-from pipelines.storage.store import connect, memory_limit, scalar
+from pipelines.storage.store import connect, scalar, within_memory_cap
 
 log = logging.getLogger(__name__)
 
@@ -133,15 +133,10 @@ def _export_capped(
     failed export leaves the previous files as they were). ``snap`` is the new snapshot's own connection: the
     setting ends with it."""
     snap.execute(f"SET threads = {EXPORT_THREADS}")
-    if memory_cap is not None:
-        try:
-            with memory_limit(snap, memory_cap):
-                export_parquet(snap, parquet, only=due, months=months)
-            return
-        except duckdb.OutOfMemoryException as error:
-            log.warning("the Parquet export ran out of DuckDB memory under %s; again without the cap: %s",
-                        memory_cap, str(error).splitlines()[0])  # fmt: skip
-    export_parquet(snap, parquet, only=due, months=months)
+    within_memory_cap(
+        snap, memory_cap, lambda: export_parquet(snap, parquet, only=due, months=months),
+        what="the Parquet export", logger=log,
+    )  # fmt: skip
 
 
 def _parquet_due(snapshot_path: Path, parquet: Path | None, changed: set[str] | None) -> set[str] | None:
@@ -175,18 +170,10 @@ def _build(db_path: str | Path, tmp: Path, memory_cap: str | None = None) -> Non
     """
     con = connect(db_path)
     try:
-        if memory_cap is not None:
-            try:
-                with memory_limit(con, memory_cap):
-                    _copy_tables(con, tmp)
-                return
-            except duckdb.OutOfMemoryException as error:
-                log.warning("the whole snapshot copy ran out of DuckDB memory under %s; again without the cap: %s",
-                            memory_cap, str(error).splitlines()[0])  # fmt: skip
-                con.execute("DETACH DATABASE IF EXISTS snapshot")
-                for leftover in (tmp, _wal(tmp)):
-                    leftover.unlink(missing_ok=True)
-        _copy_tables(con, tmp)
+        within_memory_cap(
+            con, memory_cap, lambda: _copy_tables(con, tmp), what="the whole snapshot copy", logger=log,
+            undo=lambda: _detach_and_remove(con, tmp),
+        )  # fmt: skip
     finally:
         con.close()
 
@@ -214,23 +201,25 @@ def _patch(
     Within ``memory_cap`` if given; if DuckDB runs out there, the patch starts again from a new copy without it (the
     first attempt's changes are not carried over: the months it touched would not be reported again).
     """
-    con = connect(db_path)
-    try:
-        if memory_cap is not None:
-            shutil.copyfile(previous, tmp)
-            try:
-                with memory_limit(con, memory_cap):
-                    return _patch_attached(con, tmp)
-            except duckdb.OutOfMemoryException as error:
-                log.warning("the snapshot patch ran out of DuckDB memory under %s; again without the cap: %s",
-                            memory_cap, str(error).splitlines()[0])  # fmt: skip
-                con.execute("DETACH DATABASE IF EXISTS snapshot")
-                for leftover in (tmp, _wal(tmp)):
-                    leftover.unlink(missing_ok=True)
+
+    def attempt() -> tuple[set[str], dict[str, set[str]]] | None:
         shutil.copyfile(previous, tmp)
         return _patch_attached(con, tmp)
+
+    con = connect(db_path)
+    try:
+        return within_memory_cap(
+            con, memory_cap, attempt, what="the snapshot patch", logger=log, undo=lambda: _detach_and_remove(con, tmp)
+        )
     finally:
         con.close()
+
+
+def _detach_and_remove(con: duckdb.DuckDBPyConnection, tmp: Path) -> None:
+    """What an attempt that ran out of memory left of the new snapshot ``tmp``: gone before the next one."""
+    con.execute("DETACH DATABASE IF EXISTS snapshot")
+    for leftover in (tmp, _wal(tmp)):
+        leftover.unlink(missing_ok=True)
 
 
 def _patch_attached(con: duckdb.DuckDBPyConnection, tmp: Path) -> tuple[set[str], dict[str, set[str]]] | None:

@@ -18,6 +18,7 @@ from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -27,6 +28,8 @@ from pipelines.storage import schema
 from pipelines.storage.transactions import transaction
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Schema set-up writes to the catalog; two connections doing it at once in one process (the nightly flow's crawl tasks
 # run in threads) fail with "Catalog write-write conflict". The lock makes set-up one at a time per process; DuckDB's
@@ -273,14 +276,9 @@ def _load(
     Within ``memory_cap`` if given; if DuckDB runs out there, the load is done again without it (nothing of the
     first attempt was stored: its staged rows are dropped, its merge rolled back).
     """
-    if memory_cap is not None:
-        try:
-            with memory_limit(con, memory_cap):
-                return _stage_and_merge(con, stage_rows, run_id, seen_at)
-        except duckdb.OutOfMemoryException as error:
-            log.warning("the load ran out of DuckDB memory under %s; again without the cap: %s",
-                        memory_cap, str(error).splitlines()[0])  # fmt: skip
-    return _stage_and_merge(con, stage_rows, run_id, seen_at)
+    return within_memory_cap(
+        con, memory_cap, lambda: _stage_and_merge(con, stage_rows, run_id, seen_at), what="the load", logger=log
+    )
 
 
 def _stage_and_merge(
@@ -307,6 +305,30 @@ def rowid_windows(con: duckdb.DuckDBPyConnection, rows: int) -> list[str]:
     """
     low, high = con.execute("SELECT coalesce(min(rowid), 0), coalesce(max(rowid), -1) FROM notices").fetchall()[0]
     return [f"BETWEEN {start} AND {start + rows - 1}" for start in range(low, high + 1, rows)]
+
+
+def within_memory_cap(
+    con: duckdb.DuckDBPyConnection,
+    memory_cap: str | None,
+    attempt: Callable[[], T],
+    *,
+    what: str,
+    logger: logging.Logger,
+    undo: Callable[[], None] | None = None,
+) -> T:
+    """``attempt()`` with DuckDB's memory within ``memory_cap`` (None: DuckDB's default). If DuckDB runs out there,
+    ``logger`` warns that ``what`` did, ``undo()`` removes what the first attempt left, and ``attempt()`` runs again
+    without the cap: a pass that outgrew its cap costs memory, not the night."""
+    if memory_cap is not None:
+        try:
+            with memory_limit(con, memory_cap):
+                return attempt()
+        except duckdb.OutOfMemoryException as error:
+            logger.warning("%s ran out of DuckDB memory under %s; again without the cap: %s",
+                           what, memory_cap, str(error).splitlines()[0])  # fmt: skip
+            if undo is not None:
+                undo()
+    return attempt()
 
 
 @contextmanager

@@ -417,40 +417,27 @@ def test_a_memory_cap_leaves_the_setting_as_it_found_it(tmp_path, previous):
         assert (store.scalar(con, setting) == after) == (previous is None)
 
 
-class Warnings(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 @pytest.mark.parametrize("path", ["load_jsonl", "upsert_notices"])
-def test_a_load_whose_memory_cap_is_too_small_is_done_again_without_it(tmp_path, path):
+def test_a_load_whose_memory_cap_is_too_small_is_done_again_without_it(tmp_path, caplog, path):
     """The same rows stored as without the cap, each counted once, a file DuckDB refused named once, and the
     fall-back said."""
     rows = [notice("cap-1", "2026-11-20T01:00:00+00:00"), notice("cap-2", "2026-11-20T01:00:00+00:00")]
     refused = [notice("cap-3", "2026-11-20T01:00:00+00:00", budget_cny="abc")]
     files = [write_jsonl(tmp_path / "plain.jsonl", rows), write_jsonl(tmp_path / "refused.jsonl", refused)]
-    warnings = Warnings()
-    logging.getLogger(store.__name__).addHandler(warnings)
     stored = {}
-    try:
-        for cap in (None, "16KB"):
-            with store.session(tmp_path / f"{cap}.duckdb") as con:
-                if path == "load_jsonl":
-                    summary = store.load_jsonl(con, files, "r1", SEEN_AT, memory_cap=cap)
-                    counts = (summary.rows, summary.inserted, summary.updated, summary.python_files)
-                else:
-                    counts = store.upsert_notices(
-                        con, store.notices_to_arrow(rows + refused, "r1", SEEN_AT), memory_cap=cap
-                    )
-                stored[cap] = (counts, stored_rows(con, ["cap-1", "cap-2", "cap-3"]))
-    finally:
-        logging.getLogger(store.__name__).removeHandler(warnings)
+    for cap in (None, "16KB"):
+        with store.session(tmp_path / f"{cap}.duckdb") as con, caplog.at_level(logging.WARNING, logger=store.__name__):
+            if path == "load_jsonl":
+                summary = store.load_jsonl(con, files, "r1", SEEN_AT, memory_cap=cap)
+                counts = (summary.rows, summary.inserted, summary.updated, summary.python_files)
+            else:
+                counts = store.upsert_notices(
+                    con, store.notices_to_arrow(rows + refused, "r1", SEEN_AT), memory_cap=cap
+                )
+            stored[cap] = (counts, stored_rows(con, ["cap-1", "cap-2", "cap-3"]))
     assert stored["16KB"] == stored[None]
     counts, rows_stored = stored[None]
     assert counts == ((3, 3, 0, [files[1]]) if path == "load_jsonl" else (3, 0))
     assert [row[1] for row in rows_stored] == ["cap-1", "cap-2", "cap-3"]
-    assert [message.split(";")[0] for message in warnings.messages] == ["the load ran out of DuckDB memory under 16KB"]
+    said = [record.getMessage().split(";")[0] for record in caplog.records if record.name == store.__name__]
+    assert said == ["the load ran out of DuckDB memory under 16KB"]
