@@ -403,14 +403,8 @@ def export_parquet(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
         ).fetchall()
     }
-    views = {
-        row[0]
-        for row in con.execute(
-            "SELECT view_name FROM duckdb_views() WHERE NOT internal AND database_name = current_database()"
-        ).fetchall()
-    }
-    names = sorted(tables | views)
     reads = _view_reads(con, tables)
+    names = sorted(tables | set(reads))
     parquet_dir.mkdir(parents=True, exist_ok=True)
 
     def present(name: str) -> bool:
