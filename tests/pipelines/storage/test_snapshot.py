@@ -189,6 +189,19 @@ NIGHTS = [
         ],
     ),
     ("watchlist", ["INSERT INTO supplier_watchlist VALUES ('某科技', 'Some Tech', 'reported')"]),
+    # Tables of several rows a notice are compared notice by notice first (the row count and the sum of the rows'
+    # hashes), then row by row within the notices that differ.
+    (
+        "segment",
+        [
+            "INSERT INTO notice_segments VALUES ('ccgp', '1', 0, 'title', 's-a', 'v1'), "
+            "('ccgp', '1', 1, 'text', 's-b', 'v1'), ('ccgp', '2', 0, 'title', 's-c', 'v1')"
+        ],
+    ),
+    # The same number of rows for each notice, one of them different.
+    ("resegment", ["UPDATE notice_segments SET segment_hash = 's-d' WHERE notice_id = '1' AND position = 1"]),
+    # A row moves from notice 1 to notice 2: both notices' rows differ, the table's count does not.
+    ("move segment", ["UPDATE notice_segments SET notice_id = '2' WHERE notice_id = '1' AND position = 1"]),
 ]
 
 
@@ -323,6 +336,21 @@ def test_the_nights_changed_what_they_say(nights):
     assert by_night["withdraw"]["matches"] == []
     assert by_night["withdraw"]["supplier_watchlist"] == []
     assert by_night["nothing"] == by_night["move"]
+    assert [row[1:3] + row[4:5] for row in by_night["segment"]["notice_segments"]] == [
+        ("1", 0, "s-a"),
+        ("1", 1, "s-b"),
+        ("2", 0, "s-c"),
+    ]
+    assert [row[1:3] + row[4:5] for row in by_night["resegment"]["notice_segments"]] == [
+        ("1", 0, "s-a"),
+        ("1", 1, "s-d"),
+        ("2", 0, "s-c"),
+    ]
+    assert [row[1:3] + row[4:5] for row in by_night["move segment"]["notice_segments"]] == [
+        ("1", 0, "s-a"),
+        ("2", 0, "s-c"),
+        ("2", 1, "s-d"),
+    ]
 
 
 # Notice 1 has no publication date (its month is "undated"); notices 2 and 3 are of November 2026.
