@@ -34,8 +34,8 @@ PARTITION_COLUMN = "published_month"
 
 # Tables keyed by a notice and more (a notice's segments, parties, hits, files) are compared notice by notice first:
 # the row count and the sum of the rows' hashes of each notice on each side, then row by row only within the notices
-# that differ. At 1M notices (35M segment links) that took the comparison of notice_segments from 25 CPU-s to 3 on a
-# night with no change, since the rows of 1M notices are joined instead of 35M (docs/decisions.md).
+# that differ. At 1M notices (35M segment links) that took the comparison of notice_segments on a night with no change
+# from 17 CPU-s to 4, and the whole night from 22 to 8: 1M notices are joined instead of 35M rows (docs/decisions.md).
 NOTICE_KEY = ("source", "notice_id")
 
 # DuckDB's memory while the snapshot is copied or patched and its Parquet files written; past it, the copy, the
