@@ -290,6 +290,10 @@ ONE_PERCENT_NIGHT = (
 )
 
 
+# What a night writes for each new notice besides the notice, and the bench's latest-month night copies with it.
+LATE_NIGHT_ROWS = ("notice_segments", "notice_parties", "process_keys", "party_keys", "match_results", "matches")
+
+
 def stage_seed(corpus: Path, work: Path, repeat: int) -> dict:
     """Matches and processes for the stored copies without matching every one (at 1M a rematch takes hours here).
 
@@ -394,14 +398,25 @@ def stage_snapshot(corpus: Path, work: Path, repeat: int) -> dict:
             con.execute(statement)
     change_s, change_cpu = night()
     parts = _parquet_parts(target) if patches else {}
-    # A night as they come: 1% new notices, all published in the latest month (the one partition they touch).
+    # A night as they come: 1% new notices, all published in the latest month (the one partition they touch), each
+    # with the rows the night's later passes write for it (segment links, flagged parties, keys, match verdicts).
     with store.session(db) as con:
         con.execute(
-            "INSERT INTO notices SELECT * REPLACE (notice_id || '-late' AS notice_id, "
-            "(SELECT max(published_date) FROM notices) AS published_date) FROM notices "
+            "CREATE TEMP TABLE late AS SELECT source, notice_id FROM notices "
             "WHERE hash(notice_id) % 100 = 3 AND notice_id NOT LIKE '%-%' "
             "AND notice_id || '-late' NOT IN (SELECT notice_id FROM notices)"
         )
+        con.execute(
+            "INSERT INTO notices SELECT * REPLACE (notice_id || '-late' AS notice_id, "
+            "(SELECT max(published_date) FROM notices) AS published_date) "
+            "FROM notices SEMI JOIN late USING (source, notice_id)"
+        )
+        present = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        for table in sorted(set(LATE_NIGHT_ROWS) & present):
+            con.execute(
+                f"INSERT INTO {table} SELECT * REPLACE (notice_id || '-late' AS notice_id) FROM {table} "
+                "SEMI JOIN late USING (source, notice_id)"
+            )
     latest_s, latest_cpu = night()
     cpu, started = cpu_s(), time.perf_counter()
     whole = work / "whole"
