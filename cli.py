@@ -506,6 +506,7 @@ def cmd_backfill(args: argparse.Namespace, context: Context) -> int:
         max_windows=args.max_windows,
         ignore_backoff=args.ignore_backoff,
         refetch=args.refetch,
+        config=context.config_file,
         return_state=True,
     )
     summary = _summary(state)
@@ -651,7 +652,7 @@ def cmd_reprocess(args: argparse.Namespace, context: Context) -> int:
     archive = context.paths.archive
     if not archive.is_dir() or not warc_files(archive):
         raise CommandError(f"no WARC archive at {archive}")
-    result = reprocess(data_dir=str(context.paths.root))
+    result = reprocess(data_dir=str(context.paths.root), config=context.config_file)
     rebuilt = result["rebuilt"]
     skipped = ", ".join(f"{reason}: {count}" for reason, count in rebuilt["skipped"].items()) or "none"
     print(
@@ -790,7 +791,7 @@ def cmd_translate(args: argparse.Namespace, context: Context) -> int:
         except ValueError as error:
             raise CommandError(str(error)) from None
         summary = translate.translate_pending(con, engine, args.lang, args.limit)
-    snapshot.publish_snapshot(paths.work_db, paths.snapshot)
+    snapshot.publish_snapshot(paths.work_db, paths.snapshot, memory_cap=context.settings.memory.cap("snapshot"))
     print(
         f"{summary.engine} → {summary.target_lang}: translated {summary.translated} segment(s), "
         f"{summary.declined} declined, {summary.remaining} left"

@@ -46,13 +46,14 @@ from pipelines.ingest.normalize import normalize, to_json
 from pipelines.ingest.reprocess import reprocess_archive as rebuild_from_archive
 from pipelines.matching import parties, watchlist
 from pipelines.matching.configured import check_reviewed_data, load_matcher
-from pipelines.matching.pending import match_pending
+from pipelines.matching.pending import MATCH_MEMORY_LIMIT, match_pending
 from pipelines.model import CrawlRun
 from pipelines.operations import lock as run_lock
 from pipelines.operations import logs as run_logs
 from pipelines.operations.outcome import FailedNight
 from pipelines.publishing import delivery, ledger, translate
 from pipelines.storage import crawl_runs, pending_fetches, processes, snapshot, store
+from pipelines.storage.snapshot import SNAPSHOT_MEMORY_LIMIT
 from spiders.registry import PORTALS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -133,10 +134,12 @@ def normalize_items(items_path: str | None, out_path: str) -> dict:
 
 
 @task(name="store", cache_policy=NO_CACHE)
-def store_notices(notices_paths: list[str], db_path: str, run_id: str) -> dict:
+def store_notices(
+    notices_paths: list[str], db_path: str, run_id: str, memory_cap: str | None = store.LOAD_MEMORY_LIMIT
+) -> dict:
     """The night's notice batches into the store; DuckDB reads the files itself (``store.load_jsonl``)."""
     with store.session(db_path) as con:
-        loaded = store.load_jsonl(con, notices_paths, run_id, datetime.now(UTC))
+        loaded = store.load_jsonl(con, notices_paths, run_id, datetime.now(UTC), memory_cap=memory_cap)
         resolved = pending_fetches.resolve(con)
         waiting, given_up = pending_fetches.counts(con)
     # Files DuckDB refused as typed were stored by the slower Python converters: listed so an operator sees them.
@@ -180,10 +183,10 @@ def derive_notices(db_path: str) -> dict:
 
 
 @task(name="match", cache_policy=NO_CACHE)
-def match_notices(db_path: str) -> dict:
+def match_notices(db_path: str, memory_cap: str | None = MATCH_MEMORY_LIMIT) -> dict:
     matcher = load_matcher()
     with store.session(db_path) as con:
-        summary = match_pending(con, matcher)
+        summary = match_pending(con, matcher, memory_cap=memory_cap)
     return {**asdict(summary), "rules_version": matcher.rules_version}
 
 
@@ -216,8 +219,10 @@ def publish_digest(
 
 
 @task(name="publish-snapshot", cache_policy=NO_CACHE)
-def publish_snapshot(db_path: str, snapshot_path: str, parquet_dir: str | None = None) -> str:
-    return str(snapshot.publish_snapshot(db_path, snapshot_path, parquet_dir))
+def publish_snapshot(
+    db_path: str, snapshot_path: str, parquet_dir: str | None = None, memory_cap: str | None = SNAPSHOT_MEMORY_LIMIT
+) -> str:
+    return str(snapshot.publish_snapshot(db_path, snapshot_path, parquet_dir, memory_cap=memory_cap))
 
 
 @task(name="deliver-digest", cache_policy=NO_CACHE)
@@ -238,9 +243,11 @@ def deliver_digest(db_path: str, config_file: str | None) -> list:
 
 
 @task(name="reprocess-archive", cache_policy=NO_CACHE)
-def reprocess_archive(archive: str, db_path: str, run_id: str) -> dict:
+def reprocess_archive(
+    archive: str, db_path: str, run_id: str, memory_cap: str | None = store.LOAD_MEMORY_LIMIT
+) -> dict:
     with store.session(db_path) as con:
-        return asdict(rebuild_from_archive(con, archive, run_id, PORTALS))
+        return asdict(rebuild_from_archive(con, archive, run_id, PORTALS, memory_cap=memory_cap))
 
 
 @task(name="reread-attachments", cache_policy=NO_CACHE)
@@ -275,7 +282,8 @@ def publish_night(
         create_table_artifact(
             key=f"{artifact_prefix}-matches", table=digest["table"], description=f"tenderwatch matches {publish_date}"
         )
-    publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet))
+    caps = load_settings(config_file).memory
+    publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet), caps.cap("snapshot"))
     fault_point("after-snapshot")
     # After the snapshot: analysts get tonight's data even while a slow endpoint is being retried.
     deliveries = deliver_digest(str(paths.work_db), config_file)
@@ -286,13 +294,21 @@ def publish_night(
 
 
 @flow(name="ingest")
-def ingest(data_dir: str, run_id: str, requests: list[CrawlRequest], ignore_backoff: bool = False) -> dict:
+def ingest(
+    data_dir: str,
+    run_id: str,
+    requests: list[CrawlRequest],
+    ignore_backoff: bool = False,
+    config: str | None = None,
+) -> dict:
     """Crawl every requested source (in parallel), then record → normalize → store → derive → match.
 
     A source still inside the back-off of an earlier block is not crawled and is recorded ``blocked`` (never as "no
     new notices") unless ``ignore_backoff``; its window stays open, since the next start follows the last good crawl.
+    ``config`` is the settings file whose ``[memory]`` caps the store and the match keep to.
     """
     paths = Paths(Path(data_dir))
+    caps = load_settings(config).memory
     futures, skipped = [], []
     for request in requests:
         live = not (request.replay or ignore_backoff)
@@ -308,11 +324,11 @@ def ingest(data_dir: str, run_id: str, requests: list[CrawlRequest], ignore_back
         normalize_items(crawl.items_path, str(paths.runs / run_id / f"{crawl.source}.notices.jsonl"))
         for crawl in crawls
     ]
-    stored = store_notices([batch["path"] for batch in batches], str(paths.work_db), run_id)
+    stored = store_notices([batch["path"] for batch in batches], str(paths.work_db), run_id, caps.cap("load"))
     fault_point("after-store")
     read = read_attachments(crawls, data_dir, run_id)
     derive_notices(str(paths.work_db))
-    matched = match_notices(str(paths.work_db))
+    matched = match_notices(str(paths.work_db), caps.cap("match"))
     fault_point("after-match")
     return {
         "crawls": crawls,
@@ -361,7 +377,7 @@ def nightly(
 ):
     """Ingest → publish; returns a Failed state when any source is unhealthy.
 
-    ``config`` is the settings file for outputs and delivery (validated before any work); ``publish_date`` dates
+    ``config`` is the settings file for outputs, delivery and memory (validated before any work); ``publish_date`` dates
     the digest (default: today in Asia/Shanghai). A listed notice stored already is not fetched again unless
     ``refetch``.
     """
@@ -395,7 +411,7 @@ def nightly(
             )
             for source in sources or settings.sources.enabled
         ]
-        ingested = ingest(data_dir, run_id, requests, ignore_backoff)
+        ingested = ingest(data_dir, run_id, requests, ignore_backoff, config)
         crawls: list[CrawlRun] = ingested["crawls"]
         digest, deliveries = publish_night(
             paths, run_id, publish_date, config, artifact_prefix="nightly", crawls=crawls
@@ -436,13 +452,15 @@ def backfill(
     max_windows: int | None = None,
     ignore_backoff: bool = False,
     refetch: bool = False,
+    config: str | None = None,
 ):
     """Walk history in date windows: per window one ``ingest`` of the sources not yet done there.
 
     Finished (source, window) pairs are recorded in ``backfill_windows``; a re-run skips them, so an interrupted
     backfill resumes where it stopped. A source that is blocked or broken in a window is left out of the later
     windows of this run (more requests only prolong a block). Nothing is published here: the next nightly run
-    publishes the new matches once (docs/decisions.md). Prints one progress line per window.
+    publishes the new matches once (docs/decisions.md). Prints one progress line per window. ``config`` is the
+    settings file whose ``[memory]`` caps the store, the match and the snapshot keep to.
     """
     die_with_runner()
     with run_lock.hold(data_dir, "backfill"), run_logs.run_log(data_dir, "backfill"):
@@ -477,7 +495,7 @@ def backfill(
                 settings=crawl_settings or {}, spider_args=spider_args or {}, refetch=refetch,
             )  # fmt: skip
             requests = [replace(template, source=s, base_url=(base_urls or {}).get(s)) for s in todo]
-            ingested = ingest(data_dir, run_id, requests, ignore_backoff)
+            ingested = ingest(data_dir, run_id, requests, ignore_backoff, config)
             crawls: list[CrawlRun] = ingested["crawls"]
             with store.session(paths.work_db) as con:
                 crawl_runs.record_windows(con, [crawl for crawl in crawls if crawl.healthy])
@@ -490,7 +508,8 @@ def backfill(
             inserted += ingested["stored"]["inserted"]
             verdicts = ", ".join(f"{c.source} {c.verdict}" for c in crawls)
             progress(f"{label}: {verdicts}; {ingested['notices']} notices ({ingested['stored']['inserted']} new)")
-        publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet))
+        caps = load_settings(config).memory
+        publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet), caps.cap("snapshot"))
         finished = crawl_runs.finished_windows(paths.work_db, replay)
         remaining = sum((source, start, end) not in finished for source in sources for start, end in windows)
         summary = {
@@ -513,11 +532,11 @@ def backfill(
 def rematch(data_dir: str = "data", config: str | None = None) -> dict:
     """After a rules change: re-match the whole history in batches, publish what newly matches, refresh the snapshot."""
     with run_lock.hold(data_dir, "rematch"), run_logs.run_log(data_dir, "rematch"):
-        load_settings(config)
+        caps = load_settings(config).memory
         check_reviewed_data()
         paths = Paths(Path(data_dir))
         run_id = _run_id("rematch-")
-        matched = match_notices(str(paths.work_db))
+        matched = match_notices(str(paths.work_db), caps.cap("match"))
         digest, deliveries = publish_night(paths, run_id, None, config, artifact_prefix="rematch")
         return {
             "matched": matched,
@@ -527,19 +546,21 @@ def rematch(data_dir: str = "data", config: str | None = None) -> dict:
 
 
 @flow(name="reprocess", log_prints=True)
-def reprocess(data_dir: str = "data") -> dict:
+def reprocess(data_dir: str = "data", config: str | None = None) -> dict:
     """Rebuild notices from the WARC archive with the current parser (no network), then everything derived.
 
-    Notices that now match are left for the next nightly run to publish (its ledger picks them up).
+    Notices that now match are left for the next nightly run to publish (its ledger picks them up). ``config`` is
+    the settings file whose ``[memory]`` caps the store, the match and the snapshot keep to.
     """
     with run_lock.hold(data_dir, "reprocess"), run_logs.run_log(data_dir, "reprocess"):
+        caps = load_settings(config).memory
         paths = Paths(Path(data_dir))
         run_id = _run_id("reprocess-")
-        rebuilt = reprocess_archive(str(paths.archive), str(paths.work_db), run_id)
+        rebuilt = reprocess_archive(str(paths.archive), str(paths.work_db), run_id, caps.cap("load"))
         reread = reread_attachments(str(paths.archive), str(paths.work_db))
         derived = derive_notices(str(paths.work_db))
-        matched = match_notices(str(paths.work_db))
-        publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet))
+        matched = match_notices(str(paths.work_db), caps.cap("match"))
+        publish_snapshot(str(paths.work_db), str(paths.snapshot), str(paths.parquet), caps.cap("snapshot"))
         return {"run_id": run_id, "rebuilt": rebuilt, "attachments": reread, "derived": derived, "matched": matched}
 
 

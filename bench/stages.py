@@ -442,10 +442,19 @@ def stage_snapshot(corpus: Path, work: Path, repeat: int) -> dict:
 
 def _parquet_parts(snapshot_path: Path) -> dict[str, float]:
     """CPU seconds of each Parquet file a night changing notices and matches writes again (those tables and every
-    view), one by one from the snapshot: where the night's cost goes. DuckDB's threads count in the CPU time."""
+    view), one by one from the snapshot: where the night's cost goes. DuckDB's threads count in the CPU time.
+
+    With the export's own threads and memory cap where the code has them, so the figures are the night's and the
+    stage's peak memory is not this diagnostic's."""
     import duckdb
 
+    from pipelines.storage import snapshot
+
     con = duckdb.connect(str(snapshot_path), read_only=True)
+    if hasattr(snapshot, "EXPORT_THREADS"):
+        con.execute(f"SET threads = {snapshot.EXPORT_THREADS}")
+    if getattr(snapshot, "SNAPSHOT_MEMORY_LIMIT", None):
+        con.execute(f"SET memory_limit = '{snapshot.SNAPSHOT_MEMORY_LIMIT}'")
     views = [row[0] for row in con.execute(
         "SELECT view_name FROM duckdb_views() WHERE NOT internal AND database_name = current_database()"
     ).fetchall()]  # fmt: skip

@@ -105,6 +105,22 @@ class Housekeeping:
 
 
 @dataclass(frozen=True)
+class Memory:
+    # DuckDB's memory for the passes that read the whole history, past which they spill to disk (pipelines/storage
+    # and pipelines/matching say what each needs): the store's load, the match, the snapshot's copy, patch and
+    # Parquet. A pass that runs out under its cap is done again without it, with a warning naming the cap to raise;
+    # "" runs it uncapped (DuckDB's own default, 80% of RAM). The defaults are the code's (LOAD_MEMORY_LIMIT,
+    # MATCH_MEMORY_LIMIT, SNAPSHOT_MEMORY_LIMIT).
+    load: str = "1GB"
+    match: str = "128MB"
+    snapshot: str = "512MB"
+
+    def cap(self, name: str) -> str | None:
+        """The cap of one pass (``load``, ``match`` or ``snapshot``) as the passes take it: None for no cap."""
+        return getattr(self, name).strip() or None
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: str = "data"
     sources: Sources = field(default_factory=Sources)
@@ -112,6 +128,7 @@ class Settings:
     outputs: Outputs = field(default_factory=Outputs)
     delivery: Delivery = field(default_factory=Delivery)
     housekeeping: Housekeeping = field(default_factory=Housekeeping)
+    memory: Memory = field(default_factory=Memory)
     # Where the settings came from (None: defaults only); not a setting itself.
     origin: str | None = field(default=None, compare=False)
 
@@ -159,6 +176,9 @@ ENVIRONMENT = {
     "TENDERWATCH_WORK_POOL": "schedule.work_pool",
     "TENDERWATCH_STALE_AFTER_HOURS": "schedule.stale_after_hours",
     "TENDERWATCH_KEEP_DAYS": "housekeeping.keep_days",
+    "TENDERWATCH_MEMORY_LOAD": "memory.load",
+    "TENDERWATCH_MEMORY_MATCH": "memory.match",
+    "TENDERWATCH_MEMORY_SNAPSHOT": "memory.snapshot",
     "TENDERWATCH_WEBHOOK_URL": "delivery.webhook.url",
     "TENDERWATCH_SMTP_HOST": "delivery.email.smtp_host",
     "TENDERWATCH_SMTP_PORT": "delivery.email.smtp_port",
@@ -304,6 +324,8 @@ _SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 _TAG_AUTHORITY = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(@[a-z0-9.-]+)?\Z")
 _TAG_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?\Z")
+# A size as DuckDB's memory_limit reads it; the only text of a setting that reaches SQL, so nothing else passes.
+_MEMORY_SIZE = re.compile(r"\d+(\.\d+)? ?(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\Z", re.IGNORECASE)
 
 
 def _validate(settings: Settings) -> list[str]:
@@ -330,6 +352,11 @@ def _validate(settings: Settings) -> list[str]:
     errors += _delivery_errors(settings.delivery)
     if not 0 <= settings.housekeeping.keep_days <= 36500:
         errors.append("housekeeping.keep_days: between 0 (keep everything) and 36500")
+    errors += [
+        f"memory.{item.name}: {value!r} is not a size such as '512MB' or '2GB' (or '' for no cap)"
+        for item in fields(Memory)
+        if (value := getattr(settings.memory, item.name).strip()) and not _MEMORY_SIZE.match(value)
+    ]
     return errors
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
@@ -92,17 +93,31 @@ def rules_without(category: str) -> str:
     return re.sub(r'(?m)^version = "([^"]+)"', r'version = "\1-without"', "".join(kept), count=1)
 
 
-def test_rematch_after_a_rules_change_publishes_what_newly_matches(prefect_harness, tmp_path, monkeypatch, capsys):
+def test_rematch_after_a_rules_change_publishes_what_newly_matches(
+    prefect_harness, tmp_path, monkeypatch, capsys, caplog
+):
+    """Also: the [memory] caps reach the passes (here from the environment, too small for them: each pass says so and
+    is done again without its cap, and the results are the same)."""
     reduced = tmp_path / "reduced.toml"
     reduced.write_text(rules_without("llm_tokens"), encoding="utf-8")
     monkeypatch.setenv("TENDERWATCH_RULES", str(reduced))
+    monkeypatch.setenv("TENDERWATCH_MEMORY_LOAD", "16KB")
     data = tmp_path / "data"
-    assert cli.main(["nightly", "--replay", str(ROOT / "demo"), "--data-dir", str(data)]) == 0
+    with caplog.at_level(logging.WARNING, logger="pipelines"):
+        assert cli.main(["nightly", "--replay", str(ROOT / "demo"), "--data-dir", str(data)]) == 0
+    assert capped_passes(caplog) == ["the load"]
     with duckdb.connect(str(data / "tenders.duckdb"), read_only=True) as con:
         before = {r[0] for r in con.execute("SELECT notice_id FROM publications").fetchall()}
+        assert con.execute("SELECT count(*) FROM notices").fetchall() == [(53,)]
     monkeypatch.delenv("TENDERWATCH_RULES")
+    monkeypatch.delenv("TENDERWATCH_MEMORY_LOAD")
+    monkeypatch.setenv("TENDERWATCH_MEMORY_MATCH", "16KB")
+    monkeypatch.setenv("TENDERWATCH_MEMORY_SNAPSHOT", "16KB")
     capsys.readouterr()
-    assert cli.main(["rematch", "--data-dir", str(data)]) == 0
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="pipelines"):
+        assert cli.main(["rematch", "--data-dir", str(data)]) == 0
+    assert capped_passes(caplog) == ["matching", "the snapshot patch", "the Parquet export"]
     out = capsys.readouterr().out
     found = re.search(r"re-matched (\d+) notice\(s\) .*: (\d+) newly match, (\d+) newly published", out)
     assert found, out
@@ -114,6 +129,12 @@ def test_rematch_after_a_rules_change_publishes_what_newly_matches(prefect_harne
     assert newly and all("llm_tokens" in after[n] for n in newly)
     assert int(found[3]) == len(newly)
     assert len(versions) == 1 and not versions[0][0].startswith(reduced.read_text().split('"')[1])
+
+
+def capped_passes(caplog) -> list[str]:
+    """The passes that said they ran out of DuckDB memory under a 16KB cap, in order."""
+    said = [record.getMessage() for record in caplog.records]
+    return [message.split(" ran out of DuckDB memory under 16KB")[0] for message in said if "under 16KB" in message]
 
 
 def test_review_command_records_a_verdict(prefect_harness, tmp_path):

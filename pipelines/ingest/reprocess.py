@@ -70,8 +70,10 @@ def reprocess_archive(
     run_id: str,
     portals: Portals,
     batch_size: int = BATCH_SIZE,
+    memory_cap: str | None = store.LOAD_MEMORY_LIMIT,
 ) -> ReprocessSummary:
-    """Normalize every archived detail page of every registered portal again and upsert the notices, by batch."""
+    """Normalize every archived detail page of every registered portal again and upsert the notices, by batch, each
+    with DuckDB's memory within ``memory_cap`` (``store.upsert_notices``)."""
     if not warc_files(archive):
         raise FileNotFoundError(f"no WARC files under {archive}")
     summary = ReprocessSummary()
@@ -86,16 +88,21 @@ def reprocess_archive(
                 summary.skip("not in the index")
                 continue
             raws.append(_raw_notice(source, portals, archived, listings.get(url), summary, index))
-        _store(con, [raw for raw in raws if raw is not None], portals, run_id, summary)
+        _store(con, [raw for raw in raws if raw is not None], portals, run_id, summary, memory_cap)
     for batch in _batches(list(listed.values()), batch_size):
         raws = [_raw_listed_notice(source, portals, listing, archived) for source, listing, archived in batch]
         summary.list_notices += len(raws)
-        _store(con, raws, portals, run_id, summary)
+        _store(con, raws, portals, run_id, summary, memory_cap)
     return summary
 
 
 def _store(
-    con: duckdb.DuckDBPyConnection, raws: list[RawNotice], portals: Portals, run_id: str, summary: ReprocessSummary
+    con: duckdb.DuckDBPyConnection,
+    raws: list[RawNotice],
+    portals: Portals,
+    run_id: str,
+    summary: ReprocessSummary,
+    memory_cap: str | None,
 ) -> None:
     """Normalize one batch of raw notices as the nightly flow would and upsert them in one statement."""
     notices = []
@@ -105,7 +112,7 @@ def _store(
         notices.append(notice)
         summary.parse_errors += bool(notice.get("parse_error"))
     table = store.notices_to_arrow(notices, run_id, datetime.now(UTC))
-    inserted, updated = store.upsert_notices(con, table)
+    inserted, updated = store.upsert_notices(con, table, memory_cap=memory_cap)
     summary.notices += len(notices)
     summary.inserted += inserted
     summary.updated += updated

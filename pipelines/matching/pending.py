@@ -30,7 +30,8 @@ WINDOW_ROWS = 20_000
 # DuckDB's memory while matching, past which its joins spill to disk and its cache of the table's blocks is evicted.
 # Uncapped, that cache grew with the history: a 1M rematch peaked at 1,258 MiB (100k: 274). Under 256MB, 434 MiB;
 # under 128MB, 309 MiB, against 251 for 100k (docs/decisions.md). A pass that still runs out under the cap (what
-# cannot spill: a key index being changed) goes on uncapped rather than fail the night.
+# cannot spill: a key index being changed) goes on uncapped rather than fail the night. The default of the
+# `[memory] match` setting.
 MATCH_MEMORY_LIMIT = "128MB"
 
 

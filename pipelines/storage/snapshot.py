@@ -43,7 +43,8 @@ NOTICE_KEY = ("source", "notice_id")
 # night changing 1% of 1M notices peaked at 4.9 GB; under this cap (with EXPORT_THREADS) 652 MiB, against 535 at 100k
 # (docs/decisions.md). What needs the most of it is the Parquet of procurement_processes, one aggregate row per
 # process: under 400MB at 1M notices, growing with them. A copy, patch or export that runs out under the cap is done
-# again without it, rather than fail the night: raise the cap when the log says so.
+# again without it, rather than fail the night: raise the cap (`[memory] snapshot`, whose default this is) when the
+# log says so.
 SNAPSHOT_MEMORY_LIMIT = "512MB"
 
 # Threads DuckDB writes the Parquet files with. Each thread builds its own hash tables for a view's aggregates: at 1M

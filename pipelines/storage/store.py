@@ -208,7 +208,8 @@ _READ_JSON = (
 PYTHON_BATCH_ROWS = 5_000
 # DuckDB's working memory during a load; past it the staged rows spill to its temporary folder next to the database,
 # so a load's memory does not grow with the file. The setting is restored afterwards. What cannot spill is the
-# notices' key index being changed: a load that runs out under the cap is done again without it.
+# notices' key index being changed: a load that runs out under the cap is done again without it. The default of the
+# `[memory] load` setting.
 LOAD_MEMORY_LIMIT = "1GB"
 
 # ocid is derived after the upsert (pipelines.storage.processes), so a re-stored notice keeps its process.

@@ -86,6 +86,10 @@ def test_file_values_then_environment_overrides(tmp_path):
         ("", {"TENDERWATCH_SMTP_PORT": "twenty-five"}, "delivery.email.smtp_port (from $TENDERWATCH_SMTP_PORT)"),
         ("[outputs]\ntag_authority = 'Not A Domain'", {}, "outputs.tag_authority"),
         ("data_dir = = 'x'", {}, "not valid TOML"),
+        ("[memory]\nsnapshot = 'lots'", {}, "memory.snapshot: 'lots' is not a size"),
+        ("[memory]\nload = 512", {}, "memory.load: expected a string, got 512"),
+        # The one setting whose text reaches SQL (SET memory_limit): nothing but a size passes.
+        ("", {"TENDERWATCH_MEMORY_MATCH": "1GB'; DROP TABLE notices; --"}, "memory.match: \"1GB'; DROP"),
     ],
 )
 def test_a_bad_setting_is_one_error_naming_the_key(tmp_path, text, environ, named):
@@ -96,6 +100,26 @@ def test_a_bad_setting_is_one_error_naming_the_key(tmp_path, text, environ, name
     assert message.startswith(f"{path}: ")
     assert named in message
     assert "\n" not in message
+
+
+def test_memory_caps_from_the_file_and_the_environment(tmp_path):
+    path = write(tmp_path, "[memory]\nload = '2GB'\nmatch = ''\n")
+    memory = config.load(path, environ={"TENDERWATCH_MEMORY_SNAPSHOT": "1.5 GiB"}).memory
+    assert [memory.cap(name) for name in ("load", "match", "snapshot")] == ["2GB", None, "1.5 GiB"]
+
+
+def test_the_memory_defaults_are_the_passes_own():
+    """The defaults written in tenderwatch.toml are the caps the passes take when called without settings."""
+    from pipelines.matching.pending import MATCH_MEMORY_LIMIT
+    from pipelines.storage.snapshot import SNAPSHOT_MEMORY_LIMIT
+    from pipelines.storage.store import LOAD_MEMORY_LIMIT
+
+    memory = config.Memory()
+    assert (memory.load, memory.match, memory.snapshot) == (
+        LOAD_MEMORY_LIMIT,
+        MATCH_MEMORY_LIMIT,
+        SNAPSHOT_MEMORY_LIMIT,
+    )
 
 
 def test_every_bad_key_is_named_at_once(tmp_path):
