@@ -303,7 +303,10 @@ def _sync_table(
     month_of: str | None = None,
 ) -> set[str] | None:
     """Make ``snapshot.<table>`` equal ``<work>.<table>``; None when nothing had to change, else the months
-    (``month_of``, an SQL expression of a row) of the rows deleted or inserted (empty without ``month_of``)."""
+    (``month_of``, an SQL expression of a row) of the rows deleted or inserted (empty without ``month_of``).
+
+    A keyed table's rows are compared by key and row hash; those of a table keyed by a notice and more
+    (``NOTICE_KEY``) only within the notices whose rows differ in number or summed hash (``_changed_notices``)."""
     ours, theirs = f'{work}.main."{table}"', f'snapshot.main."{table}"'
     listed = ", ".join(f'"{c}"' for c in columns)
     if not key:
