@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -323,9 +324,8 @@ def _sync_table(
     keys = ", ".join(f'"{c}"' for c in key)
     # A hash of each row rather than the rows themselves: the comparison holds keys and 8 bytes a row, not texts.
     row_hash = f"hash({listed})"
-    joined = " AND ".join(f'w."{c}" = s."{c}"' for c in key)
+    joined, either = _full_join(key)
     diff = f"snapshot_diff_{uuid.uuid4().hex}"
-    either = ", ".join(f'coalesce(w."{c}", s."{c}") AS "{c}"' for c in key)
     compared_ours, compared_theirs = ours, theirs
     notices = None
     if len(key) > len(NOTICE_KEY) and tuple(key[: len(NOTICE_KEY)]) == NOTICE_KEY:
@@ -369,12 +369,20 @@ def _sync_table(
         con.execute(f"DROP TABLE {diff}")
 
 
+def _full_join(key: Iterable[str]) -> tuple[str, str]:
+    """For a ``FULL JOIN`` of ``w`` (the working side) and ``s`` (the snapshot's) on ``key``: its condition, and the
+    key's columns from whichever side has the row."""
+    key = list(key)
+    joined = " AND ".join(f'w."{c}" = s."{c}"' for c in key)
+    either = ", ".join(f'coalesce(w."{c}", s."{c}") AS "{c}"' for c in key)
+    return joined, either
+
+
 def _changed_notices(con: duckdb.DuckDBPyConnection, ours: str, theirs: str, row_hash: str) -> str | None:
     """A temporary table of the notices whose rows in ``ours`` and ``theirs`` differ (by their number or the sum of
     their ``row_hash``), None when no notice's do; the caller drops it."""
     notice = ", ".join(f'"{c}"' for c in NOTICE_KEY)
-    joined = " AND ".join(f'w."{c}" = s."{c}"' for c in NOTICE_KEY)
-    either = ", ".join(f'coalesce(w."{c}", s."{c}") AS "{c}"' for c in NOTICE_KEY)
+    joined, either = _full_join(NOTICE_KEY)
     changed = f"snapshot_notices_{uuid.uuid4().hex}"
     con.execute(
         f"CREATE TEMP TABLE {changed} AS SELECT {either} "
