@@ -437,11 +437,10 @@ class RulesLoader:
         rules = self._load_rules(models)
         self._check_corroboration(rules)
         modifiers = self._load_modifiers()
-        prefilter = self._build_prefilter()
         # Only rule patterns: a modifier alone yields no hit, so a text where no rule pattern can occur yields none.
         anchors = RawAnchors(
             (self.expand(pattern, line=1, what="anchors", for_prefilter=True) for pattern in self._rule_patterns),
-            _compile_prefilter,
+            compile_prefilter,
         )
         return dict(
             version=version.strip(),
@@ -452,7 +451,7 @@ class RulesLoader:
             domestic_platforms=tuple(domestic_platforms),
             scoring=scoring,
             notice_type_factors=notice_type_factors,
-            prefilter=prefilter,
+            prefilter_parts=self._prefilter_parts(),
             anchors=anchors,
             source=self.source,
         )
@@ -710,6 +709,7 @@ class RulesLoader:
         rules: list[Rule] = []
         seen: dict[str, int] = {}
         self._prefilter_patterns: list[str] = []
+        self._group_lines: dict[str, int] = {}  # a named group of the rules' and modifiers' patterns → its line
         self._rule_patterns: list[str] = []
         entries = self.data.get("rules", [])
         if not isinstance(entries, list) or not entries:
@@ -768,7 +768,7 @@ class RulesLoader:
                 Rule(
                     id=rule_id,
                     category=category,
-                    regex=self.compile(patterns, table="rules", index=index, key="patterns", what=what),
+                    regex=self._prefiltered(patterns, table="rules", index=index, what=what),
                     weight=weight,
                     reason=reason,
                     window=window,
@@ -860,7 +860,7 @@ class RulesLoader:
             modifiers.append(
                 Modifier(
                     id=modifier_id,
-                    regex=self.compile(patterns, table="modifiers", index=index, key="patterns", what=what),
+                    regex=self._prefiltered(patterns, table="modifiers", index=index, what=what),
                     fields=frozenset(fields),
                     categories=frozenset(categories),
                     factor=factor,
@@ -871,11 +871,26 @@ class RulesLoader:
             self._prefilter_patterns.extend(patterns)
         return modifiers
 
-    def _build_prefilter(self) -> re.Pattern[str]:
-        parts = [
+    def _prefiltered(self, patterns: list[str], *, table: str, index: int, what: str) -> re.Pattern[str]:
+        """A rule's or a modifier's ``patterns`` compiled. They join every other one in the prefilter, a single
+        regex, so a group name may be used by one entry only: two entries each valid alone would otherwise make the
+        rules fail to compile as a whole, with no line named."""
+        regex = self.compile(patterns, table=table, index=index, key="patterns", what=what)
+        for name in regex.groupindex:
+            written = next((pattern for pattern in patterns if f"<{name}>" in pattern), None)  # else in a vocab
+            line = self.where.line_of(table, index, "patterns", written)
+            first = self._group_lines.setdefault(name, line)
+            if first != line:
+                raise self.fail(
+                    line, f"{what}: group name {name!r} is already used at line {first}; the prefilter joins every "
+                    "rule and modifier pattern into one regex, so a group name is used by one entry only",
+                )  # fmt: skip
+        return regex
+
+    def _prefilter_parts(self) -> tuple[str, ...]:
+        return tuple(
             self.expand(pattern, line=1, what="prefilter", for_prefilter=True) for pattern in self._prefilter_patterns
-        ]
-        return _compile_prefilter(parts)
+        )
 
 
 def _first_character_ranges(pattern: str) -> list[tuple[int, int]] | None:
@@ -939,7 +954,7 @@ def _character_class(intervals: Iterable[tuple[int, int]]) -> str:
     return "[" + "".join(parts) + "]"
 
 
-def _compile_prefilter(patterns: Sequence[str]) -> re.Pattern[str]:
+def compile_prefilter(patterns: Sequence[str]) -> re.Pattern[str]:
     """One regex finding every position where one of ``patterns`` matches.
 
     The regex engine skips ahead in C only when a pattern starts with a character class, and tries every

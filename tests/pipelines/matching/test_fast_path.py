@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.matching.anchors import RawAnchors, anchor_strings
-from pipelines.matching.engine import Matcher, _as_text
+from pipelines.matching.engine import ONE_NOTICE_NAIVE_CHARACTERS, Matcher, _as_text
 from pipelines.matching.folding import normalize_text
-from pipelines.matching.rules import _compile_prefilter
+from pipelines.matching.rules import compile_prefilter
 from tests.conftest import ROOT, shared_path
 from tests.corpora import ccgp_titles, hefei_notices, real_page_documents
 
@@ -157,6 +157,24 @@ def test_labelled_set_is_identical(matcher: Matcher) -> None:
         ), case["id"]
 
 
+def test_one_notice_is_matched_without_compiling_the_prefilter_and_as_match_full() -> None:
+    """``match-text`` matches one notice: a short one by each rule's regex, leaving the prefilter uncompiled; the
+    result is match_full's all the same, and a long text compiles the prefilter as it is then the cheaper scan."""
+    cases = [json.loads(line) for line in (ROOT / "tests" / "data" / "labels.jsonl").read_text().splitlines() if line]
+    once, full = Matcher.load(), Matcher.load()
+    hits = 0
+    for case in cases:
+        arguments = dict(published=case.get("date"), notice_type=case.get("notice_type"))
+        found = once.match_once(case["title"], case["text"], **arguments)
+        assert found == full.match_full(case["title"], case["text"], **arguments), case["id"]
+        hits += bool(found["hits"])
+    assert hits > 100
+    assert "prefilter" not in once.__dict__
+    long_text = "采购 NVIDIA H100 GPU 服务器 2 台。" + "办公桌 H800mm。" * (ONE_NOTICE_NAIVE_CHARACTERS // 10)
+    assert once.match_once("服务器采购", long_text) == full.match_full("服务器采购", long_text)
+    assert "prefilter" in once.__dict__
+
+
 def test_real_texts_are_identical(matcher: Matcher) -> None:
     """A sample of the real corpora (all of them: bench/compare_fast_path.py): real pages, a quarter of the ccgp
     titles, a tenth of the Hefei notices."""
@@ -185,8 +203,8 @@ def test_anchor_strings(pattern: str, anchors: list[str] | None) -> None:
 
 
 def test_an_unbounded_pattern_turns_the_fast_path_off() -> None:
-    bounded = RawAnchors(["a100(?![0-9])", "gpu ?服务器"], _compile_prefilter)
+    bounded = RawAnchors(["a100(?![0-9])", "gpu ?服务器"], compile_prefilter)
     assert bounded.may_match("课桌椅采购") is False
     assert bounded.may_match("ＧＰＵ\u3000服务器") is True
-    unbounded = RawAnchors(["a100(?![0-9])", "[^。]{3,}"], _compile_prefilter)
+    unbounded = RawAnchors(["a100(?![0-9])", "[^。]{3,}"], compile_prefilter)
     assert unbounded.regex is None and unbounded.may_match("课桌椅采购") is True

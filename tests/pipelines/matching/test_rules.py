@@ -315,6 +315,14 @@ MALFORMED: list[tuple[str, str, str, str]] = [
         "(?P<n>extra)",
         "do not compile together",
     ),
+    # Two entries each valid alone, one group name: the prefilter (one regex of every pattern) could not compile.
+    (
+        "group name in two rules",
+        _GOOD_RULE.replace("'extra ?chip'", "'(?P<n>extra)'")
+        + _GOOD_RULE.replace("test.extra", "test.other").replace("'extra ?chip'", "'(?P<n>chip)'"),
+        "(?P<n>chip)",
+        "group name 'n' is already used at line",
+    ),
     ("duplicate id", _GOOD_RULE.replace("test.extra", "chip.a100"), 'id = "chip.a100"', "duplicate id"),
     ("weight range", _GOOD_RULE.replace("weight = 0.5", "weight = 1.5"), "weight = 1.5", "weight must be"),
     (
