@@ -280,6 +280,10 @@ class _SourceLines:
         return start
 
 
+# A back-reference by number (\1) or a conditional on a group number ((?(1)…)), not escaped by a backslash.
+_NUMBERED_REFERENCE = re.compile(r"(?<!\\)(?:\\\\)*(?:\\[1-9]|\(\?\(\d)")
+
+
 class RulesLoader:
     """Parses and validates a rules file into compiled objects; every error is a RulesError with a line."""
 
@@ -371,6 +375,7 @@ class RulesLoader:
         for raw in patterns:
             line = self.where.line_of(table, index, key, raw)
             self._check_lower_case(raw, line, what)
+            self._check_group_numbers(raw, line, what)
             expanded.append((raw, line, self.expand(raw, line=line, what=what)))
         # The alternation is compiled once; each pattern alone only when it fails, to name the culprit (compiling
         # the ~500 patterns twice was half of a command's start-up). A pattern that does not compile alone makes
@@ -392,6 +397,15 @@ class RulesLoader:
                 expanded[0][1], f"{what}: the patterns of '{key}' do not compile together: {combined_error}"
             )
         return combined
+
+    def _check_group_numbers(self, raw: str, line: int, what: str) -> None:
+        # An entry's patterns are joined into one regex (and every rule's into the prefilter), so group 1 of a
+        # pattern is another group there: a reference by number would silently point at someone else's group.
+        if _NUMBERED_REFERENCE.search(raw):
+            raise self.fail(
+                line, f"{what}: pattern {raw!r} refers to a group by number; patterns are joined into one regex, "
+                "where the number would name another pattern's group: use a named group, (?P<name>…) and (?P=name)",
+            )  # fmt: skip
 
     def _check_lower_case(self, raw: str, line: int, what: str) -> None:
         # Escapes (\d, \S…) and group names may be upper case; literal letters never can: the text is lower-cased.

@@ -323,6 +323,8 @@ MALFORMED: list[tuple[str, str, str, str]] = [
         "(?P<n>chip)",
         "group name 'n' is already used at line",
     ),
+    # Joined with other patterns, group 1 would be another pattern's group.
+    ("group number", _GOOD_RULE.replace("'extra ?chip'", "'x', '(e)xtra \\1'"), "(e)xtra", "group by number"),
     ("duplicate id", _GOOD_RULE.replace("test.extra", "chip.a100"), 'id = "chip.a100"', "duplicate id"),
     ("weight range", _GOOD_RULE.replace("weight = 0.5", "weight = 1.5"), "weight = 1.5", "weight must be"),
     (
