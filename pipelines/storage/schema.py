@@ -519,39 +519,48 @@ def _processes(ocids: str) -> str:
             LEFT JOIN ({_titles_en(titles)}) te ON te.source = n.source AND te.notice_id = n.notice_id
             WHERE n.ocid IS NOT NULL {restricted}
         ), processes AS (
+            -- Window functions, not a GROUP BY: the window sorts each process's notices by date (then id) and can
+            -- spill to disk; an aggregate holding a dozen texts per process could not, and ran out of its memory cap
+            -- at 1M notices (docs/decisions.md). The frame is the whole process; the first row of each is kept.
             SELECT ocid,
-                   arg_min(project_code, published_at) AS project_code,
-                   arg_min(source, published_at) AS source,
-                   arg_max(buyer, published_at) FILTER (WHERE buyer IS NOT NULL) AS buyer,
-                   arg_max(agency, published_at) FILTER (WHERE agency IS NOT NULL) AS agency,
-                   arg_min(title, published_at) AS process_title,
-                   arg_min(title_en, published_at) AS process_title_en,
-                   count(*) AS notice_count,
-                   min(published_at) AS first_notice_at,
-                   max(published_at) AS latest_notice_at,
-                   min(published_date) AS first_notice_date,
-                   max(published_date) AS latest_notice_date,
-                   arg_max(notice_type, published_at) AS latest_notice_type,
+                   first_value(project_code IGNORE NULLS) OVER in_order AS project_code,
+                   first_value(source) OVER in_order AS source,
+                   last_value(buyer IGNORE NULLS) OVER in_order AS buyer,
+                   last_value(agency IGNORE NULLS) OVER in_order AS agency,
+                   first_value(title IGNORE NULLS) OVER in_order AS process_title,
+                   first_value(title_en IGNORE NULLS) OVER in_order AS process_title_en,
+                   count(*) OVER process AS notice_count,
+                   min(published_at) OVER process AS first_notice_at,
+                   max(published_at) OVER process AS latest_notice_at,
+                   min(published_date) OVER process AS first_notice_date,
+                   max(published_date) OVER process AS latest_notice_date,
+                   last_value(notice_type) OVER in_order AS latest_notice_type,
                    -- Corrections and side notices do not move the process on; the latest stage notice does.
-                   arg_max(notice_type, published_at)
-                       FILTER (WHERE notice_type NOT IN ('correction', 'complaint', 'supervision', 'other'))
-                       AS stage_type,
-                   arg_max(title, published_at) FILTER (WHERE notice_type = 'termination') AS termination_title,
+                   last_value(CASE WHEN notice_type NOT IN ('correction', 'complaint', 'supervision', 'other')
+                                   THEN notice_type END IGNORE NULLS) OVER in_order AS stage_type,
+                   last_value(CASE WHEN notice_type = 'termination' THEN title END IGNORE NULLS) OVER in_order
+                       AS termination_title,
                    -- Award and deal notices rarely restate the method; the process keeps the latest one stated.
-                   arg_max(procurement_method, published_at) FILTER (WHERE procurement_method IS NOT NULL)
-                       AS procurement_method,
-                   arg_max(procurement_method_zh, published_at) FILTER (WHERE procurement_method_zh IS NOT NULL)
-                       AS procurement_method_zh,
-                   arg_max(budget_cny, published_at) FILTER (WHERE budget_cny IS NOT NULL) AS budget_cny,
-                   arg_max(award_cny, published_at)
-                       FILTER (WHERE award_cny IS NOT NULL AND notice_type IN ('award', 'deal', 'contract'))
-                       AS award_cny,
-                   coalesce(list_sort(list_distinct(flatten(list([s.name FOR s IN suppliers IF s.name IS NOT NULL])
-                       FILTER (WHERE notice_type IN ('award', 'deal', 'contract'))))), []) AS supplier_names,
-                   list(notice_id ORDER BY published_at, notice_id) AS notice_ids,
-                   arg_min(url, published_at) AS first_notice_url,
-                   arg_max(url, published_at) AS latest_notice_url
-            FROM linked GROUP BY ocid
+                   last_value(procurement_method IGNORE NULLS) OVER in_order AS procurement_method,
+                   last_value(procurement_method_zh IGNORE NULLS) OVER in_order AS procurement_method_zh,
+                   last_value(budget_cny IGNORE NULLS) OVER in_order AS budget_cny,
+                   last_value(CASE WHEN notice_type IN ('award', 'deal', 'contract') THEN award_cny END IGNORE NULLS)
+                       OVER in_order AS award_cny,
+                   -- Lists over the unordered window, sorted after: an aggregate in a frame with an order is
+                   -- computed again for every row of the process (twice the view's time).
+                   coalesce(list_sort(list_distinct(flatten(list(
+                       CASE WHEN notice_type IN ('award', 'deal', 'contract')
+                            THEN [s.name FOR s IN suppliers IF s.name IS NOT NULL] END) OVER process))), [])
+                       AS supplier_names,
+                   [n.notice_id FOR n IN list_sort(list({{'published_at': published_at, 'notice_id': notice_id}})
+                       OVER process)] AS notice_ids,
+                   first_value(url) OVER in_order AS first_notice_url,
+                   last_value(url) OVER in_order AS latest_notice_url
+            FROM linked
+            WINDOW process AS (PARTITION BY ocid),
+                   in_order AS (PARTITION BY ocid ORDER BY published_at, notice_id
+                                ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+            QUALIFY row_number() OVER (PARTITION BY ocid ORDER BY published_at, notice_id) = 1
         )
         SELECT ocid, project_code, source, buyer, agency, process_title, process_title_en,
                CASE

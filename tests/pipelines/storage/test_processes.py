@@ -159,6 +159,35 @@ def test_process_status(own_db, notice_id, status):
     assert got == (status,)
 
 
+# One process whose notices share their publication time: the view orders them by time, then by notice id.
+SAME_TIME = [
+    {**notice("9002", "correction", "TS-2026-9", "滨江科学院", "2026-09-01T09:00:00+08:00", agency="乙代理",
+           procurement_method_zh=None, title="更正公告"), "url": "https://example.org/9002"},
+    {**notice("9001", "open_tender", "TS-2026-9", "滨江科学院", "2026-09-01T09:00:00+08:00", agency="甲代理",
+           procurement_method="open", procurement_method_zh="公开招标", budget_cny="100", title="招标公告"),
+     "url": "https://example.org/9001"},
+    {**notice("9003", "termination", "TS-2026-9", "滨江科学院", "2026-09-01T09:00:00+08:00", agency=None,
+           title="某项目终止公告"), "url": "https://example.org/9003"},
+]  # fmt: skip
+
+
+def test_a_process_reads_notices_of_one_time_in_id_order(tmp_path):
+    """First and latest are by (published_at, notice_id): the same answer whatever order the rows are stored in;
+    a value missing from the latest notice comes from the latest one stating it."""
+    for stored in (SAME_TIME, SAME_TIME[::-1]):
+        with store.session(tmp_path / f"{stored[0]['notice_id']}.duckdb") as con:
+            store.upsert_notices(con, store.notices_to_arrow(stored, "test", datetime.now(UTC)))
+            assign_ocids(con)
+            row = con.execute(
+                "SELECT notice_ids, process_title, agency, latest_notice_type, status, procurement_method_zh, "
+                "budget_cny, first_notice_url, latest_notice_url FROM procurement_processes"
+            ).fetchall()
+        assert row == [
+            (["9001", "9002", "9003"], "招标公告", "乙代理", "termination", "cancelled", "公开招标", Decimal("100.00"),
+             "https://example.org/9001", "https://example.org/9003"),
+        ]  # fmt: skip
+
+
 def test_assignment_is_stable_and_only_writes_changes(own_db):
     con, first = own_db
     assert (first.notices, first.processes, first.changed) == (15, 9, 15)
