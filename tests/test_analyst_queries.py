@@ -289,6 +289,34 @@ def test_the_enriched_copy_takes_every_branch_of_the_views(enriched):
     assert titled.fetchone()[0] > 0
 
 
+def test_hits_of_one_score_are_read_in_hit_order_however_stored(demo_data, tmp_path):
+    """The licence statement is that of the strongest hit stating one, the first in hit order among equal scores;
+    evidence of equal scores keeps hit order. Both whatever order the hits are stored in."""
+    path = tmp_path / "tenders.duckdb"
+    shutil.copyfile(demo_data / "tenders.duckdb", path)
+    with duckdb.connect(str(path)) as con:
+        tied = con.execute(
+            "SELECT list(hit_no ORDER BY hit_no) FROM matches WHERE notice_id = '90000303' AND score = "
+            "(SELECT max(score) FROM matches WHERE notice_id = '90000303') AND licence_policy IS NOT NULL"
+        ).fetchone()[0]
+        assert tied == [0, 1]  # the demo's two strongest hits of this notice, each stating a policy
+        con.execute(
+            "UPDATE matches SET licence_policy = 'policy of hit ' || hit_no, "
+            "licence_policy_listed = 'policy of hit ' || hit_no WHERE notice_id = '90000303' AND hit_no IN (0, 1)"
+        )
+        expected = con.execute(
+            "SELECT list(evidence ORDER BY score DESC, hit_no) FROM matches WHERE notice_id = '90000303'"
+        ).fetchone()[0]
+        for order in ("hit_no", "hit_no DESC"):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE stored AS SELECT * FROM matches ORDER BY notice_id, {order}")
+            con.execute("DELETE FROM matches")
+            con.execute("INSERT INTO matches SELECT * FROM stored")
+            found = con.execute(
+                "SELECT licence_statement, evidence FROM matched_notices WHERE notice_id = '90000303'"
+            ).fetchone()
+            assert found == ("policy of hit 0", expected), order
+
+
 @pytest.mark.parametrize("view", REFERENCE_VIEWS)
 @pytest.mark.parametrize("database", ["demo", "enriched"])
 def test_every_view_equals_its_reference_row_for_row(snapshot, enriched, database, view):

@@ -449,20 +449,32 @@ def matched_notices_for(keys: str) -> str:
     other notices (a view reading this one for a few notices does not pay for all of them)."""
     return f"""
         WITH hits AS (
+            -- Window functions, not a GROUP BY, for the same reason as the processes view: each notice's hits are
+            -- sorted (spilling to disk when they must) instead of held in a dozen text states per notice, which ran
+            -- out of the snapshot's memory cap at 1M notices (docs/decisions.md).
             SELECT source, notice_id,
                    -- Equal scores in hit order, as in the digest (the order among ties was the plan's).
-                   list(evidence ORDER BY score DESC, hit_no) AS evidence,
-                   list_sort(list(DISTINCT model) FILTER (WHERE model IS NOT NULL)) AS models,
-                   list_sort(list(DISTINCT provider) FILTER (WHERE provider IS NOT NULL)) AS providers,
-                   bool_or(after_restriction) FILTER (WHERE tier IN ('strong', 'review')) AS after_restriction,
-                   -- The licence statement is the policy of the strongest hit that states one; which of its two
-                   -- policies applies depends on the buyer, known after the join, so both are kept.
-                   arg_max(licence_policy, score)
-                       FILTER (WHERE licence_policy IS NOT NULL AND tier IN ('strong', 'review')) AS licence_policy,
-                   arg_max(licence_policy_listed, score)
-                       FILTER (WHERE licence_policy IS NOT NULL AND tier IN ('strong', 'review'))
+                   [h.evidence FOR h IN list_sort(list({{'score': -score, 'hit_no': hit_no, 'evidence': evidence}})
+                       OVER notice)] AS evidence,
+                   CASE WHEN count(model) OVER notice > 0 THEN list_sort(list_distinct(list(model) OVER notice)) END
+                       AS models,
+                   CASE WHEN count(provider) OVER notice > 0
+                        THEN list_sort(list_distinct(list(provider) OVER notice)) END AS providers,
+                   bool_or(after_restriction) FILTER (WHERE tier IN ('strong', 'review')) OVER notice
+                       AS after_restriction,
+                   -- The licence statement is the policy of the strongest hit that states one (the first in hit
+                   -- order among equal scores); which of its two policies applies depends on the buyer, known after
+                   -- the join, so both are kept.
+                   first_value(CASE WHEN licence_policy IS NOT NULL AND tier IN ('strong', 'review')
+                                    THEN licence_policy END IGNORE NULLS) OVER strongest AS licence_policy,
+                   first_value(CASE WHEN licence_policy IS NOT NULL AND tier IN ('strong', 'review')
+                                    THEN licence_policy_listed END IGNORE NULLS) OVER strongest
                        AS licence_policy_listed
-            FROM matches WHERE (source, notice_id) IN ({keys}) GROUP BY source, notice_id
+            FROM matches WHERE (source, notice_id) IN ({keys})
+            WINDOW notice AS (PARTITION BY source, notice_id),
+                   strongest AS (PARTITION BY source, notice_id ORDER BY score DESC, hit_no
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+            QUALIFY row_number() OVER (PARTITION BY source, notice_id ORDER BY score DESC, hit_no) = 1
         ), parties AS (
             -- The buyer's listing (or the party whose name it carries) and the listed suppliers.
             SELECT source, notice_id,
