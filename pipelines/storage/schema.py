@@ -450,8 +450,8 @@ def matched_notices_for(keys: str) -> str:
     return f"""
         WITH hits AS (
             -- Window functions, not a GROUP BY, for the same reason as the processes view: each notice's hits are
-            -- sorted (spilling to disk when they must) instead of held in a dozen text states per notice, which ran
-            -- out of the snapshot's memory cap at 1M notices (docs/decisions.md).
+            -- sorted (spilling to disk when they must) instead of held in aggregate states (an ordered evidence
+            -- list, two licence texts), which ran out of the snapshot's memory cap at 1M notices (docs/decisions.md).
             SELECT source, notice_id,
                    -- Equal scores in hit order, as in the digest (the order among ties was the plan's).
                    [h.evidence FOR h IN list_sort(list({{'score': -score, 'hit_no': hit_no, 'evidence': evidence}})
