@@ -42,14 +42,14 @@ NOTICE_KEY = ("source", "notice_id")
 # DuckDB's memory while the snapshot is copied or patched and its Parquet files written; past it, the copy, the
 # patch's comparison joins and the views' queries spill to disk. Uncapped, DuckDB's cache grew with the archive: a
 # night changing 1% of 1M notices peaked at 4.9 GB; under this cap (with EXPORT_THREADS) 652 MiB, against 535 at 100k
-# (docs/decisions.md). What needs the most of it is the Parquet of procurement_processes, one aggregate row per
-# process: under 400MB at 1M notices, growing with them. A copy, patch or export that runs out under the cap is done
-# again without it, rather than fail the night: raise the cap (`[memory] snapshot`, whose default this is) when the
-# log says so.
+# (docs/decisions.md). The views over every notice (procurement_processes, matched_notices) are window functions
+# so that they too spill: the whole 1M snapshot with every Parquet file peaks at 655 MiB. A copy, patch or export
+# that runs out under the cap is done again without it, rather than fail the night: raise the cap
+# (`[memory] snapshot`, whose default this is) when the log says so.
 SNAPSHOT_MEMORY_LIMIT = "512MB"
 
 # Threads DuckDB writes the Parquet files with. Each thread builds its own hash tables for a view's aggregates: at 1M
-# notices the processes view needed more than 512MB on two threads and under 400MB on one. It costs less CPU, not
+# notices the processes view, then a GROUP BY, needed more than 512MB on two threads. It costs less CPU, not
 # always less time: every file at 1M took 85 CPU-s against 100 on two threads (126 s against 156-163 s, the machine
 # loaded), a 1% night 93 CPU-s and 94 s against 107 CPU-s and 60 s.
 EXPORT_THREADS = 1
